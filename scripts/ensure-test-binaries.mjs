@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Makes sure the real servers the test suite starts are installed: redis-server, nginx, caddy, chromium.
+// As root with apt, it installs the missing Debian packages; otherwise it stops with the exact command to run.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const needed = [
+  { bin: 'redis-server', pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
+  { bin: 'nginx', pkg: 'nginx', paths: ['/usr/sbin/nginx', '/usr/bin/nginx'] },
+  { bin: 'caddy', pkg: 'caddy', paths: ['/usr/bin/caddy', '/usr/local/bin/caddy'] },
+];
+
+function found({ bin, paths }) {
+  if (paths.some((p) => existsSync(p))) return true;
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = needed.filter((n) => !found(n));
+if (missing.length === 0) process.exit(0);
+
+const pkgs = missing.map((m) => m.pkg);
+const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+
+if (!isRoot || !hasApt) {
+  console.error(`The test suite needs ${pkgs.join(', ')}, which ${pkgs.length === 1 ? 'is' : 'are'} not installed.`);
+  console.error(`Install ${pkgs.length === 1 ? 'it' : 'them'} with:\n\n  sudo ${command}\n`);
+  process.exit(1);
+}
+
+console.log(`Installing test dependencies: ${pkgs.join(' ')}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+// Debian starts the packaged services where it can; the tests start their own on free ports.
+spawnSync('sh', ['-c', 'pkill -x nginx; pkill -x caddy; true'], { stdio: 'ignore' });

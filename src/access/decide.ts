@@ -1,0 +1,158 @@
+/**
+ * The access decision: a pure function of the canonical target, the signed-in subject, the
+ * resolved client address and the compiled rules. No framework, no I/O, no clock.
+ *
+ * Order of evaluation:
+ * 1. configuration with problems, or a not-ok (ambiguous) target → forbid; never login, never bypass;
+ * 2. the first rule whose present criteria (hosts, methods, paths, networks) all match applies;
+ * 3. otherwise the default policy, but only for hosts within the protected domain; any other host
+ *    is forbidden, so an unknown host is never an open door.
+ *
+ * Applying a policy:
+ * - bypass → allow, anonymous (identity headers present but empty), even for a signed-in subject;
+ * - deny → forbid;
+ * - authenticated → login when nobody is signed in; forbid when the rule lists subjects and none
+ *   matches; forbid when the role is `viewer` and the method is not GET/HEAD/OPTIONS, unless the
+ *   rule says `viewer_write: true`; otherwise allow.
+ *
+ * `subjects` do not take part in matching: a signed-in user outside them is forbidden by that
+ * rule, not passed on to a later, broader rule.
+ */
+
+import type { CanonicalTarget } from './target.js';
+import {
+  SAFE_METHODS,
+  VIEWER_ROLE,
+  hostMatches,
+  inDomain,
+  parseClientAddress,
+  rangeContains,
+  type ClientAddress,
+  type CompiledAccess,
+  type CompiledRule,
+  type IpRange,
+  type Policy,
+} from './rules.js';
+import type { PathMatcher } from './glob.js';
+
+export interface Subject {
+  user: string;
+  role: string;
+  groups: readonly string[];
+}
+
+export type Decision =
+  | { kind: 'allow'; rule: number | 'default'; anonymous: boolean }
+  | { kind: 'login'; rule: number | 'default' }
+  | { kind: 'forbid'; rule: number | 'default'; reason: string };
+
+/** Stable `reason` texts of forbid decisions (log fields; not shown to the visitor). */
+export const FORBID_REASONS = Object.freeze({
+  misconfigured: 'access configuration has problems',
+  denied: 'denied by rule',
+  outsideDomain: 'host outside the protected domain',
+  notInSubjects: 'subject not allowed by the rule',
+  viewerWrite: 'role viewer may only use GET, HEAD and OPTIONS',
+  badClientAddress: 'client address is not an IP address',
+});
+
+const ALLOW_ANONYMOUS_DEFAULT: Decision = Object.freeze({ kind: 'allow', rule: 'default', anonymous: true });
+const LOGIN_DEFAULT: Decision = Object.freeze({ kind: 'login', rule: 'default' });
+
+export function decide(target: CanonicalTarget, subject: Subject | undefined, clientIp: string, access: CompiledAccess): Decision {
+  return evaluate(target, subject, clientIp, access).decision;
+}
+
+export interface Explanation {
+  decision: Decision;
+  /** Index of the matched rule, or `default`. */
+  rule: number | 'default';
+  /** One line describing what decided, e.g. `rules[3]: hosts=[nvr.example.com] … policy=authenticated`. */
+  text: string;
+}
+
+/** The same evaluation as decide(), with the deciding rule rendered (for `postern access explain`). */
+export function explain(target: CanonicalTarget, subject: Subject | undefined, clientIp: string, access: CompiledAccess): Explanation {
+  const { decision, rule } = evaluate(target, subject, clientIp, access);
+  let text: string;
+  if (rule !== undefined) text = rule.text;
+  else if (access.problems.length > 0) text = 'configuration has problems: everything is forbidden';
+  else if (!target.ok) text = `target refused before any rule: ${target.reason}`;
+  else if (decision.kind === 'forbid' && decision.reason === FORBID_REASONS.outsideDomain) {
+    text = `no rule matched and ${target.host} is outside the protected domain ${access.protectedDomain}`;
+  } else {
+    text = `default_policy=${access.defaultPolicy}${access.configured ? '' : ' (no access section)'} for hosts within ${access.protectedDomain}`;
+  }
+  return { decision, rule: decision.rule, text };
+}
+
+function evaluate(
+  target: CanonicalTarget,
+  subject: Subject | undefined,
+  clientIp: string,
+  access: CompiledAccess,
+): { decision: Decision; rule: CompiledRule | undefined } {
+  if (access.problems.length > 0) return { decision: forbid('default', FORBID_REASONS.misconfigured), rule: undefined };
+  if (!target.ok) return { decision: forbid('default', target.reason), rule: undefined };
+
+  const { host, path, method } = target;
+  // Parsed lazily: only rules with a networks criterion need it. null = not an address.
+  let address: ClientAddress | null | undefined;
+  const rules = access.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule;
+    if (rule.hosts !== undefined && !hostMatches(rule.hosts, host)) continue;
+    if (rule.methods !== undefined && !rule.methods.has(method)) continue;
+    if (rule.paths !== undefined && !anyPathMatches(rule.paths, path)) continue;
+    if (rule.networks !== undefined) {
+      if (address === undefined) address = parseClientAddress(clientIp) ?? null;
+      // Fail closed: a rule we cannot evaluate decides nothing but a refusal.
+      if (address === null) return { decision: forbid(rule.index, FORBID_REASONS.badClientAddress), rule };
+      if (!anyRangeContains(rule.networks, address)) continue;
+    }
+    return { decision: apply(rule.policy, rule, subject, method), rule };
+  }
+
+  if (!inDomain(host, access.protectedDomain)) return { decision: forbid('default', FORBID_REASONS.outsideDomain), rule: undefined };
+  return { decision: apply(access.defaultPolicy, undefined, subject, method), rule: undefined };
+}
+
+function anyPathMatches(paths: readonly PathMatcher[], path: string): boolean {
+  for (const matcher of paths) if (matcher.matches(path)) return true;
+  return false;
+}
+
+function anyRangeContains(ranges: readonly IpRange[], address: ClientAddress): boolean {
+  for (const range of ranges) if (rangeContains(range, address)) return true;
+  return false;
+}
+
+function apply(policy: Policy, rule: CompiledRule | undefined, subject: Subject | undefined, method: string): Decision {
+  const at: number | 'default' = rule === undefined ? 'default' : rule.index;
+  switch (policy) {
+    case 'bypass':
+      return at === 'default' ? ALLOW_ANONYMOUS_DEFAULT : { kind: 'allow', rule: at, anonymous: true };
+    case 'deny':
+      return forbid(at, FORBID_REASONS.denied);
+    case 'authenticated': {
+      if (subject === undefined) return at === 'default' ? LOGIN_DEFAULT : { kind: 'login', rule: at };
+      if (rule !== undefined && !subjectMatches(rule, subject)) return forbid(at, FORBID_REASONS.notInSubjects);
+      if (subject.role === VIEWER_ROLE && !SAFE_METHODS.has(method) && rule?.viewerWrite !== true) {
+        return forbid(at, FORBID_REASONS.viewerWrite);
+      }
+      return { kind: 'allow', rule: at, anonymous: false };
+    }
+  }
+}
+
+function subjectMatches(rule: CompiledRule, subject: Subject): boolean {
+  const subjects = rule.subjects;
+  if (subjects === undefined) return true;
+  if (subjects.users.has(subject.user) || subjects.roles.has(subject.role)) return true;
+  for (const group of subject.groups) if (subjects.groups.has(group)) return true;
+  return false;
+}
+
+function forbid(rule: number | 'default', reason: string): Decision {
+  return { kind: 'forbid', rule, reason };
+}

@@ -1,0 +1,355 @@
+/**
+ * The `access` section: its schema and its one-time compilation into CompiledAccess.
+ *
+ * ```yaml
+ * access:
+ *   default_policy: deny          # bypass | authenticated | deny; `deny` when `access` is present
+ *   networks:                     # named address lists, usable in rules by name
+ *     home: [192.168.1.0/24, 10.8.0.0/24]
+ *   rules:                        # first match wins
+ *     - hosts: [share.example.com]            # exact, or `*.example.com` (subdomains only)
+ *       paths: ["/share/**", "regex:/api/v[0-9]+/.*"]
+ *       methods: [GET]
+ *       networks: [home, 203.0.113.0/24]
+ *       policy: bypass
+ *     - hosts: [nvr.example.com]
+ *       subjects: ["role:admin", "group:cctv", "user:alice"]   # authenticated rules only
+ *       viewer_write: true                                      # authenticated rules only
+ *       policy: authenticated
+ * ```
+ *
+ * Without an `access` section: no rules, and `authenticated` for every host within the protected
+ * domain. In every case a host outside the protected domain that no rule matches is forbidden.
+ *
+ * `accessSectionSchema` checks the shape AND compiles the rules (a refinement), so plugging it into
+ * the main config schema reports undefined network names and bad regexes together with every other
+ * configuration problem. `compileAccess()` then builds the frozen matcher set used by decide().
+ */
+
+import { z } from 'zod';
+import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
+import {
+  POLICIES,
+  parseRange,
+  rangeCovers,
+  renderRule,
+  type CompiledAccess,
+  type CompiledRule,
+  type HostMatcher,
+  type IpRange,
+  type Policy,
+  type SubjectMatcher,
+} from './rules.js';
+import { canonicaliseHost, canonicaliseHostName, canonicaliseMethod } from './target.js';
+
+export type { CompiledAccess, CompiledRule, Policy } from './rules.js';
+
+const show = (value: unknown): string => {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === undefined) return 'nothing';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+};
+
+const policySchema = z.enum(POLICIES as [Policy, ...Policy[]], {
+  error: (issue) => `must be one of ${POLICIES.join(', ')}, but it's configured as ${show(issue.input)}`,
+});
+
+const listOf = (what: string) =>
+  z
+    .array(z.string({ error: (issue) => `must be a string, but it's configured as ${show(issue.input)}` }).min(1, { error: 'must not be empty' }), {
+      error: (issue) => `must be a list of ${what}, but it's configured as ${show(issue.input)}`,
+    })
+    .min(1, { error: `must list at least one value (leave the key out to match any)` });
+
+/** One rule. Unknown keys are refused: a misspelt `path:` must not silently widen a rule. */
+export const accessRuleSchema = z.strictObject(
+  {
+    hosts: listOf('host names').optional(),
+    paths: listOf('path patterns').optional(),
+    methods: listOf('HTTP methods').optional(),
+    networks: listOf('networks (CIDRs, addresses or names from access.networks)').optional(),
+    subjects: listOf('subjects (user:NAME, group:NAME, role:NAME)').optional(),
+    policy: policySchema,
+    viewer_write: z.boolean({ error: (issue) => `must be true or false, but it's configured as ${show(issue.input)}` }).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : `must be a rule (a mapping), but it's configured as ${show(issue.input)}`) },
+);
+
+const sectionShape = z.strictObject(
+  {
+    /** Policy for targets no rule matches (within the protected domain). */
+    default_policy: policySchema.default('deny'),
+    /** Named lists of CIDRs or addresses. */
+    networks: z
+      .record(z.string(), listOf('CIDRs or addresses'), {
+        error: (issue) => `must be a mapping of names to address lists, but it's configured as ${show(issue.input)}`,
+      })
+      .default({}),
+    /** First match wins. */
+    rules: z.array(accessRuleSchema, { error: (issue) => `must be a list of rules, but it's configured as ${show(issue.input)}` }).default([]),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : `must be a mapping, but it's configured as ${show(issue.input)}`) },
+);
+
+export type AccessSection = z.output<typeof sectionShape>;
+export type AccessRuleConfig = z.output<typeof accessRuleSchema>;
+
+type PathKey = readonly (string | number)[];
+type Report = (path: PathKey, message: string) => void;
+
+/** The zod schema for `access` (the main config marks it optional; absent means the defaults above). */
+export const accessSectionSchema = sectionShape.superRefine((section, ctx) => {
+  compileRules(section, (path, message) => ctx.addIssue({ code: 'custom', path: [...path], message }));
+});
+
+// -------------------------------------------------------------------------------------- compile
+
+const NETWORK_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const SUBJECT = /^(user|group|role):(.+)$/;
+
+interface CompiledRules {
+  rules: CompiledRule[];
+  shadowWarnings: string[];
+}
+
+function compileRules(section: AccessSection, report: Report): CompiledRules {
+  // Named networks first, so rules can refer to them.
+  const networks = new Map<string, IpRange[]>();
+  for (const [name, list] of Object.entries(section.networks)) {
+    if (!NETWORK_NAME.test(name)) {
+      report(['networks', name], `is not a valid network name (letters, digits, '_' and '-', starting with a letter)`);
+      continue;
+    }
+    const ranges: IpRange[] = [];
+    list.forEach((text, i) => {
+      const parsed = parseRange(text);
+      if (parsed.ok) ranges.push(parsed.range);
+      else report(['networks', name, i], parsed.problem);
+    });
+    networks.set(name, ranges);
+  }
+
+  const rules: CompiledRule[] = [];
+  section.rules.forEach((rule, index) => {
+    const at = (...rest: (string | number)[]): PathKey => ['rules', index, ...rest];
+    let hosts: HostMatcher | undefined;
+    if (rule.hosts) {
+      const exact = new Set<string>();
+      const suffixes: string[] = [];
+      rule.hosts.forEach((text, i) => {
+        const wildcard = text.startsWith('*.');
+        const name = wildcard ? text.slice(2) : text;
+        if (name.includes('*')) {
+          report(at('hosts', i), `is not a valid host pattern: '${text}' (use an exact name or '*.domain')`);
+          return;
+        }
+        const bracketed = !wildcard && name.startsWith('[') && name.endsWith(']');
+        if (!bracketed && /:[0-9]*$/.test(name)) {
+          report(at('hosts', i), `must not include a port: '${text}' (rules match host names only)`);
+          return;
+        }
+        // `[v6]` goes through the Host parser, which also brackets and compresses it.
+        const canonical = bracketed ? canonicaliseHost(name) : canonicaliseHostName(name);
+        if (!canonical.ok) {
+          report(at('hosts', i), `is not a valid host name: '${text}'`);
+          return;
+        }
+        if (wildcard) suffixes.push('.' + canonical.value);
+        else exact.add(canonical.value);
+      });
+      hosts = { exact, suffixes };
+    }
+
+    let paths: PathMatcher[] | undefined;
+    if (rule.paths) {
+      paths = [];
+      for (const [i, text] of rule.paths.entries()) {
+        const compiled = compilePathPattern(text);
+        if (compiled.ok) paths.push(compiled.matcher);
+        else report(at('paths', i), compiled.problem);
+      }
+    }
+
+    let methods: Set<string> | undefined;
+    if (rule.methods) {
+      methods = new Set();
+      for (const [i, text] of rule.methods.entries()) {
+        const m = canonicaliseMethod(text);
+        if (m.ok) methods.add(m.value);
+        else report(at('methods', i), `is not a valid HTTP method: ${show(text)}`);
+      }
+    }
+
+    let ranges: IpRange[] | undefined;
+    if (rule.networks) {
+      ranges = [];
+      for (const [i, text] of rule.networks.entries()) {
+        const named = networks.get(text);
+        if (named) {
+          ranges.push(...named);
+          continue;
+        }
+        if (NETWORK_NAME.test(text) && !text.includes(':')) {
+          report(at('networks', i), `names network '${text}', which is not defined under access.networks`);
+          continue;
+        }
+        const parsed = parseRange(text);
+        if (parsed.ok) ranges.push(parsed.range);
+        else report(at('networks', i), parsed.problem);
+      }
+    }
+
+    let subjects: SubjectMatcher | undefined;
+    if (rule.subjects) {
+      if (rule.policy !== 'authenticated') {
+        report(at('subjects'), `is only allowed on authenticated rules, but this rule's policy is ${rule.policy}`);
+      } else {
+        const users = new Set<string>();
+        const roles = new Set<string>();
+        const groups = new Set<string>();
+        rule.subjects.forEach((text, i) => {
+          const m = SUBJECT.exec(text);
+          if (!m) {
+            report(at('subjects', i), `must be user:NAME, group:NAME or role:NAME, but it's configured as '${text}'`);
+            return;
+          }
+          const name = m[2] as string;
+          // Usernames are stored NFKC + lower-case (see auth/user.ts); roles and groups are exact.
+          if (m[1] === 'user') users.add(name.normalize('NFKC').toLowerCase());
+          else if (m[1] === 'role') roles.add(name);
+          else groups.add(name);
+        });
+        subjects = { users, roles, groups };
+      }
+    }
+
+    if (rule.viewer_write !== undefined && rule.policy !== 'authenticated') {
+      report(at('viewer_write'), `is only allowed on authenticated rules, but this rule's policy is ${rule.policy}`);
+    }
+
+    rules.push(
+      Object.freeze({
+        index,
+        policy: rule.policy,
+        hosts,
+        paths,
+        methods,
+        networks: ranges,
+        subjects,
+        viewerWrite: rule.viewer_write === true,
+        text: renderRule(index, rule),
+      }),
+    );
+  });
+
+  const shadowWarnings: string[] = [];
+  for (let j = 1; j < rules.length; j++) {
+    for (let i = 0; i < j; i++) {
+      if (ruleCovers(rules[i] as CompiledRule, rules[j] as CompiledRule)) {
+        shadowWarnings.push(`access.rules[${j}] can never match: access.rules[${i}] matches everything it would`);
+        break;
+      }
+    }
+  }
+  return { rules, shadowWarnings };
+}
+
+// --------------------------------------------------------------------------------------- shadows
+
+/** Does `broad` match every target `narrow` matches? Conservative: false when unsure. */
+function ruleCovers(broad: CompiledRule, narrow: CompiledRule): boolean {
+  return (
+    criterionCovers(broad.hosts, narrow.hosts, hostsCover) &&
+    criterionCovers(broad.paths, narrow.paths, (b, n) => n.every((p) => b.some((q) => patternCovers(q, p)))) &&
+    criterionCovers(broad.methods, narrow.methods, (b, n) => [...n].every((m) => b.has(m))) &&
+    criterionCovers(broad.networks, narrow.networks, (b, n) => n.every((r) => b.some((q) => rangeCovers(q, r))))
+  );
+}
+
+function criterionCovers<T>(broad: T | undefined, narrow: T | undefined, covers: (b: T, n: T) => boolean): boolean {
+  if (broad === undefined) return true; // no criterion: matches anything
+  if (narrow === undefined) return isUniversal(broad); // narrow has no restriction, broad has one
+  return covers(broad, narrow);
+}
+
+function isUniversal(criterion: unknown): boolean {
+  // `paths: ["/**"]` restricts nothing.
+  return Array.isArray(criterion) && criterion.some((p: PathMatcher) => p.kind === 'prefix' && p.literal === '');
+}
+
+function hostsCover(broad: HostMatcher, narrow: HostMatcher): boolean {
+  const covered = (host: string): boolean =>
+    broad.exact.has(host) || broad.suffixes.some((s) => host.length > s.length && host.endsWith(s));
+  for (const host of narrow.exact) if (!covered(host)) return false;
+  for (const suffix of narrow.suffixes) {
+    if (!broad.suffixes.some((s) => suffix === s || suffix.endsWith(s))) return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------------ public API
+
+/**
+ * Validate and compile the raw `access` section (`undefined` when absent) once at start-up.
+ * `protectedDomain` is the session/cookie domain (`example.com` or `.example.com`).
+ * Problems come back in `problems` as `access.rules[2].networks[0] names network 'hom', …`;
+ * the caller refuses to start when there are any.
+ */
+export function compileAccess(raw: unknown, protectedDomain: string): CompiledAccess {
+  const problems: string[] = [];
+  const domain = canonicaliseHostName(protectedDomain.startsWith('.') ? protectedDomain.slice(1) : protectedDomain);
+  if (!domain.ok) problems.push(`the protected domain ${show(protectedDomain)} is not a valid host name`);
+  const protectedName = domain.ok ? domain.value : '';
+
+  if (raw === undefined) {
+    return deepFreeze({
+      rules: [],
+      defaultPolicy: 'authenticated',
+      protectedDomain: protectedName,
+      configured: false,
+      problems,
+      shadowWarnings: [],
+    });
+  }
+
+  const parsed = sectionShape.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...formatIssue(issue));
+    return deepFreeze({ rules: [], defaultPolicy: 'deny', protectedDomain: protectedName, configured: true, problems, shadowWarnings: [] });
+  }
+  const { rules, shadowWarnings } = compileRules(parsed.data, (path, message) => problems.push(`${dotted(path)} ${message}`));
+  return deepFreeze({
+    rules,
+    defaultPolicy: parsed.data.default_policy,
+    protectedDomain: protectedName,
+    configured: true,
+    problems,
+    shadowWarnings,
+  });
+}
+
+/** `['rules', 2, 'networks', 0]` → `access.rules[2].networks[0]`. */
+export function dotted(path: PathKey): string {
+  let out = 'access';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(key)}]`;
+  }
+  return out;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${dotted([...path, key])} is not a known key`);
+  return [`${dotted(path)} ${issue.message}`];
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (Array.isArray(v)) Object.freeze(v);
+  return Object.freeze(value);
+}

@@ -1,0 +1,99 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+import type { CompiledAccess } from './access/rules.js';
+import { createPasswordFingerprint } from './auth/identity.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
+import type { PasswordHasher } from './auth/passwords.js';
+import type { UserDirectory } from './auth/user.js';
+import type { Config } from './config/types.js';
+import { createHomeHandler } from './handlers/home.js';
+import { createLoginHandlers } from './handlers/login.js';
+import { createLogoutHandlers } from './handlers/logout.js';
+import { createVerifyHandler } from './handlers/verify.js';
+import { createReadyz, healthz, type ReadinessCheck } from './handlers/health.js';
+import type { ClientIpResolver } from './http/client-ip.js';
+import { createCsrf } from './http/csrf.js';
+import { errorHandler } from './http/error-handler.js';
+import { requestFacts } from './http/request-context.js';
+import { pageSecurityHeaders } from './http/security-headers.js';
+import { cookieDomainFor, sessionMiddleware } from './http/session.js';
+import type { Logger } from './log/logger.js';
+import type { SessionStore } from './store/session-store.js';
+
+/** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
+export interface AppDeps {
+  readonly config: Config;
+  /** The session secret, resolved by main.ts (config, file, or generated). */
+  readonly secret: string;
+  readonly logger: Logger;
+  readonly users: UserDirectory;
+  readonly hasher: PasswordHasher;
+  readonly store: SessionStore;
+  readonly throttle: LoginThrottle;
+  readonly access: CompiledAccess;
+  readonly resolveClientIp: ClientIpResolver;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly now: () => number;
+}
+
+/** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
+export function buildApp(deps: AppDeps): Koa {
+  const { config } = deps;
+  const app = new Koa();
+  app.silent = true;
+
+  const publicUrl = config.server.public_url;
+  const allowHttp = publicUrl.startsWith('http:');
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/` };
+  const redirectPolicy = { domain: config.session.domain, allowHttp };
+  const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
+  const subject = {
+    users: deps.users,
+    now: deps.now,
+    rules: { inactivity: config.session.inactivity, passwordFingerprint: createPasswordFingerprint(deps.secret) },
+  };
+
+  const session = sessionMiddleware(app, deps.store, {
+    cookieName: config.session.cookie_name,
+    cookieDomain: cookieDomainFor(config.session.domain),
+    inactivity: config.session.inactivity,
+    now: deps.now,
+  });
+  const pages = pageSecurityHeaders(config.session.domain, allowHttp);
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  const verifyDeps = { ...subject, access: deps.access, headerNames: config.headers, loginUrl: urls.login, logger: deps.logger };
+  const login = createLoginHandlers({
+    ...subject,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    csrf,
+    redirectPolicy,
+    logger: deps.logger,
+    urls,
+    ttl: config.session.ttl,
+    rememberMe: config.session.remember_me,
+  });
+  const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login });
+  const home = createHomeHandler({ ...subject, csrf, urls });
+
+  // The whole HTTP surface, on one screen.
+  const router = new Router();
+  router.get('/healthz', healthz);
+  router.get('/readyz', createReadyz(deps.readiness));
+  router.get('/verify/nginx', session, createVerifyHandler('nginx', verifyDeps));
+  router.get('/verify/traefik', session, createVerifyHandler('traefik', verifyDeps));
+  router.get('/verify/caddy', session, createVerifyHandler('caddy', verifyDeps));
+  router.get('/login', pages, session, login.show);
+  router.post('/login', pages, form, session, login.submit);
+  router.get('/logout', pages, session, logout.viaGet);
+  router.post('/logout', pages, form, session, logout.viaPost);
+  router.get('/', pages, session, home);
+
+  app.use(errorHandler(deps.logger));
+  app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,39 @@
+import type { Identity } from './identity.js';
+
+export interface IdentityHeaderNames {
+  readonly user: string;
+  readonly role: string;
+  readonly groups: string;
+  readonly email: string;
+  readonly name: string;
+}
+
+/**
+ * Makes a value safe for one header line that every proxy copies intact: printable ASCII only.
+ * Non-ASCII characters are percent-encoded as UTF-8 (a header cannot carry them portably) and
+ * control characters are dropped (the users file refuses them already; this is the last guard).
+ */
+export function headerValue(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code >= 0x20 && code < 0x7f) out += ch === '%' ? '%25' : ch;
+    else if (code > 0x9f && code !== 0x2028 && code !== 0x2029) out += encodeURIComponent(ch);
+  }
+  return out.trim();
+}
+
+/**
+ * The five identity headers, always all present (empty when anonymous) so a proxy that copies them
+ * overwrites any client-sent copy. Groups go on one comma-joined line: nginx 1.22 keeps only the first line.
+ */
+export function identityHeaders(identity: Identity | undefined, names: IdentityHeaderNames): Array<[string, string]> {
+  if (!identity) return [[names.user, ''], [names.role, ''], [names.groups, ''], [names.email, ''], [names.name, '']];
+  return [
+    [names.user, headerValue(identity.user)],
+    [names.role, headerValue(identity.role)],
+    [names.groups, identity.groups.map((g) => headerValue(g).replaceAll(',', '')).filter((g) => g !== '').join(',')],
+    [names.email, headerValue(identity.email)],
+    [names.name, headerValue(identity.name)],
+  ];
+}

@@ -1,0 +1,52 @@
+import { createHmac } from 'node:crypto';
+import type { SessionData } from '../store/session-store.js';
+import type { User, UserDirectory } from './user.js';
+
+/** Who a request is, as the identity headers and the access rules see it. */
+export interface Identity {
+  readonly user: string;
+  readonly role: string;
+  readonly groups: readonly string[];
+  readonly email: string;
+  readonly name: string;
+  readonly via: string;
+}
+
+export interface SessionRules {
+  /** Idle timeout in ms; 0 = off. */
+  readonly inactivity: number;
+  readonly passwordFingerprint: (user: User) => string;
+}
+
+/** A keyed fingerprint of the stored hash: changing a password revokes every older session, and the hash itself never enters a session. */
+export function createPasswordFingerprint(secret: string): (user: User) => string {
+  const cache = new WeakMap<User, string>();
+  return (user) => {
+    let fp = cache.get(user);
+    if (fp === undefined) {
+      fp = createHmac('sha256', secret).update(user.password).digest('base64url').slice(0, 16);
+      cache.set(user, fp);
+    }
+    return fp;
+  };
+}
+
+/** Whether a stored session still stands on its own terms (lifetime, idle time), before any user lookup. */
+export function sessionIsCurrent(data: SessionData, now: number, inactivity: number): boolean {
+  if (typeof data.expires !== 'number' || data.expires <= now) return false;
+  if (inactivity > 0 && (typeof data.seen !== 'number' || now - data.seen > inactivity)) return false;
+  return true;
+}
+
+/**
+ * The identity a session stands for right now: the user must still exist, be enabled, and have the
+ * password the session was opened with. Edits to the users file therefore take effect on the next request.
+ */
+export function identityOf(data: SessionData, users: UserDirectory, rules: SessionRules, now: number): Identity | undefined {
+  if (!sessionIsCurrent(data, now, rules.inactivity)) return undefined;
+  if (data.via !== 'local') return undefined;
+  const user = users.find(data.user);
+  if (!user || user.disabled) return undefined;
+  if (data.pwv !== rules.passwordFingerprint(user)) return undefined;
+  return { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: data.via };
+}

@@ -1,0 +1,18 @@
+/** A local user as loaded from the users file. Identity values are validated at load: no control characters. */
+export interface User {
+  /** Normalised key: NFKC, lower-cased. Used for lookups and in Remote-User. */
+  readonly username: string;
+  /** argon2id PHC string or `pbkdf2_sha256$<iterations>$<salt>$<base64>`. */
+  readonly password: string;
+  readonly role: string;
+  readonly groups: readonly string[];
+  readonly email: string;
+  readonly name: string;
+  readonly disabled: boolean;
+}
+
+/** Read side of the users file, always the last valid version on disk. */
+export interface UserDirectory {
+  find(username: string): User | undefined;
+  all(): readonly User[];
+}

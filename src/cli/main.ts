@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import { createPasswordHasher } from '../auth/passwords.js';
+import { startServer } from '../main.js';
+import { hashPasswordCommand } from './hash-password.js';
+import type { CliIO } from './io.js';
+import { userCommand } from './user-commands.js';
+
+const USAGE = `Usage: postern [--config FILE] <command>
+
+Commands:
+  serve                      start the server (default)
+  hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
+  user add|passwd|remove|list   manage the users file
+  config check               validate the configuration and print every problem
+
+Options:
+  --config FILE              the YAML config file (else POSTERN_CONFIG, else ./postern.yml if present)
+  --help                     show help for a command
+`;
+
+/** Splits `--config FILE` off so that every command sees the same global option. */
+function splitGlobal(argv: string[]): { global: string[]; rest: string[] } {
+  const global: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config') global.push(arg, argv[++i] ?? '');
+    else if (arg.startsWith('--config=')) global.push(arg);
+    else rest.push(arg);
+  }
+  return { global, rest };
+}
+
+async function serve(global: string[], io: CliIO): Promise<number> {
+  const running = await startServer(loadConfig({ argv: global }));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        io.stderr.write(`error while shutting down: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise<number>(() => undefined);
+}
+
+async function configCheck(global: string[], io: CliIO): Promise<number> {
+  const loaded = loadConfig({ argv: global });
+  for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
+  io.stdout.write(`configuration is valid${loaded.file ? ` (${loaded.file})` : ' (no file: embedded defaults)'}\n`);
+  return 0;
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const { global, rest } = splitGlobal(argv);
+  const [command = 'serve', ...args] = rest;
+  try {
+    switch (command) {
+      case 'serve':
+        if (args.includes('--help')) break;
+        return await serve(global, io);
+      case 'hash-password': {
+        const { config } = loadConfig({ argv: global });
+        return await hashPasswordCommand(args, io, { hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
+      }
+      case 'user': {
+        const { config } = loadConfig({ argv: global });
+        return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
+      }
+      case 'config':
+        if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
+        io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');
+        return args[0] === 'check' ? 0 : 2;
+      case '--help':
+      case 'help':
+        break;
+      default:
+        io.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
+        return 2;
+    }
+    io.stdout.write(USAGE);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`The configuration has ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return 2;
+    }
+    io.stderr.write(`postern: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await run(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+process.exitCode = code;

@@ -1,0 +1,447 @@
+/**
+ * The configuration reference: every key, its default and what it accepts.
+ *
+ * One `z.strictObject` per top-level section, composed in `SECTIONS`; to add a section, write its
+ * object below and add one entry there. Each key carries a doc comment and a single message
+ * stating what it expects (`must be ...`); the loader prefixes the key path and appends the value
+ * seen, so messages here never repeat the key or the value.
+ *
+ * Every leaf key can also be set from the environment (`POSTERN_` + path upper-cased, `.` → `_`);
+ * the loader finds them by walking this schema (`CONFIG_KEYS`), so a new key needs no other wiring.
+ *
+ * Durations are written as '24h', '30m', '2h30m' or 0 and come out in milliseconds. Relative paths
+ * are resolved by the loader against the directory of the config file.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { accessSectionSchema } from '../access/schema.js';
+import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
+import { parseRateLimit } from '../auth/rate-limit-spec.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * Keys whose values never appear in a message and which may be given as `<key>_file` (in YAML or
+ * as `POSTERN_<KEY>_FILE`): the file's content, trailing newline removed. A path segment that
+ * meets a list applies to each item (`oidc.providers.client_secret`).
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['session.secret', 'session.redis.url']);
+
+const MAPPING = 'must be a mapping';
+
+// ---------------------------------------------------------------------------------------------
+// Leaf builders: each takes the one message said for every way the value can be wrong.
+
+function integer(min: number, max: number) {
+  const error = `must be an integer between ${min} and ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function text(error: string, valid: (value: string) => boolean = (value) => value.length > 0) {
+  return z.string({ error }).refine(valid, { error });
+}
+
+/** A duration between `min` and `max`; with `off`, 0 is also allowed and means "disabled". */
+function duration(min: string, max: string, { off = false } = {}) {
+  const minMs = parseDuration(min)!;
+  const maxMs = parseDuration(max)!;
+  const range = off ? `must be 0 (off) or between ${min} and ${max}` : `must be between ${min} and ${max}`;
+  const examples = "a duration such as '24h', '30m' or '2h30m'";
+  const syntax = `must be ${off ? `0 (off) or ${examples}` : examples}, between ${min} and ${max}`;
+  return z.union([z.string(), z.number()], { error: syntax }).transform((value, ctx) => {
+    // A bare number is only 0: '3600' could mean seconds or milliseconds, so it needs a unit.
+    const ms = typeof value === 'number' ? (value === 0 ? 0 : undefined) : parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: syntax, input: value });
+      return z.NEVER;
+    }
+    if (!(off && ms === 0) && (ms < minMs || ms > maxMs)) {
+      ctx.addIssue({ code: 'custom', message: range, input: value });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+
+function isHostname(value: string): boolean {
+  return HOSTNAME.test(value);
+}
+
+/** `http(s)://host[:port][/path]` without credentials, query or fragment; trailing '/' removed. */
+function normalisePublicUrl(value: string): string | undefined {
+  if (value.includes('?') || value.includes('#') || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username !== '' || url.password !== '' || url.hostname === '') return undefined;
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+export const PROXY_NAMES = ['loopback', 'private', 'docker'] as const;
+
+function isProxySpec(value: string): boolean {
+  if ((PROXY_NAMES as readonly string[]).includes(value)) return true;
+  const slash = value.indexOf('/');
+  if (slash === -1) return isIP(value) !== 0;
+  const family = isIP(value.slice(0, slash));
+  const prefix = value.slice(slash + 1);
+  if (family === 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+export const CLIENT_IP_HEADERS = ['x-real-ip', 'cf-connecting-ip', 'x-forwarded-for', 'forwarded'] as const;
+
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const PUBLIC_URL_ERROR =
+  "must be an absolute http(s) URL without credentials, query or fragment, such as 'https://auth.example.com'";
+const CLIENT_IP_HEADER_ERROR = `must be one of ${CLIENT_IP_HEADERS.join(', ')}`;
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const server = z
+  .strictObject(
+    {
+      /** Address to listen on: an IP address or a hostname. Default `0.0.0.0`. */
+      address: text('must be an IP address or a hostname', (v) => isIP(v) !== 0 || isHostname(v)).default('0.0.0.0'),
+      /** TCP port to listen on, 1..65535; 0 picks any free port (tests). Default 9190. */
+      port: integer(0, 65535).default(9190),
+      /**
+       * Where people reach Postern's login page: an absolute http(s) URL, optionally with a path
+       * prefix, without query or fragment. A trailing '/' is removed. Default `http://localhost:9190`.
+       */
+      public_url: z
+        .string({ error: PUBLIC_URL_ERROR })
+        .transform((value, ctx) => {
+          const url = normalisePublicUrl(value);
+          if (url === undefined) {
+            ctx.addIssue({ code: 'custom', message: PUBLIC_URL_ERROR, input: value });
+            return z.NEVER;
+          }
+          return url;
+        })
+        .prefault('http://localhost:9190'),
+      /**
+       * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs, or the names
+       * `loopback`, `private` and `docker`. Comma-separated in the environment. Default `[loopback]`.
+       */
+      trusted_proxies: z
+        .array(text(`must be an address, a CIDR or one of ${PROXY_NAMES.join(', ')}`, isProxySpec), {
+          error: 'must be a list',
+        })
+        .default(() => ['loopback']),
+      /**
+       * A header a trusted proxy sets to the client address, read instead of walking
+       * X-Forwarded-For: `x-real-ip`, `cf-connecting-ip`, `x-forwarded-for` or `forwarded`
+       * (case-insensitive). Default: none.
+       */
+      client_ip_header: z
+        .string({ error: CLIENT_IP_HEADER_ERROR })
+        .transform((value, ctx) => {
+          const name = value.toLowerCase();
+          if (!(CLIENT_IP_HEADERS as readonly string[]).includes(name)) {
+            ctx.addIssue({ code: 'custom', message: CLIENT_IP_HEADER_ERROR, input: value });
+            return z.NEVER;
+          }
+          return name as (typeof CLIENT_IP_HEADERS)[number];
+        })
+        .optional(),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+const DOMAIN_ERROR = "must be a hostname such as 'example.com' (no scheme, port or path)";
+
+const session = z
+  .strictObject(
+    {
+      /**
+       * Secret for signing session cookies, at least 32 characters. Secret (`secret_file` or
+       * `POSTERN_SESSION_SECRET_FILE` read it from a file). Default: generated once into
+       * `<data_dir>/session.secret`.
+       */
+      secret: text('must be a string of at least 32 characters', (v) => v.length >= 32).optional(),
+      /** Name of the session cookie: letters, digits, '_' and '-'. Default `postern_session`. */
+      cookie_name: text("must be a cookie name made of letters, digits, '_' and '-'", (v) =>
+        /^[A-Za-z0-9_-]+$/.test(v),
+      ).default('postern_session'),
+      /**
+       * Cookie domain, which is also the domain Postern protects: the host of `server.public_url`
+       * or a parent of it. Lower-cased; one leading '.' is ignored. Default: the host of
+       * `server.public_url`.
+       */
+      domain: z
+        .string({ error: DOMAIN_ERROR })
+        .transform((value, ctx) => {
+          const domain = value.toLowerCase().replace(/^\./, '');
+          if (!isHostname(domain)) {
+            ctx.addIssue({ code: 'custom', message: DOMAIN_ERROR, input: value });
+            return z.NEVER;
+          }
+          return domain;
+        })
+        .optional(),
+      /** Longest a session lives after sign-in, 1h..720h. Default `24h`. */
+      ttl: duration('1h', '720h').prefault('24h'),
+      /** Sign out after this long without a request, 1m..720h; 0 turns it off. Default `0`. */
+      inactivity: duration('1m', '720h', { off: true }).prefault(0),
+      /** Session lifetime when "remember me" is ticked, 1h..8760h; 0 hides the checkbox. Default `720h`. */
+      remember_me: duration('1h', '8760h', { off: true }).prefault('720h'),
+      redis: z
+        .strictObject(
+          {
+            /**
+             * Store sessions in Redis at this `redis://` or `rediss://` URL instead of in memory.
+             * Secret (may hold a password; `url_file` reads it from a file). Default: memory.
+             */
+            url: text('must be a redis:// or rediss:// URL', (v) => {
+              if (!URL.canParse(v)) return false;
+              const { protocol } = new URL(v);
+              return protocol === 'redis:' || protocol === 'rediss:';
+            }).optional(),
+          },
+          { error: MAPPING },
+        )
+        .prefault({}),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+/** Directory for state Postern writes (generated session secret, default users file). Default `./data`. */
+const data_dir = text('must be a directory path').default('./data');
+
+const users = z
+  .strictObject(
+    {
+      /** The users file. Default `<data_dir>/users.yml`. */
+      file: text('must be a file path').optional(),
+      /** Parameters for new argon2id hashes; existing hashes keep their own. OWASP 2023: m=19 MiB, t=2, p=1. */
+      argon2: z
+        .strictObject(
+          {
+            /** Memory in KiB, 8192..1048576. Default 19456 (19 MiB). */
+            memory_cost: integer(8192, 1_048_576).default(19_456),
+            /** Iterations, 1..10. Default 2. */
+            time_cost: integer(1, 10).default(2),
+            /** Lanes, 1..16. Default 1. */
+            parallelism: integer(1, 16).default(1),
+          },
+          { error: MAPPING },
+        )
+        .prefault({}),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+const HEADER_ERROR = 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)';
+
+const headers = z
+  .strictObject(
+    {
+      /** Header carrying the username to the upstream. Default `Remote-User`. */
+      user: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-User'),
+      /** Header carrying the user's role. Default `Remote-Role`. */
+      role: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Role'),
+      /** Header carrying the user's groups, comma-separated. Default `Remote-Groups`. */
+      groups: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Groups'),
+      /** Header carrying the user's email address. Default `Remote-Email`. */
+      email: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Email'),
+      /** Header carrying the user's display name. Default `Remote-Name`. */
+      name: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Name'),
+    },
+    { error: MAPPING },
+  )
+  .prefault({})
+  .superRefine((names, ctx) => {
+    // Header names are case-insensitive: two keys naming one header would overwrite each other.
+    const seen = new Map<string, string>();
+    for (const [key, name] of Object.entries(names)) {
+      const first = seen.get(name.toLowerCase());
+      if (first === undefined) seen.set(name.toLowerCase(), key);
+      else ctx.addIssue({ code: 'custom', path: [key], message: `must differ from headers.${first}`, input: name });
+    }
+  });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const log = z
+  .strictObject(
+    {
+      /** Least severe level written: fatal, error, warn, info, debug, trace or silent. Default `info`. */
+      level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+/** A rate limit in the notation `"5/minute;20/hour"`; `off` (or '') disables it. */
+function rateLimit(fallback: string) {
+  return z
+    .string({ error: 'must be a rate limit such as "5/minute;20/hour", or off' })
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = parseRateLimit(value);
+      if (parsed.ok) return parsed.windows;
+      ctx.addIssue({ code: 'custom', message: parsed.error, input: value });
+      return z.NEVER;
+    });
+}
+
+const login = z
+  .strictObject(
+    {
+      /** Failed sign-ins allowed per client address. Default `10/minute;50/hour`. */
+      rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perIp),
+      /** Failed sign-ins allowed per username, across all addresses (stops distributed guessing). Default `20/minute;100/hour`. */
+      account_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUser),
+      /** Failed sign-ins allowed per username from one address; a success clears it. Default `5/minute;20/hour`. */
+      account_address_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUserIp),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+/** The top-level sections, in the order the reference lists them. */
+const SECTIONS = {
+  server,
+  session,
+  data_dir,
+  users,
+  headers,
+  log,
+  login,
+  /** Access rules: who may reach which host, path and method (see the README). Absent: any signed-in user, on session.domain only. */
+  access: accessSectionSchema.optional(),
+};
+
+/** True when no issue so far concerns the value at any of `paths` (or at a mapping above them). */
+function validSoFar(...paths: readonly string[]) {
+  return (payload: z.core.ParsePayload): boolean =>
+    !payload.issues.some((issue) => {
+      if (issue.code === 'unrecognized_keys') return false; // Extra keys leave the known values intact.
+      const at = (issue.path ?? []).map(String).join('.');
+      return paths.some((path) => path === at || path.startsWith(`${at}.`) || at === '');
+    });
+}
+
+export const configSchema = z.strictObject(SECTIONS).superRefine(
+  (config, ctx) => {
+    // The login page sets the cookie; a browser drops a Set-Cookie whose Domain does not cover the host.
+    const { domain } = config.session;
+    const host = new URL(config.server.public_url).hostname;
+    if (domain !== undefined && host !== domain && !host.endsWith(`.${domain}`)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['session', 'domain'],
+        message: `must be the host of server.public_url ('${host}') or a parent domain of it`,
+      });
+    }
+  },
+  // Runs alongside problems elsewhere, so that one start-up attempt reports this one too.
+  { when: validSoFar('server.public_url', 'session.domain') },
+);
+
+/** The validated file, before the loader resolves paths and fills derived defaults. */
+export type FileConfig = z.output<typeof configSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Schema walking: the list of keys the environment can set, and the known keys of each mapping.
+
+/** How a value given as text (environment, `${VAR}`) is turned into the type the key expects. */
+export type KeyKind = 'text' | 'number' | 'boolean' | 'list';
+
+export interface ConfigKey {
+  /** Dotted path, e.g. `session.redis.url`. */
+  readonly path: string;
+  readonly kind: KeyKind;
+}
+
+type Node = z.core.$ZodTypes;
+
+function unwrap(schema: z.core.$ZodType): Node {
+  let node = schema as Node;
+  for (;;) {
+    const def = node._zod.def;
+    switch (def.type) {
+      case 'default':
+      case 'prefault':
+      case 'optional':
+      case 'nullable':
+      case 'nonoptional':
+      case 'readonly':
+      case 'catch':
+        node = def.innerType as Node;
+        break;
+      case 'pipe':
+        node = def.in as Node;
+        break;
+      default:
+        return node;
+    }
+  }
+}
+
+function kindOf(node: Node): KeyKind {
+  switch (node._zod.def.type) {
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return 'list';
+    default:
+      return 'text';
+  }
+}
+
+const keys: ConfigKey[] = [];
+const mappingKeys = new Map<string, readonly string[]>();
+
+function walk(schema: z.core.$ZodType, path: string, inList: boolean): void {
+  const node = unwrap(schema);
+  const def = node._zod.def;
+  if (def.type === 'object') {
+    const names: string[] = [];
+    for (const [name, child] of Object.entries(def.shape)) {
+      const childPath = path === '' ? name : `${path}.${name}`;
+      names.push(name);
+      if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
+      walk(child, childPath, inList);
+    }
+    mappingKeys.set(path, names);
+  } else if (def.type === 'array' && unwrap(def.element)._zod.def.type === 'object') {
+    walk(def.element, path, true);
+  } else if (!inList) {
+    // Keys inside lists of mappings have no single environment name.
+    keys.push({ path, kind: kindOf(node) });
+  }
+}
+
+walk(configSchema, '', false);
+
+for (const secret of SECRET_KEYS) {
+  const parent = secret.split('.').slice(0, -1).join('.');
+  if (!mappingKeys.get(parent)?.includes(secret.split('.').at(-1)!)) {
+    throw new Error(`SECRET_KEYS names '${secret}', which is not a key of the config schema`);
+  }
+}
+
+/** Every leaf key outside lists, in schema order. */
+export const CONFIG_KEYS: readonly ConfigKey[] = keys;
+
+/**
+ * Known keys of the mapping at `path` (dotted, list indices removed; '' for the top level),
+ * including `<key>_file` for secrets; undefined when `path` is not a mapping.
+ */
+export function knownKeysAt(path: string): readonly string[] | undefined {
+  return mappingKeys.get(path);
+}
+
+/** True when the value at `path` (dotted, list indices removed) must never be shown. */
+export function isSecretPath(path: string): boolean {
+  return SECRET_KEYS.has(path);
+}

@@ -1,0 +1,22 @@
+import type { Context } from 'koa';
+import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
+import type { Csrf } from '../http/csrf.js';
+import { homePage } from '../views/home-page.js';
+
+export interface HomeDeps extends SubjectDeps {
+  readonly csrf: Csrf;
+  readonly urls: { readonly login: string; readonly logout: string };
+}
+
+/** Who you are and a sign-out button; anonymous visitors go to the login page. */
+export function createHomeHandler(deps: HomeDeps) {
+  return async function home(ctx: Context): Promise<void> {
+    const identity = currentIdentity(ctx, deps);
+    if (!identity) {
+      ctx.redirect(deps.urls.login);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = homePage({ ...identity, csrf: deps.csrf.token(ctx, ctx.state.facts.https), logoutAction: deps.urls.logout });
+  };
+}

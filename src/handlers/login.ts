@@ -1,0 +1,119 @@
+import type { Context } from 'koa';
+import type { LoginThrottle } from '../auth/login-throttle.js';
+import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
+import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
+import type { User } from '../auth/user.js';
+import type { Csrf } from '../http/csrf.js';
+import type { Logger } from '../log/logger.js';
+import type { SessionData } from '../store/session-store.js';
+import { loginPage } from '../views/login-page.js';
+
+export interface LoginDeps extends SubjectDeps {
+  readonly hasher: PasswordHasher;
+  readonly throttle: LoginThrottle;
+  readonly csrf: Csrf;
+  readonly redirectPolicy: RedirectPolicy;
+  readonly logger: Logger;
+  /** Absolute URLs of our own pages. */
+  readonly urls: { readonly login: string; readonly home: string };
+  readonly ttl: number;
+  /** 0 hides the "remember me" checkbox. */
+  readonly rememberMe: number;
+}
+
+const GENERIC_FAILURE = 'Invalid username or password.';
+
+function field(body: unknown, name: string): string | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** "in 3 minutes", "in 40 seconds": when to try again, in the user's terms. */
+export function retryInWords(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.ceil(minutes / 60);
+  return `${hours} hour${hours === 1 ? '' : 's'}`;
+}
+
+export function createLoginHandlers(deps: LoginDeps) {
+  function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = loginPage({
+      destinationHost: opts.rd ? new URL(opts.rd).host : undefined,
+      rd: opts.rd,
+      csrf: deps.csrf.token(ctx, ctx.state.facts.https),
+      username: opts.username ?? '',
+      error: opts.error,
+      showRememberMe: deps.rememberMe > 0,
+      action: deps.urls.login,
+    });
+  }
+
+  async function signIn(ctx: Context, user: User, rememberMe: boolean): Promise<void> {
+    const now = deps.now();
+    const lifetime = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : deps.ttl;
+    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user) };
+    const session = ctx.session!;
+    for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
+    Object.assign(session, data);
+    session.maxAge = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session';
+    // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
+    await session.regenerate();
+  }
+
+  return {
+    async show(ctx: Context): Promise<void> {
+      const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
+      if (currentIdentity(ctx, deps)) {
+        ctx.redirect(rd ?? deps.urls.home);
+        return;
+      }
+      render(ctx, 200, { rd });
+    },
+
+    async submit(ctx: Context): Promise<void> {
+      const body = ctx.request.body;
+      const rd = validateRedirect(field(body, 'rd'), deps.redirectPolicy);
+      const username = (field(body, 'username') ?? '').trim();
+      const password = field(body, 'password') ?? '';
+      const { clientIp } = ctx.state.facts;
+
+      if (!deps.csrf.verify(ctx, field(body, 'csrf'))) {
+        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
+        return render(ctx, 403, { rd, username, error: 'This sign-in form has expired. Please try again.' });
+      }
+      if (!username || !password) return render(ctx, 400, { rd, username, error: 'Enter your username and password.' });
+      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+        return render(ctx, 400, { rd, username, error: `Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.` });
+      }
+
+      // Before any hashing: a throttled attempt must cost next to nothing.
+      const gate = await deps.throttle.check(clientIp, username);
+      if (!gate.allowed) {
+        deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
+        ctx.set('Retry-After', String(gate.retryAfterSec));
+        return render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
+      }
+
+      const user = deps.users.find(username);
+      // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
+      const ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
+      if (!ok || !user) {
+        await deps.throttle.recordFailure(clientIp, username);
+        const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
+        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason }, 'sign-in failed');
+        return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
+      }
+
+      await deps.throttle.recordSuccess(clientIp, username);
+      await signIn(ctx, user, field(body, 'remember_me') !== undefined);
+      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp }, 'signed in');
+      ctx.status = 303;
+      ctx.redirect(rd ?? deps.urls.home);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { Context } from 'koa';
+import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import type { Csrf } from '../http/csrf.js';
+import { HttpError } from '../http/errors.js';
+import type { Logger } from '../log/logger.js';
+
+export interface LogoutDeps {
+  readonly csrf: Csrf;
+  readonly redirectPolicy: RedirectPolicy;
+  readonly logger: Logger;
+  readonly loginUrl: string;
+}
+
+/**
+ * Ends the session: the store entry is deleted and the cookie cleared. GET is allowed too (the one
+ * state change on GET): a sign-out link in an app cannot carry our CSRF token, and signing someone
+ * out is the harmless direction.
+ */
+export function createLogoutHandlers(deps: LogoutDeps) {
+  async function end(ctx: Context, rd: string | undefined): Promise<void> {
+    const user = ctx.session && !ctx.session.isNew ? ctx.session.user : undefined;
+    ctx.session = null;
+    if (typeof user === 'string') deps.logger.info({ event: 'logout', user, client: ctx.state.facts.clientIp }, 'signed out');
+    ctx.status = 303;
+    ctx.redirect(validateRedirect(rd, deps.redirectPolicy) ?? deps.loginUrl);
+  }
+  return {
+    async viaGet(ctx: Context): Promise<void> {
+      await end(ctx, typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined);
+    },
+    async viaPost(ctx: Context): Promise<void> {
+      const body = ctx.request.body as Record<string, unknown> | undefined;
+      if (!deps.csrf.verify(ctx, body?.csrf)) throw new HttpError(403, 'This sign-out form has expired. Reload the page and try again.');
+      await end(ctx, typeof body?.rd === 'string' ? body.rd : undefined);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Context, Next } from 'koa';
+import { HashBusyError } from '../auth/hash-limiter.js';
+import type { Logger } from '../log/logger.js';
+import { StoreUnavailableError } from '../store/session-store.js';
+import { messagePage } from '../views/message-page.js';
+import { HttpError } from './errors.js';
+
+interface Answer {
+  status: number;
+  title: string;
+  message: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+function answerFor(err: unknown): Answer | undefined {
+  if (err instanceof StoreUnavailableError) {
+    return { status: 503, title: 'Temporarily unavailable', message: 'The session store is not answering. Try again in a moment.', headers: { 'Retry-After': '1' } };
+  }
+  if (err instanceof HashBusyError) {
+    return { status: 503, title: 'Busy', message: 'Too many sign-ins are being checked right now. Try again in a few seconds.', headers: { 'Retry-After': '2' } };
+  }
+  if (err instanceof HttpError && err.expose) {
+    return { status: err.status, title: 'Request refused', message: err.message, headers: err.headers };
+  }
+  // Errors raised by koa and its parsers carry a 4xx status for malformed requests (bad body, too large).
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, title: 'Bad request', message: 'The request could not be read. Go back and try again.', headers: {} };
+  }
+  return undefined;
+}
+
+/**
+ * The one try/catch of the app. Verify routes answer with an empty body (proxies show their own page);
+ * pages get HTML or JSON by `Accept`. Unexpected errors are logged and become a generic 500.
+ */
+export function errorHandler(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      let answer = answerFor(err);
+      if (!answer) {
+        logger.error({ err, path: ctx.path, method: ctx.method }, 'unexpected error');
+        answer = { status: 500, title: 'Something went wrong', message: 'Postern hit an unexpected error; the details are in its log.', headers: {} };
+      } else if (answer.status === 503) {
+        logger.warn({ path: ctx.path, reason: (err as Error).message }, 'answered 503');
+      }
+      ctx.status = answer.status;
+      ctx.set('Cache-Control', 'no-store');
+      for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);
+      if (ctx.path.startsWith('/verify/')) {
+        ctx.body = '';
+      } else if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: answer.title, message: answer.message };
+      } else {
+        ctx.type = 'html';
+        ctx.body = messagePage(answer.title, answer.message);
+      }
+    }
+  };
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import type Koa from 'koa';
+import type { Middleware } from 'koa';
+import createSession, { type CreateSessionOptions } from 'koa-session';
+import { sessionIsCurrent } from '../auth/identity.js';
+import type { SessionData, SessionStore } from '../store/session-store.js';
+
+export interface SessionCookieOptions {
+  readonly cookieName: string;
+  /** Cookie Domain; undefined for a host-only cookie (localhost and IP addresses). */
+  readonly cookieDomain: string | undefined;
+  readonly inactivity: number;
+  readonly now: () => number;
+}
+
+/** `localhost` and IP addresses cannot carry a Domain attribute that browsers honour: use a host-only cookie. */
+export function cookieDomainFor(domain: string): string | undefined {
+  if (domain === 'localhost' || /^[0-9.]+$/.test(domain) || domain.includes(':')) return undefined;
+  return domain;
+}
+
+/**
+ * koa-session over our SessionStore. The cookie holds only a 256-bit random id; the data lives in the
+ * store, whose TTL is the session's own `expires` (koa-session's maxAge only shapes the cookie).
+ */
+export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCookieOptions): Middleware {
+  // Cookie attributes (path, sameSite, domain) are passed through to `cookies` but missing from koa-session's option type.
+  const options = {
+    key: opts.cookieName,
+    // A plain browser-session cookie unless "remember me" sets a maxAge at sign-in.
+    maxAge: 'session',
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    signed: false,
+    overwrite: true,
+    ...(opts.cookieDomain ? { domain: opts.cookieDomain } : {}),
+    genid: () => randomBytes(32).toString('base64url'),
+    valid: (_ctx: unknown, data: unknown) => sessionIsCurrent(data as unknown as SessionData, opts.now(), opts.inactivity),
+    store: {
+      get: async (id: string) => (await store.get(id)) as Record<string, unknown> | undefined,
+      set: async (id: string, data: Record<string, unknown>) => {
+        const session = data as unknown as SessionData;
+        const ttl = session.expires - opts.now();
+        if (ttl > 0) await store.set(id, session, ttl);
+        else await store.destroy(id);
+      },
+      destroy: async (id: string) => store.destroy(id),
+    },
+  } as CreateSessionOptions;
+  return createSession(options, app) as Middleware;
+}

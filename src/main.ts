@@ -1,0 +1,160 @@
+import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './app.js';
+import { compileAccess } from './access/schema.js';
+import { HashLimiter } from './auth/hash-limiter.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
+import { createPasswordHasher } from './auth/passwords.js';
+import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
+import type { LoadedConfig } from './config/load.js';
+import { loadOrCreateSessionSecret } from './config/session-secret.js';
+import { createClientIpResolver } from './http/client-ip.js';
+import { compileTrustedProxies } from './http/trusted-proxies.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { MemorySessionStore } from './store/memory-store.js';
+import { createRedisClient } from './store/redis-client.js';
+import { RedisSessionStore } from './store/redis-store.js';
+import type { SessionStore } from './store/session-store.js';
+import type { DestinationStream } from 'pino';
+import type { Redis } from 'ioredis';
+
+/** Gives a configured Redis a moment to connect, so the first requests do not fail; starts anyway (fail closed) if it does not. */
+async function waitUntilReady(store: SessionStore, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    if (await store.ping()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where log lines go (stdout by default); tests pass a stream they read. */
+  readonly logDestination?: DestinationStream;
+  /** Where the one-time admin password banner goes. */
+  readonly announce?: (text: string) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * The composition root: builds every dependency from the validated config, builds the app, listens.
+ * Nothing imports this file but the CLI.
+ */
+export async function startServer(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const { config } = loaded;
+  const now = opts.now ?? Date.now;
+  const logger = createLogger(config.log.level, opts.logDestination);
+  const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
+  for (const warning of loaded.warnings) logger.warn(warning);
+  if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
+
+  await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+  const secret = config.session.secret ?? (await loadOrCreateSessionSecret(config.data_dir)).secret;
+
+  const hasher = createPasswordHasher({
+    argon2: config.users.argon2,
+    limiter: new HashLimiter({ concurrency: Math.max(2, availableParallelism()), maxQueue: 64, maxWaitMs: 5000 }),
+  });
+  const initial = await createInitialUsersFile(config.users.file, hasher);
+  if (initial) {
+    announce(
+      [
+        '',
+        '================================================================',
+        ` Postern created ${config.users.file}`,
+        ` with one user: ${initial.username}`,
+        ` password:      ${initial.password}`,
+        ' This password is shown only once. Sign in and change it with:',
+        `   npx postern user passwd ${initial.username} --password-stdin`,
+        '================================================================',
+        '',
+      ].join('\n'),
+    );
+  }
+  const users = await UsersFile.open(config.users.file, {
+    onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
+    onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
+  });
+
+  let redis: Redis | undefined;
+  let store: SessionStore;
+  if (config.session.redis.url) {
+    redis = createRedisClient(config.session.redis.url, {
+      onStatus: (status, err) =>
+        status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+    });
+    store = new RedisSessionStore(redis);
+  } else {
+    store = new MemorySessionStore();
+    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
+  }
+
+  let throttleWarned = false;
+  const throttle = createLoginThrottle(config.login.throttle, {
+    redis,
+    onStoreFailure: (err) => {
+      if (throttleWarned) return;
+      throttleWarned = true;
+      logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back');
+    },
+  });
+
+  const access = compileAccess(config.access, config.session.domain);
+  if (access.problems.length > 0) throw new Error(`the access rules have problems:\n${access.problems.map((p) => `  - ${p}`).join('\n')}`);
+  for (const warning of access.shadowWarnings) logger.warn(warning);
+  // The first unknown-user sign-in must not be the one that pays for building the dummy hash.
+  void hasher.verifyDummy('warm-up').catch(() => undefined);
+  if (redis) await waitUntilReady(store, 2000);
+
+  const app = buildApp({
+    config,
+    secret,
+    logger,
+    users,
+    hasher,
+    store,
+    throttle,
+    access,
+    resolveClientIp: createClientIpResolver({
+      isTrusted: compileTrustedProxies(config.server.trusted_proxies),
+      header: config.server.client_ip_header as never,
+      onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
+    }),
+    readiness: [{ name: 'session store', ready: () => store.ping() }],
+    now,
+  });
+
+  const server = createServer(app.callback());
+  // Longer than nginx's and Traefik's upstream keep-alive, so the proxy always closes first.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.address, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);
+
+  return {
+    server,
+    port,
+    logger,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      users.close();
+      await store.close();
+    },
+  };
+}

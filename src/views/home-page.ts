@@ -1,0 +1,30 @@
+import { html } from './html.js';
+import { layout } from './layout.js';
+
+export interface HomePageModel {
+  user: string;
+  name: string;
+  role: string;
+  groups: readonly string[];
+  email: string;
+  csrf: string;
+  logoutAction: string;
+}
+
+export function homePage(m: HomePageModel): string {
+  return layout(
+    'Signed in',
+    html`<h1>You are signed in</h1>
+<dl>
+<dt>User</dt><dd>${m.user}</dd>
+${m.name ? html`<dt>Name</dt><dd>${m.name}</dd>` : ''}
+<dt>Role</dt><dd>${m.role}</dd>
+${m.groups.length ? html`<dt>Groups</dt><dd>${m.groups.join(', ')}</dd>` : ''}
+${m.email ? html`<dt>Email</dt><dd>${m.email}</dd>` : ''}
+</dl>
+<form method="post" action="${m.logoutAction}">
+<input type="hidden" name="csrf" value="${m.csrf}">
+<button type="submit">Sign out</button>
+</form>`,
+  );
+}

@@ -1,0 +1,422 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLoginThrottle,
+  DEFAULT_THROTTLE_CONFIG,
+  DEFAULT_THROTTLE_SPECS,
+  type LoginThrottle,
+  type ThrottleConfig,
+} from '../../src/auth/login-throttle.js';
+import { parseRateLimit, type RateWindow } from '../../src/auth/rate-limit-spec.js';
+import { createRedisClient } from '../../src/store/redis-client.js';
+import { startRedis, type RedisProcess } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
+
+function windows(spec: string): RateWindow[] {
+  const parsed = parseRateLimit(spec);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.windows;
+}
+
+function config(perIp: string, perUser: string, perUserIp: string): ThrottleConfig {
+  return { perIp: windows(perIp), perUser: windows(perUser), perUserIp: windows(perUserIp) };
+}
+
+async function fail(throttle: LoginThrottle, times: number, ip: string, user: string): Promise<void> {
+  for (let i = 0; i < times; i++) await throttle.recordFailure(ip, user);
+}
+
+async function connected(url: string): Promise<Redis> {
+  const redis = createRedisClient(url, { commandTimeoutMs: 1_000 });
+  await waitFor(() => redis.status === 'ready', { what: 'redis client ready' });
+  return redis;
+}
+
+const ALICE_IP = '192.0.2.10';
+const OTHER_IP = '198.51.100.20';
+
+/** Each call gives a throttle on fresh counters, with the store under test. */
+type Factory = (cfg: ThrottleConfig) => LoginThrottle;
+
+/** One suite, run against each store: the same behaviour in memory and in Redis. */
+function describeThrottleContract(name: string, setup: () => Factory) {
+  describe(`${name}: contract`, () => {
+    let make: Factory;
+    beforeAll(() => {
+      make = setup();
+    });
+
+    it('allows until the window is full, then refuses with a sane Retry-After', async () => {
+      const throttle = make(config('10/minute', '10/minute', '3/minute'));
+      for (let i = 0; i < 3; i++) {
+        expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+        await throttle.recordFailure(ALICE_IP, 'alice');
+      }
+      const refused = await throttle.check(ALICE_IP, 'alice');
+      expect(refused.allowed).toBe(false);
+      if (refused.allowed) return;
+      expect(refused.retryAfterSec).toBeGreaterThanOrEqual(59);
+      expect(refused.retryAfterSec).toBeLessThanOrEqual(60);
+      // Another user from the same address, and the same user elsewhere, are not this counter.
+      expect(await throttle.check(ALICE_IP, 'bob')).toEqual({ allowed: true });
+      expect(await throttle.check(OTHER_IP, 'alice')).toEqual({ allowed: true });
+    });
+
+    it('check only reads: checking many times uses no budget', async () => {
+      const throttle = make(config('1/minute', '1/minute', '1/minute'));
+      for (let i = 0; i < 20; i++) expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+      expect(await throttle.list()).toEqual([]);
+    });
+
+    it('Retry-After is the longest of the full windows', async () => {
+      const throttle = make(config('off', 'off', '2/minute;3/hour'));
+      await fail(throttle, 3, ALICE_IP, 'alice');
+      const refused = await throttle.check(ALICE_IP, 'alice');
+      expect(refused).toMatchObject({ allowed: false });
+      if (!refused.allowed) expect(refused.retryAfterSec).toBeGreaterThan(3500);
+    });
+
+    it('forgets failures when their window ends', async () => {
+      const throttle = make(config('off', 'off', '2/second'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: false, retryAfterSec: 1 });
+      await sleep(1_100);
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    });
+
+    it('a success clears the username-and-address counter, not the address counter', async () => {
+      const throttle = make(config('4/minute', '10/minute', '2/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+      await throttle.recordSuccess(ALICE_IP, 'alice');
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+      // The address still counts alice's two failures: two more under any name fill it.
+      await fail(throttle, 2, ALICE_IP, 'carol');
+      expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+      expect((await throttle.check(ALICE_IP, 'dave')).allowed).toBe(false);
+      expect(await throttle.check(OTHER_IP, 'alice')).toEqual({ allowed: true });
+    });
+
+    it('a success does not clear the per-user counter', async () => {
+      const throttle = make(config('10/minute', '3/minute', '10/minute'));
+      await fail(throttle, 2, OTHER_IP, 'alice');
+      await throttle.recordSuccess(ALICE_IP, 'alice');
+      await throttle.recordFailure(ALICE_IP, 'alice');
+      expect((await throttle.check('203.0.113.99', 'alice')).allowed).toBe(false);
+    });
+
+    it('a rotating username from one address is still limited per address', async () => {
+      const throttle = make(config('5/minute', '5/minute', '5/minute'));
+      for (let i = 0; i < 5; i++) {
+        expect((await throttle.check(ALICE_IP, `user${i}`)).allowed).toBe(true);
+        await throttle.recordFailure(ALICE_IP, `user${i}`);
+      }
+      expect((await throttle.check(ALICE_IP, 'user-never-tried')).allowed).toBe(false);
+      expect((await throttle.check(OTHER_IP, 'user-never-tried')).allowed).toBe(true);
+    });
+
+    it('many addresses guessing one username are limited per user', async () => {
+      const throttle = make(config('5/minute', '4/minute', '5/minute'));
+      for (let i = 1; i <= 4; i++) await throttle.recordFailure(`203.0.113.${i}`, 'alice');
+      expect((await throttle.check('203.0.113.200', 'alice')).allowed).toBe(false);
+      expect((await throttle.check('203.0.113.200', 'bob')).allowed).toBe(true);
+    });
+
+    it('counts usernames in their normal form (NFKC, lower case)', async () => {
+      const throttle = make(config('off', '3/minute', 'off'));
+      await throttle.recordFailure(ALICE_IP, 'Alice');
+      await throttle.recordFailure(ALICE_IP, 'ALICE');
+      await throttle.recordFailure(ALICE_IP, 'ａｌｉｃｅ'); // full-width
+      expect((await throttle.check(OTHER_IP, 'alice')).allowed).toBe(false);
+    });
+
+    it('counts IPv6 addresses per /64', async () => {
+      const throttle = make(config('3/minute', 'off', 'off'));
+      await throttle.recordFailure('2001:db8:1:2::1', 'a');
+      await throttle.recordFailure('2001:db8:1:2:ffff::7', 'b');
+      await throttle.recordFailure('2001:DB8:1:2:0:0:0:9', 'c');
+      expect((await throttle.check('2001:db8:1:2:abcd::1', 'd')).allowed).toBe(false);
+      expect((await throttle.check('2001:db8:1:3::1', 'd')).allowed).toBe(true);
+      expect(await throttle.list()).toEqual([{ scope: 'ip', key: '2001:db8:1:2::/64', failures: 3, blockedForSec: 60 }]);
+    });
+
+    it('a username cannot pose as an address, nor as another pair', async () => {
+      const scopes = make(config('2/minute', '2/minute', 'off'));
+      await fail(scopes, 2, ALICE_IP, OTHER_IP);
+      expect((await scopes.check(ALICE_IP, 'bob')).allowed).toBe(false);
+      expect(await scopes.check(OTHER_IP, 'bob')).toEqual({ allowed: true });
+
+      const pairs = make(config('off', 'off', '2/minute'));
+      await fail(pairs, 2, OTHER_IP, `bob|${ALICE_IP}`);
+      expect(await pairs.check(ALICE_IP, 'bob')).toEqual({ allowed: true });
+      expect((await pairs.check(OTHER_IP, `bob|${ALICE_IP}`)).allowed).toBe(false);
+    });
+
+    it('lists every counter with its failures and how long it blocks', async () => {
+      const throttle = make(config('10/minute;50/hour', '20/minute;100/hour', '2/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      await throttle.recordFailure(OTHER_IP, 'Bob');
+      const rows = await throttle.list();
+      expect(rows).toEqual([
+        { scope: 'ip', key: ALICE_IP, failures: 2, blockedForSec: 0 },
+        { scope: 'ip', key: OTHER_IP, failures: 1, blockedForSec: 0 },
+        { scope: 'user', key: 'alice', failures: 2, blockedForSec: 0 },
+        { scope: 'user', key: 'bob', failures: 1, blockedForSec: 0 },
+        { scope: 'user+ip', key: `alice|${ALICE_IP}`, failures: 2, blockedForSec: expect.any(Number) },
+        { scope: 'user+ip', key: `bob|${OTHER_IP}`, failures: 1, blockedForSec: 0 },
+      ]);
+      const blocked = rows.find((r) => r.scope === 'user+ip' && r.key.startsWith('alice'))!;
+      expect(blocked.blockedForSec).toBeGreaterThanOrEqual(59);
+      expect(blocked.blockedForSec).toBeLessThanOrEqual(60);
+    });
+
+    it('clears by user: the user counter and every pair with that user', async () => {
+      const throttle = make(config('2/minute', '2/minute', '2/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      await fail(throttle, 2, OTHER_IP, 'bob');
+      expect(await throttle.clear({ user: 'ALICE' })).toBe(2);
+      expect((await throttle.list()).map((r) => `${r.scope} ${r.key}`)).toEqual([
+        `ip ${ALICE_IP}`,
+        `ip ${OTHER_IP}`,
+        'user bob',
+        `user+ip bob|${OTHER_IP}`,
+      ]);
+      // ALICE_IP is still full: the address counter was not the user's.
+      expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+      expect((await throttle.check('203.0.113.1', 'alice')).allowed).toBe(true);
+    });
+
+    it('clears by address: the address counter and every pair from it', async () => {
+      const throttle = make(config('2/minute', '2/minute', '2/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      await fail(throttle, 2, OTHER_IP, 'bob');
+      expect(await throttle.clear({ ip: `::ffff:${ALICE_IP}` })).toBe(2);
+      expect((await throttle.list()).map((r) => `${r.scope} ${r.key}`)).toEqual([
+        `ip ${OTHER_IP}`,
+        'user alice',
+        'user bob',
+        `user+ip bob|${OTHER_IP}`,
+      ]);
+      expect((await throttle.check(ALICE_IP, 'carol')).allowed).toBe(true);
+    });
+
+    it('clears by user and address (either), or everything', async () => {
+      const throttle = make(config('2/minute', '2/minute', '2/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      await fail(throttle, 2, OTHER_IP, 'bob');
+      await fail(throttle, 1, '203.0.113.1', 'carol');
+      expect(await throttle.clear({ user: 'alice', ip: OTHER_IP })).toBe(4);
+      expect((await throttle.list()).map((r) => `${r.scope} ${r.key}`)).toEqual([
+        `ip ${ALICE_IP}`,
+        'ip 203.0.113.1',
+        'user bob',
+        'user carol',
+        'user+ip carol|203.0.113.1',
+      ]);
+      expect(await throttle.clear({})).toBe(5);
+      expect(await throttle.list()).toEqual([]);
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    });
+
+    it('clearing what is not there clears nothing', async () => {
+      const throttle = make(config('2/minute', '2/minute', '2/minute'));
+      await fail(throttle, 1, ALICE_IP, 'alice');
+      expect(await throttle.clear({ user: 'nobody' })).toBe(0);
+      expect(await throttle.clear({ ip: 'not an address' })).toBe(0);
+      expect(await throttle.list()).toHaveLength(3);
+    });
+
+    it('with every scope off, nothing is ever refused', async () => {
+      const throttle = make(config('off', '', 'off'));
+      await fail(throttle, 50, ALICE_IP, 'alice');
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    });
+  });
+}
+
+describe('defaults', () => {
+  it('are the documented specs', () => {
+    expect(DEFAULT_THROTTLE_CONFIG).toEqual(
+      config(DEFAULT_THROTTLE_SPECS.perIp, DEFAULT_THROTTLE_SPECS.perUser, DEFAULT_THROTTLE_SPECS.perUserIp),
+    );
+  });
+
+  it('one address can never fill the per-user window, even across a window boundary', () => {
+    const { perUser, perUserIp } = DEFAULT_THROTTLE_CONFIG;
+    for (const userWindow of perUser) {
+      const pair = perUserIp.find((w) => w.durationSec === userWindow.durationSec);
+      expect(pair).toBeDefined();
+      expect(2 * pair!.points).toBeLessThan(userWindow.points);
+    }
+  });
+
+  it('the owner, from a clean address, still signs in while one address attacks', async () => {
+    const throttle = createLoginThrottle(DEFAULT_THROTTLE_CONFIG, {});
+    const attacker = '203.0.113.66';
+    for (let i = 0; i < 200; i++) {
+      if ((await throttle.check(attacker, 'alice')).allowed) await throttle.recordFailure(attacker, 'alice');
+    }
+    expect((await throttle.check(attacker, 'alice')).allowed).toBe(false);
+    expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+  });
+
+  it('refuses a config whose windows would share a counter', () => {
+    const twice = [
+      { points: 5, durationSec: 60 },
+      { points: 9, durationSec: 60 },
+    ];
+    expect(() => createLoginThrottle({ perIp: [], perUser: twice, perUserIp: [] }, {})).toThrow('throttle user: more than one window of 60s');
+    expect(() => createLoginThrottle({ perIp: [{ points: 0, durationSec: 60 }], perUser: [], perUserIp: [] }, {})).toThrow(
+      'throttle ip: points must be a positive integer, got 0',
+    );
+  });
+});
+
+describeThrottleContract('memory', () => (cfg) => createLoginThrottle(cfg, {}));
+
+describe('redis', () => {
+  let server: RedisProcess;
+  let redis: Redis;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = await connected(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  describeThrottleContract('redis', () => (cfg) => createLoginThrottle(cfg, { redis, keyPrefix: `test${++n}:throttle` }));
+
+  it('keeps counters under the prefix, per scope and window, with a TTL', async () => {
+    const throttle = createLoginThrottle(config('5/minute', '5/hour', '5/day'), { redis, keyPrefix: 'layout' });
+    await throttle.recordFailure(ALICE_IP, 'Alice');
+    expect((await redis.keys('layout:*')).sort()).toEqual([`layout:ip:60:${ALICE_IP}`, 'layout:user+ip:86400:alice|192.0.2.10', 'layout:user:3600:alice']);
+    const ttl = await redis.pttl('layout:user+ip:86400:alice|192.0.2.10');
+    expect(ttl).toBeGreaterThan(86_000_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
+  });
+
+  it('uses postern:throttle as the default prefix, and list ignores other keys', async () => {
+    await redis.set('postern:throttle:junk', '1', 'EX', 60);
+    await redis.set('postern:throttle:nope:60:x', '1', 'EX', 60);
+    const throttle = createLoginThrottle(config('5/minute', 'off', 'off'), { redis });
+    await throttle.recordFailure(ALICE_IP, 'alice');
+    expect(await redis.get(`postern:throttle:ip:60:${ALICE_IP}`)).toBe('1');
+    expect(await throttle.list()).toEqual([{ scope: 'ip', key: ALICE_IP, failures: 1, blockedForSec: 0 }]);
+    expect(await throttle.clear({})).toBe(1);
+    expect(await redis.exists('postern:throttle:junk')).toBe(1);
+  });
+
+  it('shares limits between two instances on one Redis (two replicas, or a restart)', async () => {
+    const cfg = config('10/minute', '10/minute', '4/minute');
+    const replicaA = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
+    const replicaB = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
+    await fail(replicaA, 2, ALICE_IP, 'alice');
+    await fail(replicaB, 2, ALICE_IP, 'alice');
+    expect((await replicaA.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    expect((await replicaB.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    // A success on one replica clears the pair for both.
+    await replicaB.recordSuccess(ALICE_IP, 'alice');
+    expect(await replicaA.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    // A new instance (a restart) sees the counters too.
+    const restarted = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
+    expect(await restarted.list()).toContainEqual({ scope: 'user', key: 'alice', failures: 4, blockedForSec: 0 });
+    // And what the CLI clears from its own process is gone for the server's.
+    expect(await restarted.clear({ user: 'alice' })).toBe(1);
+    expect(await replicaA.list()).toEqual([{ scope: 'ip', key: ALICE_IP, failures: 4, blockedForSec: 0 }]);
+  });
+});
+
+describe('redis outage', () => {
+  let server: RedisProcess;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = await connected(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('keeps limiting from memory while Redis is down, says so, and returns to Redis after', async () => {
+    const failures: Error[] = [];
+    const cfg = config('20/minute', '20/minute', '3/minute');
+    const throttle = createLoginThrottle(cfg, { redis, onStoreFailure: (err) => failures.push(err) });
+
+    // Two failures while Redis is up, one short of the limit.
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    expect(failures).toEqual([]);
+
+    await server.stop();
+    await waitFor(() => redis.status !== 'ready', { what: 'the client to notice the outage' });
+
+    // A store failure is not "unlimited": memory remembers the two failures Redis held.
+    expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    expect(failures.length).toBe(1);
+    expect(failures[0]).toBeInstanceOf(Error);
+    expect(failures[0]!.message).toContain('rate-limit store failed during check');
+    await throttle.recordFailure(ALICE_IP, 'alice');
+    expect(failures.length).toBe(2);
+    const refused = await throttle.check(ALICE_IP, 'alice');
+    expect(refused.allowed).toBe(false);
+    if (!refused.allowed) expect(refused.retryAfterSec).toBeGreaterThan(0);
+    // list and clear are for the CLI: they report the outage instead of an empty answer.
+    await expect(throttle.list()).rejects.toThrow();
+
+    // A fresh instance (a replica that knows nothing) still limits from its own memory.
+    const fresh = createLoginThrottle(cfg, { redis, onStoreFailure: (err) => failures.push(err) });
+    await fail(fresh, 3, OTHER_IP, 'bob');
+    expect((await fresh.check(OTHER_IP, 'bob')).allowed).toBe(false);
+
+    await server.start();
+    await waitFor(() => redis.status === 'ready', { what: 'the client to reconnect', timeoutMs: 10_000 });
+    const before = failures.length;
+    // The restarted Redis kept nothing (no persistence in tests); counting is back in Redis.
+    expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    await fail(throttle, 3, ALICE_IP, 'alice');
+    expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    expect(await redis.get(`postern:throttle:user+ip:60:alice|${ALICE_IP}`)).toBe('3');
+    expect(failures.length).toBe(before);
+  });
+
+  it('a stalled Redis (connected, silent) is an outage too, bounded by the command timeout', async () => {
+    await waitFor(() => redis.status === 'ready', { what: 'redis up' });
+    const fast = createRedisClient(server.url, { commandTimeoutMs: 150 });
+    await waitFor(() => fast.status === 'ready', { what: 'fast client ready' });
+    const failures: Error[] = [];
+    const throttle = createLoginThrottle(config('off', 'off', '2/minute'), {
+      redis: fast,
+      keyPrefix: 'stalled',
+      onStoreFailure: (err) => failures.push(err),
+    });
+    await throttle.recordFailure(ALICE_IP, 'alice');
+    server.pause();
+    try {
+      const started = performance.now();
+      await throttle.recordFailure(ALICE_IP, 'alice');
+      expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(failures.length).toBe(2);
+    } finally {
+      server.resume();
+      fast.disconnect();
+    }
+  });
+
+  it('without onStoreFailure, an outage is still limited and nothing throws', async () => {
+    await waitFor(() => redis.status === 'ready', { what: 'redis up' });
+    const throttle = createLoginThrottle(config('off', 'off', '2/minute'), { redis, keyPrefix: 'quiet' });
+    await server.stop();
+    await waitFor(() => redis.status !== 'ready', { what: 'the client to notice the outage' });
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    await throttle.recordSuccess(ALICE_IP, 'alice');
+    expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    await server.start();
+  });
+});

@@ -1,0 +1,44 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../examples');
+
+/** Where the example files point, and where the test harness really runs each part. */
+export interface ExamplePorts {
+  /** Postern's port, for `postern:9190`. */
+  readonly postern: number;
+  /** The demo app's port, for `app:8080`. */
+  readonly app: number;
+  /** The proxy's own port, for `listen 80` / `:80`. */
+  readonly proxy: number;
+}
+
+/**
+ * The only changes the harness makes to an example file: the service addresses and the listening
+ * port. Host names stay as written, so the test sends `Host: app.example.com` to loopback.
+ */
+export function substitute(text: string, ports: ExamplePorts): string {
+  return text
+    .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
+    .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
+    .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`);
+}
+
+export function readExample(path: string): string {
+  return readFileSync(join(EXAMPLES_DIR, path), 'utf8');
+}
+
+/** Every file under an example folder, relative to it, substituted. */
+export function readExampleTree(folder: string, ports: ExamplePorts): Record<string, string> {
+  const root = join(EXAMPLES_DIR, folder);
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out[relative(root, full)] = substitute(readFileSync(full, 'utf8'), ports);
+    }
+  };
+  walk(root);
+  return out;
+}

@@ -1,0 +1,251 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
+
+/** A real redis-server owned by one test file, on its own loopback port and temp dir. */
+export interface RedisProcess {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>/0` */
+  readonly url: string;
+  /** SIGTERM, then resolves once the process has exited. The port stays this object's. */
+  stop(): Promise<void>;
+  /** Starts again on the same port after stop(), to test recovery from an outage. */
+  start(): Promise<void>;
+  /** SIGSTOP: the port stays open but nothing answers (a stalled or half-dead Redis). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+}
+
+const START_DEADLINE_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_TAIL_LINES = 20;
+
+// Whatever happens to the test (failed hook, thrown error, forgotten stop()), no
+// redis-server outlives the worker process and no temp dir is left behind.
+const liveChildren = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let exitHooksInstalled = false;
+
+function killAllAndCleanUp(): void {
+  for (const child of liveChildren) child.kill('SIGKILL');
+  liveChildren.clear();
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', killAllAndCleanUp);
+  // Vitest 4 ends its fork workers with SIGTERM (then SIGKILL), and a signal's default
+  // action skips 'exit' listeners. Clean up, then let the signal do what it would have
+  // done, unless someone else handles it.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAllAndCleanUp();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+// SIGKILL of the worker runs no hook at all: on Linux, setpriv makes the kernel kill
+// redis-server when the process that spawned it dies.
+const setpriv = process.platform === 'linux' ? findOnPath('setpriv') : undefined;
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts redis-server (from PATH) on a free loopback port, without persistence, and
+ * resolves once it answers PING. Never the machine's own Redis on 6379.
+ */
+export async function startRedis(): Promise<RedisProcess> {
+  installExitHooks();
+  // freePort() only says the port was free a moment ago: retry when another process wins it.
+  for (let attempt = 1; ; attempt++) {
+    const server = new RedisServer(await freePort());
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      if (attempt >= 3 || !server.lostPortRace()) throw err;
+    }
+  }
+}
+
+class RedisServer implements RedisProcess {
+  readonly url: string;
+  readonly #dir: string;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(readonly port: number) {
+    this.url = `redis://127.0.0.1:${port}/0`;
+    this.#dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-redis-'));
+    tempDirs.add(this.#dir);
+  }
+
+  async start(): Promise<void> {
+    if (this.#child) throw new Error(`redis-server on port ${this.port} is already running`);
+    const args = [
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', this.#dir,
+      '--daemonize', 'no',
+      '--logfile', path.join(this.#dir, 'redis.log'),
+    ];
+    // stdout/stderr go to a file, not a pipe: a pipe would keep the worker alive and
+    // catches only what redis says before it opens its logfile (bad arguments).
+    const logStart = this.#logSize('redis.log');
+    const outFd = fs.openSync(path.join(this.#dir, 'stdout.log'), 'a');
+    let child: ChildProcess;
+    try {
+      const [command, argv] = setpriv
+        ? [setpriv, ['--pdeathsig', 'KILL', '--', 'redis-server', ...args]]
+        : ['redis-server', args];
+      child = spawn(command, argv, { cwd: this.#dir, stdio: ['ignore', outFd, outFd] });
+    } finally {
+      fs.closeSync(outFd);
+    }
+    this.#child = child;
+    liveChildren.add(child);
+    // The exit hook kills it if the test never calls stop(); don't let it hold the worker open.
+    child.unref();
+
+    let exitReason: string | undefined;
+    this.#exited = new Promise<void>((resolve) => {
+      const done = (reason: string): void => {
+        exitReason ??= reason;
+        liveChildren.delete(child);
+        if (this.#child === child) this.#child = undefined;
+        resolve();
+      };
+      child.once('exit', (code, signal) => done(`exited with ${signal ?? `code ${code}`}`));
+      child.once('error', (err) => done(`could not be spawned: ${err.message}`));
+    });
+
+    const deadline = performance.now() + START_DEADLINE_MS;
+    let lastProblem = 'no answer yet';
+    for (;;) {
+      if (exitReason !== undefined) {
+        lastProblem = exitReason;
+        break;
+      }
+      const answer = await pingOnce(this.port, 500);
+      // A PONG alone could come from another server that won the port; ours says it is
+      // ready in its own log (only the lines this start wrote count).
+      if (answer === '+PONG' && this.#readLog('redis.log', logStart).includes('Ready to accept connections')) return;
+      lastProblem = answer === '+PONG' ? 'PONG, but not from this redis-server' : answer;
+      if (performance.now() >= deadline) {
+        lastProblem = `no PONG within ${START_DEADLINE_MS} ms (last: ${answer})`;
+        break;
+      }
+      await sleep(20);
+    }
+    await this.stop();
+    throw new Error(
+      `redis-server on 127.0.0.1:${this.port} did not start: ${lastProblem}\n` +
+        `--- log tail (${this.#dir}) ---\n${this.#logTail()}`,
+    );
+  }
+
+  pause(): void {
+    this.#signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#signal('SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    // Awaiting a promise does not keep Node alive; the child handle must while we wait for it.
+    child.ref();
+    child.kill('SIGCONT'); // a paused redis-server would not act on SIGTERM
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    try {
+      await this.#exited;
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (!this.#child) throw new Error(`redis-server on port ${this.port} is not running`);
+    this.#child.kill(signal);
+  }
+
+  /** True when the last start failed because another process holds the port. */
+  lostPortRace(): boolean {
+    return this.#logTail().includes('Address already in use');
+  }
+
+  #logSize(name: string): number {
+    try {
+      return fs.statSync(path.join(this.#dir, name)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The log from byte `from` on; '' when there is none yet. */
+  #readLog(name: string, from = 0): string {
+    try {
+      return fs.readFileSync(path.join(this.#dir, name)).subarray(from).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  #logTail(): string {
+    const parts: string[] = [];
+    for (const name of ['stdout.log', 'redis.log']) {
+      const text = this.#readLog(name);
+      const lines = text.trimEnd().split('\n');
+      if (lines.length === 1 && lines[0] === '') continue;
+      parts.push(`[${name}]`, ...lines.slice(-LOG_TAIL_LINES));
+    }
+    return parts.length > 0 ? parts.join('\n') : '(empty)';
+  }
+}
+
+/** One raw RESP PING: '+PONG', the server's other answer, or why there was none. */
+async function pingOnce(port: number, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let buffered = '';
+    const finish = (answer: string): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => finish(`no reply within ${timeoutMs} ms`));
+    socket.once('error', (err) => finish(err.message));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      const end = buffered.indexOf('\r\n');
+      if (end !== -1) finish(buffered.slice(0, end));
+    });
+    socket.once('close', () => finish('connection closed'));
+  });
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { headerValue, identityHeaders } from '../../src/auth/identity-headers.js';
+
+const names = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name' };
+
+describe('identityHeaders', () => {
+  it('emits all five headers, empty, for an anonymous request so a proxy overwrites client copies', () => {
+    expect(identityHeaders(undefined, names)).toEqual([
+      ['Remote-User', ''],
+      ['Remote-Role', ''],
+      ['Remote-Groups', ''],
+      ['Remote-Email', ''],
+      ['Remote-Name', ''],
+    ]);
+  });
+
+  it('joins groups on one line with commas (nginx 1.22 keeps only the first header line)', () => {
+    const headers = identityHeaders({ user: 'alice', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Alice', via: 'local' }, names);
+    expect(Object.fromEntries(headers)).toEqual({
+      'Remote-User': 'alice',
+      'Remote-Role': 'admin',
+      'Remote-Groups': 'family,admins',
+      'Remote-Email': 'alice@example.com',
+      'Remote-Name': 'Alice',
+    });
+  });
+
+  it('uses the configured header names', () => {
+    const custom = { ...names, user: 'X-Auth-User' };
+    expect(identityHeaders(undefined, custom)[0]).toEqual(['X-Auth-User', '']);
+  });
+
+  it('drops commas inside a group name so the list cannot be forged', () => {
+    const headers = Object.fromEntries(identityHeaders({ user: 'a', role: 'r', groups: ['x,admins', ''], email: '', name: '', via: 'local' }, names));
+    expect(headers['Remote-Groups']).toBe('xadmins');
+  });
+});
+
+describe('headerValue', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['Zoë', 'Zo%C3%AB'],
+    ['a\r\nSet-Cookie: x', 'aSet-Cookie: x'],
+    ['tab\there', 'tabhere'],
+    ['100%', '100%25'],
+    ['  padded ', 'padded'],
+    ['line\u2028sep', 'linesep'],
+  ])('%j → %j (printable ASCII only, no CR/LF)', (input, expected) => {
+    expect(headerValue(input)).toBe(expected);
+  });
+});
