@@ -69,7 +69,7 @@ export interface LoginThrottleOptions {
  * so at most twice that across a window boundary: 2 x 5 = 10 < 20 a minute, 2 x 20 = 40 < 100 an
  * hour. perIp caps the same address across all usernames (10/minute, 50/hour). The owner, from an
  * address that never failed, therefore still gets in while a single address attacks. Many
- * addresses can still fill the per-user window; `postern throttle clear --user` undoes that.
+ * addresses can still fill the per-user window; `postern throttle clear` for the user undoes that.
  * Keep 2 x perUserIp below perUser, unit by unit, when changing these.
  */
 export const DEFAULT_THROTTLE_SPECS = Object.freeze({

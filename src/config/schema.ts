@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
 import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
+import { isTrustedProxyEntry } from '../http/trusted-proxies.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -79,14 +80,9 @@ function normalisePublicUrl(value: string): string | undefined {
 
 export const PROXY_NAMES = ['loopback', 'private', 'docker'] as const;
 
+/** The same check the trusted-proxy compiler applies, so nothing passes validation and then fails at start. */
 function isProxySpec(value: string): boolean {
-  if ((PROXY_NAMES as readonly string[]).includes(value)) return true;
-  const slash = value.indexOf('/');
-  if (slash === -1) return isIP(value) !== 0;
-  const family = isIP(value.slice(0, slash));
-  const prefix = value.slice(slash + 1);
-  if (family === 0 || !/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+  return isTrustedProxyEntry(value);
 }
 
 export const CLIENT_IP_HEADERS = ['x-real-ip', 'cf-connecting-ip', 'x-forwarded-for', 'forwarded'] as const;

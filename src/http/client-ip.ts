@@ -31,8 +31,12 @@ const UNKNOWN = 1;
 type Hop = string | typeof MALFORMED | typeof UNKNOWN;
 type HeaderValue = string | readonly string[] | undefined;
 
+const HEADERS: ReadonlySet<ClientIpHeader> = new Set(['x-forwarded-for', 'forwarded', 'x-real-ip', 'cf-connecting-ip', undefined]);
+
 export function createClientIpResolver(opts: ClientIpOptions): ClientIpResolver {
   const { isTrusted, header, onMalformed } = opts;
+  // Config validation checks the name; an unknown one must not quietly fall back to X-Forwarded-For.
+  if (!HEADERS.has(header)) throw new Error(`client_ip_header '${String(header)}' is not one of: ${[...HEADERS].filter(Boolean).join(', ')}`);
 
   /**
    * Walk comma-separated hops from the right. `last` is the nearest trusted address so far: the

@@ -82,9 +82,9 @@ export function compileTrustedProxies(entries: readonly string[]): (ip: string) 
   }
 
   return function isTrusted(ip: string): boolean {
-    if (isIPv4(ip)) return trustedV4(dottedQuadToInt(ip, 0));
+    if (isIPv4(ip)) return trustedV4(dottedQuadToInt(ip));
     const mapped = mappedIPv4Text(ip);
-    if (mapped !== undefined) return trustedV4(dottedQuadToInt(mapped, 0));
+    if (mapped !== undefined) return trustedV4(dottedQuadToInt(mapped));
     const address = parseIPv6(ip);
     if (address === undefined) return false;
     if (address.isIPv4MappedAddress()) return trustedV4(octetsToInt(address.toIPv4Address().octets));
@@ -98,17 +98,19 @@ export function compileTrustedProxies(entries: readonly string[]): (ip: string) 
 
 /** The IPv4 part of `::ffff:a.b.c.d` (any case), the form dual-stack sockets report; else undefined. */
 function mappedIPv4Text(text: string): string | undefined {
-  if (text.length < 14 || text.charCodeAt(0) !== 0x3a || text.charCodeAt(1) !== 0x3a) return undefined;
-  if (text.slice(2, 7).toLowerCase() !== 'ffff:') return undefined;
+  if (text.length < 14 || text.charCodeAt(0) !== 0x3a || text.charCodeAt(1) !== 0x3a || text.charCodeAt(6) !== 0x3a) {
+    return undefined;
+  }
+  for (let i = 2; i < 6; i++) if ((text.charCodeAt(i) | 0x20) !== 0x66) return undefined; // f or F
   const v4 = text.slice(7);
   return isIPv4(v4) ? v4 : undefined;
 }
 
 /** A dotted quad already checked by net.isIPv4, as an unsigned 32-bit integer. */
-function dottedQuadToInt(text: string, from: number): number {
+function dottedQuadToInt(text: string): number {
   let n = 0;
   let octet = 0;
-  for (let i = from; i < text.length; i++) {
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x2e) {
       n = n * 256 + octet;

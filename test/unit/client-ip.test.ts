@@ -62,6 +62,10 @@ describe('compileTrustedProxies', () => {
     [['loopback'], '127.255.0.9', true],
     [['loopback'], '::1', true],
     [['loopback'], '::ffff:127.0.0.1', true],
+    [['loopback'], '::FFFF:127.0.0.1', true],
+    [['loopback'], '::ffff:7f00:1', true],
+    [['loopback'], '::ffff:8000:1', false],
+    [['loopback'], '::127.0.0.1', false],
     [['loopback'], '::2', false],
     [['loopback'], '128.0.0.1', false],
     [['private'], '10.1.2.3', true],
@@ -88,6 +92,11 @@ describe('compileTrustedProxies', () => {
     [['::ffff:192.0.2.0/120'], '::ffff:192.0.2.9', true],
     [['::ffff:192.0.2.0/120'], '192.0.3.9', false],
     [['0.0.0.0/0'], '203.0.113.5', true],
+    [['203.0.113.0/25'], '203.0.113.127', true],
+    [['203.0.113.0/25'], '203.0.113.128', false],
+    [['255.255.255.255/32'], '255.255.255.255', true],
+    [['128.0.0.0/1'], '200.1.1.1', true],
+    [['128.0.0.0/1'], '127.255.255.255', false],
     [['0.0.0.0/0'], '2001:db8::1', false],
     [['::/0'], '2001:db8::1', true],
     [['::/0'], '203.0.113.5', true],
@@ -375,6 +384,13 @@ describe('createClientIpResolver', () => {
     const r = resolver(undefined, [name]);
     const result = r.resolve(peer, { 'x-forwarded-for': '203.0.113.5' });
     expect(result).toEqual({ ip: trusted ? '203.0.113.5' : peer, trustedPeer: trusted });
+  });
+
+  it('refuses a header it does not know instead of reading X-Forwarded-For', () => {
+    const isTrusted = compileTrustedProxies(['loopback']);
+    expect(() => createClientIpResolver({ isTrusted, header: 'X-Real-IP' as ClientIpHeader })).toThrow(
+      "client_ip_header 'X-Real-IP' is not one of: x-forwarded-for, forwarded, x-real-ip, cf-connecting-ip",
+    );
   });
 
   it('never throws, and works without onMalformed', () => {
