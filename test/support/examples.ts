@@ -11,6 +11,8 @@ export interface ExamplePorts {
   readonly app: number;
   /** The proxy's own port, for `listen 80` / `:80`. */
   readonly proxy: number;
+  /** The test redis-server's port, for `redis:6379`. */
+  readonly redis?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export function substitute(text: string, ports: ExamplePorts): string {
   return text
     .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
+    .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
     .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`);
 }
 

@@ -37,7 +37,7 @@ export class TestClient {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: this.port, method: opts.method ?? 'GET', path: target.pathname + target.search, headers }, (res) => {
+      const req = httpRequest({ host: '127.0.0.1', port: this.port, method: opts.method ?? 'GET', path: rawRequestTarget(url), headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -73,6 +73,14 @@ export class TestClient {
     const params = new URLSearchParams({ ...form.fields, ...fields });
     return this.request(new URL(form.action, formUrl).href, { method: 'POST', body: params, headers: { accept: 'text/html' } });
   }
+}
+
+/** The path and query exactly as written in `url` (WHATWG URL parsing would resolve `..` and `%2e%2e` before sending). */
+function rawRequestTarget(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start === -1) return '/';
+  const hash = url.indexOf('#', start);
+  return hash === -1 ? url.slice(start) : url.slice(start, hash);
 }
 
 /** The first form of a page: its action and hidden fields. */

@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from './http-client.js';
+import { startStack, type Stack } from './stack.js';
+import type { ExamplePorts } from './examples.js';
+
+export interface RunningProxy {
+  stop(): Promise<void>;
+}
+
+export interface ProxyFlowSpec {
+  /** The example's postern.yml, relative to examples/. */
+  readonly posternYml: string;
+  /** Starts the real proxy (or the Traefik double) from the example file on ports.proxy. */
+  start(ports: ExamplePorts): Promise<RunningProxy>;
+  /** What the browser gets for an anonymous POST: nginx's error_page makes it 302; Traefik and Caddy pass our 303. */
+  readonly anonymousPostStatus: number;
+  /** What the proxy answers when Postern is down. */
+  readonly posternDownStatus: number;
+}
+
+const USERS = {
+  alice: { password: 'correct horse battery', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Alice Liddell' },
+};
+const APP = 'http://app.example.com';
+const AUTH = 'http://auth.example.com';
+const SHARE = 'http://share.example.com';
+const SPOOFED = { 'Remote-User': 'admin', Remote_User: 'admin', 'X-Forwarded-User': 'admin', 'Remote-Role': 'admin', 'Remote-Groups': 'admins' };
+
+/**
+ * The eight flows of the wiring issue, run against one proxy started from its published example.
+ * Every request goes to the proxy's port; host names travel in the Host header.
+ */
+export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
+  describe(`${name} in front of Postern, from the published example`, () => {
+    let stack: Stack;
+    let proxy: RunningProxy;
+    const browser = () => new TestClient(stack.ports.proxy);
+
+    async function signIn(client: TestClient, rd: string) {
+      const start = await client.get(rd);
+      expect(start.status).toBe(302);
+      const login = start.header('location')!;
+      const reply = await client.submitForm(login, { username: 'alice', password: USERS.alice.password });
+      expect(reply.status).toBe(303);
+      expect(reply.header('location')).toBe(rd);
+      return reply;
+    }
+
+    function seenBy(path: string) {
+      return stack.app.seen.filter((r) => r.url === path);
+    }
+
+    beforeAll(async () => {
+      stack = await startStack(spec.posternYml, USERS);
+      proxy = await spec.start(stack.ports);
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+      await stack?.close();
+    });
+
+    it('1. sends an anonymous browser to the login page with rd = the original URL', async () => {
+      const reply = await browser().get(`${APP}/photos/1?size=large`);
+      expect(reply.status).toBe(302);
+      expect(reply.header('location')).toBe(`${AUTH}/login?rd=${encodeURIComponent(`${APP}/photos/1?size=large`)}`);
+      expect(seenBy('/photos/1?size=large')).toHaveLength(0);
+      const page = await browser().get(reply.header('location')!);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Sign in to continue to <strong>app.example.com</strong>.');
+    });
+
+    it('2. signs in through the form and lands on the original URL, where the app sees who it is', async () => {
+      const client = browser();
+      await signIn(client, `${APP}/welcome`);
+      const page = await client.get(`${APP}/welcome`);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Hello alice');
+      const seen = seenBy('/welcome').at(-1)!;
+      expect(seen.headers['remote-user']).toBe('alice');
+      expect(seen.headers['remote-role']).toBe('admin');
+      expect(seen.headers['remote-groups']).toBe('family,admins');
+      expect(seen.headers['remote-email']).toBe('alice@example.com');
+      expect(seen.headers['remote-name']).toBe('Alice Liddell');
+    });
+
+    it('3. never lets a client-sent identity reach the app, signed in or not', async () => {
+      const anonymous = await browser().get(`${SHARE}/share/album-1`, SPOOFED);
+      expect(anonymous.status).toBe(200);
+      const shared = seenBy('/share/album-1').at(-1)!;
+      expect(shared.headers['remote-user'] ?? '').toBe('');
+      expect(shared.headers['remote-role'] ?? '').toBe('');
+      expect(shared.headers['remote-groups'] ?? '').toBe('');
+      expect(shared.headers['remote_user']).toBeUndefined();
+      expect(shared.headers['x-forwarded-user'] ?? '').toBe('');
+
+      const client = browser();
+      await signIn(client, `${APP}/mine`);
+      const page = await client.get(`${APP}/mine`, SPOOFED);
+      expect(page.status).toBe(200);
+      const seen = seenBy('/mine').at(-1)!;
+      expect(seen.headers['remote-user']).toBe('alice');
+      expect(seen.headers['remote-groups']).toBe('family,admins');
+      expect(seen.headers['remote_user']).toBeUndefined();
+      expect(seen.headers['x-forwarded-user'] ?? '').toBe('');
+    });
+
+    it('4. answers an anonymous XHR or JSON client with 401 and no redirect', async () => {
+      for (const headers of [{ accept: 'application/json' }, { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' }]) {
+        const reply = await browser().request(`${APP}/api/items`, { headers });
+        expect(reply.status).toBe(401);
+        expect(reply.header('location')).toBeUndefined();
+      }
+      expect(seenBy('/api/items')).toHaveLength(0);
+    });
+
+    it(`5. redirects an anonymous POST to the login page with ${spec.anonymousPostStatus}`, async () => {
+      const reply = await browser().request(`${APP}/upload`, { method: 'POST', headers: { accept: 'text/html' }, body: 'x=1' });
+      expect(reply.status).toBe(spec.anonymousPostStatus);
+      expect(reply.header('location')).toBe(`${AUTH}/login?rd=${encodeURIComponent(`${APP}/upload`)}`);
+      expect(seenBy('/upload')).toHaveLength(0);
+    });
+
+    it('6. after logout the next request is sent to the login page again', async () => {
+      const client = browser();
+      await signIn(client, `${APP}/before-logout`);
+      expect((await client.get(`${APP}/before-logout`)).status).toBe(200);
+      const home = await client.get(`${AUTH}/`);
+      expect(home.body).toContain('<dd>alice</dd>');
+      const out = await client.submitForm(`${AUTH}/`, {});
+      expect(out.status).toBe(303);
+      const after = await client.get(`${APP}/after-logout`);
+      expect(after.status).toBe(302);
+      expect(after.header('location')).toMatch(/^http:\/\/auth\.example\.com\/login\?rd=/);
+      expect(seenBy('/after-logout')).toHaveLength(0);
+    });
+
+    it('7. on the share-only host, share paths pass without sign-in and everything else is 403', async () => {
+      expect((await browser().get(`${SHARE}/share/abc`)).status).toBe(200);
+      expect(seenBy('/share/abc')).toHaveLength(1);
+      for (const path of ['/', '/admin', '/share/../admin', '/share/%2e%2e/admin', '/SHARE/abc', '/share%2fabc']) {
+        const reply = await browser().get(`${SHARE}${path}`);
+        expect(reply.status, path).toBe(403);
+      }
+      expect(stack.app.seen.filter((r) => r.url.includes('admin'))).toHaveLength(0);
+      const client = browser();
+      await signIn(client, `${APP}/x`);
+      expect((await client.get(`${SHARE}/admin`)).status).toBe(403);
+    });
+
+    it('8. when Postern is down, the proxy answers an error and the app is never reached', async () => {
+      const client = browser();
+      await signIn(client, `${APP}/while-up`);
+      await stack.postern.stop();
+      try {
+        for (const url of [`${APP}/while-down`, `${SHARE}/share/while-down`]) {
+          const reply = await client.get(url);
+          expect(reply.status).toBe(spec.posternDownStatus);
+        }
+        expect(stack.app.seen.filter((r) => r.url.includes('while-down'))).toHaveLength(0);
+      } finally {
+        await stack.postern.start();
+      }
+    });
+  });
+}
