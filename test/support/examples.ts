@@ -24,7 +24,8 @@ export function substitute(text: string, ports: ExamplePorts): string {
     .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
     .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
-    .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`);
+    .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`)
+    .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
 }
 
 export function readExample(path: string): string {
