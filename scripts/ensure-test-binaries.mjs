@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Makes sure the real servers the test suite starts are installed: redis-server, nginx, caddy, chromium.
+// Makes sure the real programs the test suite starts are installed: redis-server, nginx, caddy, chromium.
 // As root with apt, it installs the missing Debian packages; otherwise it stops with the exact command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,6 +8,8 @@ const needed = [
   { bin: 'redis-server', pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
   { bin: 'nginx', pkg: 'nginx', paths: ['/usr/sbin/nginx', '/usr/bin/nginx'] },
   { bin: 'caddy', pkg: 'caddy', paths: ['/usr/bin/caddy', '/usr/local/bin/caddy'] },
+  // The real-browser test drives Debian's Chromium with playwright-core (which never downloads a browser).
+  { bin: 'chromium', pkg: 'chromium', paths: ['/usr/bin/chromium'] },
 ];
 
 function found({ bin, paths }) {

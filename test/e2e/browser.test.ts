@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readExampleTree } from '../support/examples.js';
+import { startNginx, type NginxProcess } from '../support/nginx.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const TEST_HOSTS = new Set(['app.example.com', 'auth.example.com']);
+
+let stack: Stack;
+let nginx: NginxProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startStack('nginx/postern.yml', { alice: { password: 'correct horse battery', role: 'admin', name: 'Alice Liddell' } });
+  nginx = await startNginx('include postern.conf;', stack.ports.proxy, readExampleTree('nginx', stack.ports));
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // The test hosts resolve to the nginx under test; nothing else resolves at all.
+      `--host-resolver-rules=MAP *.example.com 127.0.0.1:${stack.ports.proxy}, MAP * ~NOTFOUND`,
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await nginx?.stop();
+  await stack?.close();
+});
+
+describe('a real browser through nginx', () => {
+  it('lands on the login page, signs in with the keyboard only, and sees the app page showing the user', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const requestedHosts = new Set<string>();
+    page.on('request', (request) => requestedHosts.add(new URL(request.url()).hostname));
+
+    await page.goto('http://app.example.com/photos');
+    expect(new URL(page.url()).host).toBe('auth.example.com');
+    expect(new URL(page.url()).searchParams.get('rd')).toBe('http://app.example.com/photos');
+    await expect(page.title()).resolves.toBe('Sign in');
+    expect(await page.textContent('main p')).toBe('Sign in to continue to app.example.com.');
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-login.png') });
+
+    // The username field has autofocus: type, Tab to the password, Enter submits.
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('correct horse battery');
+    await Promise.all([page.waitForURL('http://app.example.com/photos'), page.keyboard.press('Enter')]);
+
+    expect(await page.textContent('h1')).toBe('Hello alice');
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-app.png') });
+    const seen = stack.app.seen.filter((r) => r.url === '/photos').at(-1);
+    expect(seen?.headers['remote-user']).toBe('alice');
+    expect(seen?.headers['remote-name']).toBe('Alice Liddell');
+
+    expect([...requestedHosts].filter((h) => !TEST_HOSTS.has(h))).toEqual([]);
+    await context.close();
+  });
+});
