@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import { compileAccess } from '../access/schema.js';
 import { createPasswordHasher } from '../auth/passwords.js';
 import { startServer } from '../main.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
+import { accessCommand } from './access-command.js';
+import { throttleCommand } from './throttle-command.js';
 import { userCommand } from './user-commands.js';
 
 const USAGE = `Usage: postern [--config FILE] <command>
@@ -13,6 +16,8 @@ Commands:
   serve                      start the server (default)
   hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
   user add|passwd|remove|list   manage the users file
+  throttle list|clear        show or clear failed sign-in counters (Redis)
+  access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
 
 Options:
@@ -55,7 +60,8 @@ async function serve(global: string[], io: CliIO): Promise<number> {
 
 async function configCheck(global: string[], io: CliIO): Promise<number> {
   const loaded = loadConfig({ argv: global });
-  for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const { shadowWarnings } = compileAccess(loaded.config.access, loaded.config.session.domain);
+  for (const warning of [...loaded.warnings, ...shadowWarnings]) io.stderr.write(`warning: ${warning}\n`);
   io.stdout.write(`configuration is valid${loaded.file ? ` (${loaded.file})` : ' (no file: embedded defaults)'}\n`);
   return 0;
 }
@@ -76,6 +82,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         const { config } = loadConfig({ argv: global });
         return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
       }
+      case 'throttle':
+        return await throttleCommand(args, io, loadConfig({ argv: global }).config);
+      case 'access':
+        return await accessCommand(args, io, loadConfig({ argv: global }).config);
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');

@@ -40,6 +40,7 @@ export async function startPostern(config: string, opts: { env?: NodeJS.ProcessE
       env: { PATH: process.env.PATH, ...opts.env, POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
     });
     child = proc;
+    output.push(`--- start ${new Date().toISOString()}`);
     let partial = '';
     const collect = (d: Buffer) => {
       partial += d.toString();
@@ -50,7 +51,8 @@ export async function startPostern(config: string, opts: { env?: NodeJS.ProcessE
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
     const deadline = Date.now() + 20_000;
-    while (!output.some((l) => l.includes('"event":"listening"'))) {
+    const from = output.length;
+    while (!output.slice(from).some((l) => l.includes('"event":"listening"'))) {
       if (proc.exitCode !== null) throw new Error(`postern exited with ${proc.exitCode}:\n${output.join('\n')}`);
       if (Date.now() > deadline) throw new Error(`postern did not start within 20 s:\n${output.join('\n')}`);
       await sleep(25);

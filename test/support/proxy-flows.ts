@@ -105,7 +105,8 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
     });
 
     it('4. answers an anonymous XHR or JSON client with 401 and no redirect', async () => {
-      for (const headers of [{ accept: 'application/json' }, { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' }]) {
+      const clients: Array<Record<string, string>> = [{ accept: 'application/json' }, { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' }];
+      for (const headers of clients) {
         const reply = await browser().request(`${APP}/api/items`, { headers });
         expect(reply.status).toBe(401);
         expect(reply.header('location')).toBeUndefined();

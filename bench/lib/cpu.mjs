@@ -1,0 +1,72 @@
+// Per-process CPU time and memory from /proc (Linux), to show who used the shared cores in a round.
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  // keep 100 Hz, the Linux default
+}
+
+/** CPU seconds (user + system) used so far by `pid`; NaN when it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces: split after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The direct children of `pid` (nginx workers under the master). */
+export function childPids(pid) {
+  const out = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) out.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** VmRSS of `pid` in bytes. */
+export function rssBytes(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * Snapshot of CPU seconds for a set of named process groups: { name: [pid, …] }. The bench process
+ * itself (the load generator) is measured with process.cpuUsage().
+ */
+export function cpuSnapshot(groups) {
+  const snap = { at: performance.now(), self: process.cpuUsage() };
+  for (const [name, pids] of Object.entries(groups)) snap[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  return snap;
+}
+
+/** Per group, % of one core used between two snapshots (200 % = both cores of a 2-core machine). */
+export function cpuPercent(before, after) {
+  const wall = (after.at - before.at) / 1000;
+  const out = {};
+  for (const name of Object.keys(after)) {
+    if (name === 'at') continue;
+    if (name === 'self') {
+      const used = (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6;
+      out['load generator'] = Math.round((used / wall) * 100);
+    } else {
+      out[name] = Math.round(((after[name] - before[name]) / wall) * 100);
+    }
+  }
+  return out;
+}
