@@ -7,8 +7,9 @@
 #
 # Node 26 in both stages: it is the Active LTS line in November 2026 (even-numbered releases
 # enter LTS each October and are maintained for 30 months). Postern itself needs Node >= 20.19.
-# `-slim` is Debian (glibc): argon2 ships prebuilt linux-x64 and linux-arm64 glibc binaries
-# (node_modules/argon2/prebuilds), so neither stage needs a compiler.
+# `-slim` is Debian (glibc). argon2 ships prebuilt linux-x64 and linux-arm64 glibc binaries
+# (node_modules/argon2/prebuilds), built for Node-API 10, which Node >= 22.14 provides: on this
+# image neither stage needs a compiler.
 #
 # test/deploy/dockerfile.test.ts parses this file and performs the runtime stage's steps on the
 # test machine (production install, start, HEALTHCHECK), so keep every RUN a plain shell command.
@@ -29,9 +30,12 @@ FROM node:26-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: skips `prepare` (there is no TypeScript here) and argon2's install script,
-# which would only pick one of the prebuilt binaries that node-gyp-build finds at load time anyway.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts
+# --ignore-scripts skips `prepare` (the TypeScript build: no compiler here, dist/ comes from the
+# build stage). `npm rebuild argon2` then runs argon2's own install step alone: node-gyp-build
+# test-loads the prebuilt binary and keeps it. On a Node too old for it (Node-API < 10, e.g. Node
+# 20) it compiles from source instead, and fails the build loudly on this compiler-less image:
+# better than a container that crashes on its first password hash.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts && npm rebuild argon2
 COPY --from=build /src/dist ./dist
 # The data volume belongs to the image's `node` user (uid 1000), which Postern runs as: on first
 # start it writes the users file (with a generated admin password, printed once) into it.

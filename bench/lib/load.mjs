@@ -68,6 +68,7 @@ export async function runPaced({ port, requests, rate, durationSec, maxConnectio
   let errors = 0;
   let rr = 0;
   let open = 0;
+  let peakOpen = 0;
   let inflight = 0;
   const idle = [];
   const backlog = [];
@@ -137,6 +138,7 @@ export async function runPaced({ port, requests, rate, durationSec, maxConnectio
     if (idle.length > 0) send(idle.pop(), schedAt);
     else if (open < maxConnections) {
       open++;
+      peakOpen = Math.max(peakOpen, open);
       connect().then(
         (conn) => (backlogHead < backlog.length ? send(conn, backlog[backlogHead++]) : send(conn, schedAt)),
         () => errors++,
@@ -146,6 +148,7 @@ export async function runPaced({ port, requests, rate, durationSec, maxConnectio
 
   for (let i = 0; i < warmConnections; i++) {
     open++;
+    peakOpen = Math.max(peakOpen, open);
     idle.push(await connect());
   }
 
@@ -175,7 +178,7 @@ export async function runPaced({ port, requests, rate, durationSec, maxConnectio
     achievedRate: completed / elapsedSec,
     errors,
     statusCodes,
-    connectionsUsed: open + 0,
+    connectionsUsed: peakOpen,
     latency: latency.summary(),
     latencyFromSchedule: fromSchedule.summary(),
   };

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config/errors.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, parseConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { compileAccess } from '../access/schema.js';
 import { createPasswordHasher } from '../auth/passwords.js';
-import { startServer } from '../main.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
@@ -39,6 +39,8 @@ function splitGlobal(argv: string[]): { global: string[]; rest: string[] } {
 }
 
 async function serve(global: string[], io: CliIO): Promise<number> {
+  // Loaded here, not at the top: the other commands start faster without koa, ioredis and pino.
+  const { startServer } = await import('../main.js');
   const running = await startServer(loadConfig({ argv: global }));
   let stopping = false;
   const stop = (signal: string) => {
@@ -66,6 +68,15 @@ async function configCheck(global: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+/** Help must work even when the configuration is broken: it then runs on the embedded defaults. */
+function configFor(global: string[], help: boolean): Config {
+  return help ? parseConfig({}).config : loadConfig({ argv: global }).config;
+}
+
+function asksForHelp(args: string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { global, rest } = splitGlobal(argv);
   const [command = 'serve', ...args] = rest;
@@ -75,21 +86,21 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         if (args.includes('--help')) break;
         return await serve(global, io);
       case 'hash-password': {
-        const { config } = loadConfig({ argv: global });
+        const config = configFor(global, asksForHelp(args));
         return await hashPasswordCommand(args, io, { hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
       }
       case 'user': {
-        const { config } = loadConfig({ argv: global });
+        const config = configFor(global, args.length === 0 || asksForHelp(args));
         return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
       }
       case 'throttle':
-        return await throttleCommand(args, io, loadConfig({ argv: global }).config);
+        return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'access':
-        return await accessCommand(args, io, loadConfig({ argv: global }).config);
+        return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');
-        return args[0] === 'check' ? 0 : 2;
+        return args[0] === 'check' || args.includes('--help') ? 0 : 2;
       case '--help':
       case 'help':
         break;

@@ -184,7 +184,7 @@ function build(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string, file: stri
 
 /** Fills derived defaults and resolves paths; copies everything so that freezing touches no schema default. */
 function finish(parsed: FileConfig, baseDir: string): Config {
-  const { server, session, users, headers, log, login, access } = parsed;
+  const { server, session, users, headers, log, login, access, oidc } = parsed;
   const dataDir = resolve(baseDir, parsed.data_dir);
   return {
     server: {
@@ -214,6 +214,22 @@ function finish(parsed: FileConfig, baseDir: string): Config {
       throttle: { perIp: [...login.rate_limit], perUser: [...login.account_rate_limit], perUserIp: [...login.account_address_rate_limit] },
     },
     access,
+    oidc:
+      oidc === undefined
+        ? undefined
+        : {
+            auto_launch: oidc.auto_launch,
+            password_login: oidc.password_login,
+            providers: oidc.providers.map((p) => ({
+              ...p,
+              client_secret: p.client_secret,
+              button_text: p.button_text ?? `Sign in with ${p.id}`,
+              token_endpoint_auth_method: p.token_endpoint_auth_method ?? (p.client_secret === undefined ? 'none' : 'client_secret_basic'),
+              claims: { ...p.claims, role: p.claims.role },
+              allowed_groups: [...p.allowed_groups],
+              allowed_emails: p.allowed_emails.map((rule) => rule.toLowerCase()),
+            })),
+          },
   };
 }
 

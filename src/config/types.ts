@@ -51,4 +51,39 @@ export interface Config {
   };
   /** The validated `access` section, compiled by access/schema.ts; undefined when absent. */
   readonly access: AccessSection | undefined;
+  /** Single sign-on; undefined when the `oidc` section is absent. */
+  readonly oidc: OidcSection | undefined;
+}
+
+export interface OidcSection {
+  /** Go straight to the only provider from /login (validated: one provider, password login off). */
+  readonly auto_launch: boolean;
+  readonly password_login: boolean;
+  readonly providers: readonly OidcProviderSettings[];
+}
+
+export interface OidcProviderSettings {
+  /** `[a-z0-9-]+`, unique: the path segment in `/oidc/<id>/...` and `via: 'oidc:<id>'` in sessions. */
+  readonly id: string;
+  readonly button_text: string;
+  readonly issuer_url: string;
+  readonly client_id: string;
+  readonly client_secret: string | undefined;
+  readonly scope: string;
+  /** Filled from the secret when not configured: `client_secret_basic` with one, `none` without. */
+  readonly token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** Claim names; `role` undefined means everyone gets `default_role`. */
+  readonly claims: {
+    readonly username: string;
+    readonly email: string;
+    readonly name: string;
+    readonly groups: string;
+    readonly role: string | undefined;
+  };
+  readonly default_role: string;
+  readonly allowed_groups: readonly string[];
+  /** Lower-cased: exact addresses, or `@domain` suffixes. */
+  readonly allowed_emails: readonly string[];
+  readonly require_verified_email: boolean;
+  readonly link_local_users: 'none' | 'email';
 }

@@ -1,0 +1,76 @@
+// Everything the benchmark measures against, started on free loopback ports:
+//   redis-server → Postern (built CLI, the nginx example's postern.yml) → nginx (the nginx example)
+//   the floor (bench/floor-server.mjs)                                  → nginx (the same example)
+// Each nginx also serves the protected "app": a small static file.
+import path from 'node:path';
+import { childPids } from './cpu.mjs';
+import { signIn } from './http.mjs';
+import { startNginx } from './nginx.mjs';
+import { preparePosternDir, startPostern } from './postern.mjs';
+import { freePort, spawnTracked, stopChild, waitForPort, makeTempDir } from './proc.mjs';
+import { startRedis } from './redis.mjs';
+
+export const BENCH_USER = { name: 'bench', password: 'correct horse battery staple' };
+
+/** Hosts as the example writes them; the harness sends them to loopback in the Host header. */
+export const APP_HOST = 'app.example.com';
+export const PORTAL_HOST = 'auth.example.com';
+
+export async function startFloor() {
+  const dir = makeTempDir('postern-bench-floor-');
+  const port = await freePort();
+  const logFile = path.join(dir, 'floor.log');
+  const child = spawnTracked(process.execPath, [path.join(import.meta.dirname, '..', 'floor-server.mjs'), String(port)], { cwd: dir, logFile });
+  await waitForPort(port, 'floor', child, 10_000, logFile);
+  return { port, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/**
+ * Starts the whole stack. `posternNodeArgs` go to Postern's node (e.g. --cpu-prof). `withNginx`:
+ * false for the profiling run, which drives /verify/nginx directly.
+ */
+export async function startStack({ log = () => undefined, posternNodeArgs = [], withNginx = true, withFloor = true } = {}) {
+  const stack = {};
+  log('starting redis-server');
+  stack.redis = await startRedis();
+  log('writing postern.yml (examples/nginx/postern.yml, addresses substituted, log.level warn) and the users file (argon2id, default parameters)');
+  stack.prepared = preparePosternDir({ redisPort: stack.redis.port, logLevel: 'warn', users: [BENCH_USER] });
+  log('starting Postern');
+  stack.postern = await startPostern(stack.prepared, { nodeArgs: posternNodeArgs });
+  if (withFloor) {
+    log('starting the floor');
+    stack.floor = await startFloor();
+  }
+  if (withNginx) {
+    log('starting nginx ×2 (examples/nginx/postern.conf + snippets): one in front of Postern, one in front of the floor');
+    stack.nginxPostern = await startNginx(stack.postern.port, 'postern');
+    if (withFloor) stack.nginxFloor = await startNginx(stack.floor.port, 'floor');
+  }
+  return stack;
+}
+
+/** Real sessions, made by signing in through the login form (through nginx's portal host when present). */
+export async function createSessions(stack, count, concurrency = 4) {
+  const port = stack.nginxPostern?.port ?? stack.postern.port;
+  const host = PORTAL_HOST;
+  const sessions = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        sessions.push(await signIn({ port, host, username: BENCH_USER.name, password: BENCH_USER.password }));
+      }
+    }),
+  );
+  return sessions;
+}
+
+/** pids per process group, for CPU accounting. */
+export function processGroups(stack) {
+  const groups = { postern: [stack.postern.pid], redis: [stack.redis.pid] };
+  if (stack.floor) groups.floor = [stack.floor.pid];
+  if (stack.nginxPostern) groups['nginx→postern'] = [stack.nginxPostern.pid, ...childPids(stack.nginxPostern.pid)];
+  if (stack.nginxFloor) groups['nginx→floor'] = [stack.nginxFloor.pid, ...childPids(stack.nginxFloor.pid)];
+  return groups;
+}
