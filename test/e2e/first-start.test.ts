@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TestClient } from '../support/http-client.js';
 import { startPostern, type PosternProcess } from '../support/postern-process.js';
-import { waitFor } from '../support/wait.js';
 
 const CONFIG = `
 server: { public_url: "http://auth.example.com", trusted_proxies: [loopback] }

@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
+/** A test client bound to this address is "at home" in the examples' access rules. */
+export const HOME_CLIENT = '127.0.0.2';
+const HOME_CLIENT_CIDR = `${HOME_CLIENT}/32`;
+
 export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../examples');
 
 /** Where the example files point, and where the test harness really runs each part. */
@@ -16,14 +20,16 @@ export interface ExamplePorts {
 }
 
 /**
- * The only changes the harness makes to an example file: the service addresses and the listening
- * port. Host names stay as written, so the test sends `Host: app.example.com` to loopback.
+ * The only changes the harness makes to an example file: service addresses, the listening port,
+ * and the home network (192.168.1.0/24 becomes 127.0.0.2/32, an address a test client can bind).
+ * Host names stay as written, so the test sends `Host: app.example.com` to loopback.
  */
 export function substitute(text: string, ports: ExamplePorts): string {
   return text
     .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
     .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
+    .replaceAll('192.168.1.0/24', HOME_CLIENT_CIDR)
     .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`)
     .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
 }

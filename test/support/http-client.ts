@@ -23,7 +23,11 @@ export interface RequestOptions {
 export class TestClient {
   readonly jar = new CookieJar();
 
-  constructor(private readonly port: number) {}
+  /** `localAddress` binds the client's side of the socket, so a test can come "from" 127.0.0.2. */
+  constructor(
+    private readonly port: number,
+    private readonly localAddress?: string,
+  ) {}
 
   async request(url: string, opts: RequestOptions = {}): Promise<Reply> {
     const target = new URL(url);
@@ -37,7 +41,7 @@ export class TestClient {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: this.port, method: opts.method ?? 'GET', path: rawRequestTarget(url), headers }, (res) => {
+      const req = httpRequest({ host: '127.0.0.1', port: this.port, method: opts.method ?? 'GET', path: rawRequestTarget(url), headers, localAddress: this.localAddress }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
