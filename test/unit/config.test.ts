@@ -309,8 +309,8 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists session.secret and session.redis.url', () => {
-    expect([...SECRET_KEYS]).toEqual(['session.secret', 'session.redis.url']);
+  test('SECRET_KEYS lists the session secret, the Redis URL and the OIDC client secrets', () => {
+    expect([...SECRET_KEYS]).toEqual(['session.secret', 'session.redis.url', 'oidc.providers.client_secret']);
   });
 
   test('a secret value never appears in an error message', () => {
