@@ -4,6 +4,8 @@ import { HOME_CLIENT, readExample, readExampleTree, substitute, type ExamplePort
 import { TestClient } from '../support/http-client.js';
 import { startNginx } from '../support/nginx.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { startTraefikDouble } from '../support/traefik-double.js';
+import { traefikConfigFromExample } from '../support/traefik-example.js';
 
 const USERS = {
   alice: { password: 'alice password 1', role: 'admin' },
@@ -23,6 +25,14 @@ const proxies = {
     async start(ports: ExamplePorts) {
       const caddy = await startCaddy(substitute(readExample('caddy/Caddyfile'), ports), ports.proxy);
       return () => caddy.stop();
+    },
+  },
+  'the Traefik double': {
+    posternYml: 'traefik/postern.yml',
+    async start(ports: ExamplePorts) {
+      const config = traefikConfigFromExample(substitute(readExample('traefik/traefik.yml'), ports), substitute(readExample('traefik/dynamic.yml'), ports));
+      const traefik = await startTraefikDouble(config, { port: ports.proxy });
+      return () => traefik.close();
     },
   },
 };

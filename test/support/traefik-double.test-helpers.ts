@@ -108,7 +108,12 @@ export async function startRecordingServer(defaultResponder: Responder = (_req, 
       })
       .catch(() => res.destroy());
   });
+  // Upgraded sockets leave the server's connection tracking (and stay half-open): close() ends them.
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
     const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', lines: pairs(req.rawHeaders), body: Buffer.alloc(0), abandoned: false };
     seen.push(rec);
     if (state.onUpgrade) state.onUpgrade(rec, socket, head);
@@ -143,6 +148,7 @@ export async function startRecordingServer(defaultResponder: Responder = (_req, 
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -82,7 +82,7 @@ export type ForwardAuthConfig = Omit<EmuConfig, 'entry' | 'upstream'>;
 
 /** One entry of a router's middleware chain. Only forwardAuth exists in the double. */
 export interface MiddlewareConfig {
-  /** `http.middlewares.<name>` (for error messages and the access log). */
+  /** `http.middlewares.<name>`: informational, for whoever reads the config. */
   name?: string;
   forwardAuth: ForwardAuthConfig;
 }
@@ -146,7 +146,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * rest. `_` is a token character, so `x_forwarded_for` becomes `X_forwarded_for`. Names that are not
  * tokens are returned unchanged.
  */
-export function canonicalHeaderKey(name: string): string {
+function canonicalHeaderKey(name: string): string {
   if (!TOKEN.test(name)) return name;
   let out = '';
   let upper = true;
@@ -158,7 +158,7 @@ export function canonicalHeaderKey(name: string): string {
 }
 
 /** Go's `http.Header`: canonical name → values. Every method canonicalises the name it is given. */
-export class GoHeader {
+class GoHeader {
   readonly #map = new Map<string, string[]>();
 
   /** From Node's `rawHeaders` (name, value, name, value, ...): repeated lines become several values. */
@@ -229,7 +229,7 @@ function headerValuesContainsToken(values: readonly string[], token: string): bo
 const REQUEST_WRITE_EXCLUDE = new Set(['Host', 'User-Agent', 'Content-Length', 'Transfer-Encoding', 'Trailer']);
 
 /** §2.2 step 5 / §2.6 step 4: the X-headers the entrypoint manages. */
-export const MANAGED_X_HEADERS: readonly string[] = [
+const MANAGED_X_HEADERS: readonly string[] = [
   'X-Forwarded-Proto',
   'X-Forwarded-For',
   'X-Forwarded-Host',
@@ -406,18 +406,18 @@ const trimGo = (s: string): string => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
+const RFC1123 = /^([A-Za-z]{3}), (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) [A-Z]{3,5}$/;
+const RFC1123_DASHED = /^([A-Za-z]{3}), (\d{2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) [A-Z]{3,5}$/;
+
 /** time.Parse with `time.RFC1123`, then `Mon, 02-Jan-2006 15:04:05 MST` (zone abbreviations read as UTC). */
 function parseCookieExpires(val: string): Date | undefined {
-  const m = /^([A-Za-z]{3}), (\d{2})[ -]([A-Za-z]{3})[ -](\d{4}) (\d{2}):(\d{2}):(\d{2}) [A-Z]{3,5}$/.exec(val);
+  const m = RFC1123.exec(val) ?? RFC1123_DASHED.exec(val);
   if (!m || !DAYS.includes(m[1]!.toLowerCase())) return undefined;
-  const dashes = val.includes('-');
-  if (dashes && !/^\w{3}, \d{2}-\w{3}-\d{4} /.test(val)) return undefined;
   const month = MONTHS.indexOf(m[3]!.toLowerCase());
   const [day, year, hh, mm, ss] = [m[2], m[4], m[5], m[6], m[7]].map(Number) as [number, number, number, number, number];
   if (month < 0 || hh > 23 || mm > 59 || ss > 59) return undefined;
   const t = new Date(Date.UTC(year, month, day, hh, mm, ss));
-  if (t.getUTCDate() !== day) return undefined;
-  return t;
+  return t.getUTCDate() === day ? t : undefined;
 }
 
 /** Go `http.ParseSetCookie`; undefined where Go returns an error (the cookie is then dropped). */
@@ -597,7 +597,7 @@ interface ParsedTarget {
 }
 
 /** Step 1. Origin-form and absolute-form only; anything else is answered 400 by the double. */
-export function parseRequestTarget(target: string): ParsedTarget | undefined {
+function parseRequestTarget(target: string): ParsedTarget | undefined {
   let rest = target;
   let authorityHost: string | undefined;
   const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?]*)(.*)$/s.exec(target);
@@ -638,7 +638,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
  * keeping a trailing `/`. Returns the request-URI, or undefined for an invalid `%` escape (Go's HTTP
  * server answers those 400 before any handler runs).
  */
-export function normalizeRequestURI(target: ParsedTarget, sanitizePath: boolean): string | undefined {
+function normalizeRequestURI(target: ParsedTarget, sanitizePath: boolean): string | undefined {
   let normalized = '';
   const raw = target.rawPath;
   for (let i = 0; i < raw.length; i++) {
@@ -734,7 +734,6 @@ function applyEntrypointHeaders(entry: CompiledEntry, req: EmuRequest): void {
 // ---------------------------------------------------------------------------------------------
 
 interface CompiledForwardAuth {
-  name: string;
   address: RawUrl;
   addressHref: string;
   trust: boolean | undefined;
@@ -781,7 +780,7 @@ function filterRequestHeaders(h: GoHeader, allowed: readonly string[]): GoHeader
 }
 
 /** The auth request's header map, per §2.3 (copy, hop-by-hop, trust mode, allowlist, final X-Forwarded-*). */
-export function buildAuthRequestHeaders(
+function buildAuthRequestHeaders(
   fa: Pick<CompiledForwardAuth, 'trust' | 'requestHeaders'>,
   req: Pick<EmuRequest, 'headers' | 'method' | 'host' | 'requestURI' | 'peerIP'>,
 ): GoHeader {
@@ -1123,12 +1122,10 @@ function serviceHandler(service: RawUrl): Handler {
       if (!client.hasHeader('Transfer-Encoding')) client.removeHeader('Transfer-Encoding');
 
       client.on('error', () => {
-        // Traefik's proxy error handler: 502 with the status text as body (Go sniffs text/plain).
+        // Traefik's proxy ErrorHandler: the status text as body. No Content-Type: the entrypoint's
+        // contenttype.DisableAutoDetection keeps Go from sniffing one.
         const reply = emptyReply(req.signal.aborted ? CLIENT_CLOSED_REQUEST : 502);
-        if (reply.status === 502) {
-          reply.headers.set('Content-Type', 'text/plain; charset=utf-8');
-          reply.body = Buffer.from('Bad Gateway');
-        }
+        if (reply.status === 502) reply.body = Buffer.from('Bad Gateway');
         finish(reply);
       });
       client.on('response', (res: IncomingMessage) => {
@@ -1301,9 +1298,8 @@ function compileEntry(entry: EntryPointConfig): CompiledEntry {
   };
 }
 
-function compileForwardAuth(fa: ForwardAuthConfig, name: string, timeoutMs: number): CompiledForwardAuth {
+function compileForwardAuth(fa: ForwardAuthConfig, timeoutMs: number): CompiledForwardAuth {
   return {
-    name,
     address: parseRawUrl(fa.address)!,
     addressHref: fa.address,
     trust: fa.trustForwardHeader,
@@ -1341,7 +1337,7 @@ function compileRouters(cfg: RoutedConfig, timeoutMs: number): CompiledRouter[] 
     const middlewares = r.middlewares ?? [];
     for (let j = middlewares.length - 1; j >= 0; j--) {
       const mw = middlewares[j]!;
-      handler = forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, mw.name ?? `${name}-mw${j}`, timeoutMs), handler);
+      handler = forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, timeoutMs), handler);
     }
     return { name, host: r.rule?.host.toLowerCase(), handler };
   });
@@ -1392,6 +1388,34 @@ async function collect(body: Buffer | Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** Writes a reply on a normal (non-upgrade) request. */
+function writeReply(res: ServerResponse, reply: Reply): void {
+  withContentLength(reply);
+  const flat: string[] = [];
+  for (const [k, v] of reply.headers.lines()) flat.push(k, v);
+  res.writeHead(reply.status, flat);
+  if (Buffer.isBuffer(reply.body)) res.end(reply.body);
+  else pipeline(reply.body, res, () => undefined);
+}
+
+/** Status line and header block, for a socket that Node's HTTP server has handed over. */
+function rawHead(reply: Reply): Buffer {
+  const statusLine = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? `status code ${reply.status}`}\r\n`;
+  const headerText = reply.headers
+    .lines()
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  return Buffer.from(statusLine + headerText + '\r\n', 'latin1');
+}
+
+/** Writes a non-101 reply to an upgrade request, then closes the connection. */
+async function writeRawReply(socket: Duplex, reply: Reply, isHead: boolean): Promise<void> {
+  const body = await collect(reply.body);
+  reply.headers.set('Content-Length', String(body.length));
+  reply.headers.set('Connection', 'close');
+  socket.end(Buffer.concat([rawHead(reply), isHead ? EMPTY : body]));
 }
 
 export async function startTraefikDouble(cfg: EmuConfig | RoutedConfig, opts: TraefikDoubleOptions = {}): Promise<TraefikDouble> {
@@ -1459,20 +1483,17 @@ export async function startTraefikDouble(cfg: EmuConfig | RoutedConfig, opts: Tr
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    void handle(clientReq, controller.signal).then(({ reply, router }) => {
-      if (controller.signal.aborted) {
-        if (!Buffer.isBuffer(reply.body)) reply.body.destroy();
-        log(clientReq, CLIENT_CLOSED_REQUEST, router);
-        return;
-      }
-      withContentLength(reply);
-      const flat: string[] = [];
-      for (const [k, v] of reply.headers.lines()) flat.push(k, v);
-      res.writeHead(reply.status, flat);
-      log(clientReq, reply.status, router);
-      if (Buffer.isBuffer(reply.body)) res.end(reply.body);
-      else pipeline(reply.body, res, () => undefined);
-    });
+    handle(clientReq, controller.signal)
+      .then(({ reply, router }) => {
+        if (controller.signal.aborted) {
+          if (!Buffer.isBuffer(reply.body)) reply.body.destroy();
+          log(clientReq, CLIENT_CLOSED_REQUEST, router);
+          return;
+        }
+        log(clientReq, reply.status, router);
+        writeReply(res, reply);
+      })
+      .catch(() => res.destroy());
   });
 
   // Upgrade requests (websockets) go through the same pipeline; a 101 from the backend is spliced.
@@ -1484,20 +1505,19 @@ export async function startTraefikDouble(cfg: EmuConfig | RoutedConfig, opts: Tr
       controller.abort();
     });
     socket.on('error', () => socket.destroy());
-    void handle(clientReq, controller.signal, { socket, head }).then(async ({ reply, router }) => {
-      if (controller.signal.aborted) {
-        reply.tunnel?.socket.destroy();
-        log(clientReq, CLIENT_CLOSED_REQUEST, router);
-        return;
-      }
-      log(clientReq, reply.status, router);
-      const statusLine = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? `status code ${reply.status}`}\r\n`;
-      if (reply.tunnel) {
+    handle(clientReq, controller.signal, { socket, head })
+      .then(async ({ reply, router }) => {
+        if (controller.signal.aborted) {
+          reply.tunnel?.socket.destroy();
+          log(clientReq, CLIENT_CLOSED_REQUEST, router);
+          return;
+        }
+        log(clientReq, reply.status, router);
+        if (!reply.tunnel) return writeRawReply(socket, reply, clientReq.method === 'HEAD');
         const upstream = reply.tunnel.socket;
         tunnels.add(upstream);
         upstream.on('close', () => tunnels.delete(upstream));
-        const headerText = reply.headers.lines().map(([k, v]) => `${k}: ${v}\r\n`).join('');
-        socket.write(Buffer.from(statusLine + headerText + '\r\n', 'latin1'));
+        socket.write(rawHead(reply));
         if (reply.tunnel.head.length > 0) socket.write(reply.tunnel.head);
         if (head.length > 0) upstream.write(head);
         upstream.on('error', () => socket.destroy());
@@ -1505,14 +1525,8 @@ export async function startTraefikDouble(cfg: EmuConfig | RoutedConfig, opts: Tr
         upstream.on('close', () => socket.destroy());
         upstream.pipe(socket);
         socket.pipe(upstream);
-        return;
-      }
-      const body = await collect(reply.body);
-      reply.headers.set('Content-Length', String(body.length));
-      reply.headers.set('Connection', 'close');
-      const headerText = reply.headers.lines().map(([k, v]) => `${k}: ${v}\r\n`).join('');
-      socket.end(Buffer.concat([Buffer.from(statusLine + headerText + '\r\n', 'latin1'), clientReq.method === 'HEAD' ? EMPTY : body]));
-    });
+      })
+      .catch(() => socket.destroy());
   });
 
   // No Keep-Alive header of our own on responses; idle sockets are closed by close().
