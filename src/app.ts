@@ -10,6 +10,7 @@ import type { Config } from './config/types.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
+import { createSsoHandlers } from './handlers/oidc.js';
 import { createVerifyHandler } from './handlers/verify.js';
 import { createReadyz, healthz, type ReadinessCheck } from './handlers/health.js';
 import type { ClientIpResolver } from './http/client-ip.js';
@@ -19,6 +20,7 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import type { OidcProviders } from './oidc/providers.js';
 import type { SessionStore } from './store/session-store.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -35,11 +37,14 @@ export interface AppDeps {
   readonly resolveClientIp: ClientIpResolver;
   readonly readiness: readonly ReadinessCheck[];
   readonly now: () => number;
+  /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
+  readonly oidc?: OidcProviders;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
 export function buildApp(deps: AppDeps): Koa {
-  const { config } = deps;
+  const { config, oidc } = deps;
+  if (config.oidc && !oidc) throw new Error('config.oidc is set but deps.oidc is missing: build OidcProviders in the composition root');
   const app = new Koa();
   app.silent = true;
 
@@ -51,7 +56,11 @@ export function buildApp(deps: AppDeps): Koa {
   const subject = {
     users: deps.users,
     now: deps.now,
-    rules: { inactivity: config.session.inactivity, passwordFingerprint: createPasswordFingerprint(deps.secret) },
+    rules: {
+      inactivity: config.session.inactivity,
+      passwordFingerprint: createPasswordFingerprint(deps.secret),
+      oidcProviders: new Set(config.oidc?.providers.map((p) => p.id)),
+    },
   };
 
   const session = sessionMiddleware(app, deps.store, {
@@ -75,21 +84,29 @@ export function buildApp(deps: AppDeps): Koa {
     ttl: config.session.ttl,
     rememberMe: config.session.remember_me,
   });
-  const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login });
+  const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
+  const sso = oidc
+    ? createSsoHandlers({ ...subject, oidc, csrf, redirectPolicy, logger: deps.logger, publicUrl, urls, ttl: config.session.ttl, rememberMe: config.session.remember_me })
+    : undefined;
+  const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
   const router = new Router();
   router.get('/healthz', healthz);
-  router.get('/readyz', createReadyz(deps.readiness));
+  router.get('/readyz', createReadyz(readiness));
   router.get('/verify/nginx', session, createVerifyHandler('nginx', verifyDeps));
   router.get('/verify/traefik', session, createVerifyHandler('traefik', verifyDeps));
   router.get('/verify/caddy', session, createVerifyHandler('caddy', verifyDeps));
-  router.get('/login', pages, session, login.show);
-  router.post('/login', pages, form, session, login.submit);
+  router.get('/login', pages, session, sso ? sso.show : login.show);
+  router.post('/login', pages, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
-  router.get('/', pages, session, home);
+  router.get('/', pages, ...(sso ? [sso.allowProviderLogout] : []), session, home);
+  if (sso) {
+    router.get('/oidc/:id/start', pages, session, sso.start);
+    router.get('/oidc/:id/callback', pages, session, sso.callback);
+  }
 
   app.use(errorHandler(deps.logger));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));

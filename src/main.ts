@@ -13,6 +13,7 @@ import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
@@ -113,6 +114,9 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   // The first unknown-user sign-in must not be the one that pays for building the dummy hash.
   void hasher.verifyDummy('warm-up').catch(() => undefined);
   if (redis) await waitUntilReady(store, 2000);
+  const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
+  // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
+  if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
   const app = buildApp({
     config,
@@ -130,6 +134,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now,
+    ...(oidc ? { oidc } : {}),
   });
 
   const server = createServer(app.callback());
@@ -154,6 +159,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
         server.closeIdleConnections();
       });
       users.close();
+      oidc?.close();
       await store.close();
     },
   };

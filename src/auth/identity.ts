@@ -16,6 +16,8 @@ export interface SessionRules {
   /** Idle timeout in ms; 0 = off. */
   readonly inactivity: number;
   readonly passwordFingerprint: (user: User) => string;
+  /** Ids of the configured OIDC providers: a session opened through one that is gone no longer stands. */
+  readonly oidcProviders?: ReadonlySet<string>;
 }
 
 /** A keyed fingerprint of the stored hash: changing a password revokes every older session, and the hash itself never enters a session. */
@@ -34,7 +36,9 @@ export function createPasswordFingerprint(secret: string): (user: User) => strin
 /** Whether a stored session still stands on its own terms (lifetime, idle time), before any user lookup. */
 export function sessionIsCurrent(data: SessionData, now: number, inactivity: number): boolean {
   if (typeof data.expires !== 'number' || data.expires <= now) return false;
-  if (inactivity > 0 && (typeof data.seen !== 'number' || now - data.seen > inactivity)) return false;
+  // An anonymous holder (user '', a sign-in at a provider in flight) lives by its own short `expires`:
+  // a person may spend longer than the idle timeout at the provider's login page.
+  if (inactivity > 0 && data.user !== '' && (typeof data.seen !== 'number' || now - data.seen > inactivity)) return false;
   return true;
 }
 
@@ -44,9 +48,29 @@ export function sessionIsCurrent(data: SessionData, now: number, inactivity: num
  */
 export function identityOf(data: SessionData, users: UserDirectory, rules: SessionRules, now: number): Identity | undefined {
   if (!sessionIsCurrent(data, now, rules.inactivity)) return undefined;
+  // A session opened through a provider (including a local user linked by email) ends with that provider's configuration.
+  if (data.idp !== undefined && (typeof data.idp !== 'string' || !rules.oidcProviders?.has(data.idp))) return undefined;
+  if (data.via.startsWith(OIDC_VIA_PREFIX)) return oidcIdentityOf(data, users);
   if (data.via !== 'local') return undefined;
   const user = users.find(data.user);
   if (!user || user.disabled) return undefined;
   if (data.pwv !== rules.passwordFingerprint(user)) return undefined;
   return { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: data.via };
+}
+
+/** `via` of a session opened through an OIDC provider: `oidc:<provider id>`. */
+export const OIDC_VIA_PREFIX = 'oidc:';
+
+/**
+ * An OIDC session carries its identity, mapped at sign-in (handlers/oidc.ts): no lookup, no I/O.
+ * It stops standing when a local user of the same name appears: one Remote-User must never stand
+ * for two people.
+ */
+function oidcIdentityOf(data: SessionData, users: UserDirectory): Identity | undefined {
+  const { user, role, groups, email, name, via } = data;
+  if (data.idp !== via.slice(OIDC_VIA_PREFIX.length)) return undefined;
+  if (user === '' || typeof role !== 'string' || typeof email !== 'string' || typeof name !== 'string') return undefined;
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
+  if (users.find(user)) return undefined;
+  return { user, role, groups: groups as string[], email, name, via };
 }

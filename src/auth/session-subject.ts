@@ -19,6 +19,8 @@ const SEEN_REFRESH_MS = 60_000;
 export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | undefined {
   const session = ctx.session;
   if (!session || session.isNew || typeof session.user !== 'string') return undefined;
+  // An anonymous holder (a sign-in at a provider in flight, oidc/pending.ts) is nobody, and must survive until the callback.
+  if (session.user === '') return undefined;
   const data = session as unknown as SessionData;
   const now = deps.now();
   const identity = identityOf(data, deps.users, deps.rules, now);

@@ -3,12 +3,15 @@ import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
+import type { OidcProviders } from '../oidc/providers.js';
 
 export interface LogoutDeps {
   readonly csrf: Csrf;
   readonly redirectPolicy: RedirectPolicy;
   readonly logger: Logger;
   readonly loginUrl: string;
+  /** Present when OIDC providers are configured: a session opened through one also ends there. */
+  readonly oidc?: Pick<OidcProviders, 'endSessionUrl'>;
 }
 
 /**
@@ -18,11 +21,19 @@ export interface LogoutDeps {
  */
 export function createLogoutHandlers(deps: LogoutDeps) {
   async function end(ctx: Context, rd: string | undefined): Promise<void> {
-    const user = ctx.session && !ctx.session.isNew ? ctx.session.user : undefined;
+    const data = ctx.session && !ctx.session.isNew ? ctx.session : undefined;
+    const { user, idp, id_token: idToken } = data ?? {};
     ctx.session = null;
-    if (typeof user === 'string') deps.logger.info({ event: 'logout', user, client: ctx.state.facts.clientIp }, 'signed out');
+    const target = validateRedirect(rd, deps.redirectPolicy) ?? deps.loginUrl;
+    // A session opened through a provider: on to its end_session_endpoint, which comes back to `target`.
+    // Without one (or with the provider gone or down) the sign-out is local only.
+    const providerLogout =
+      typeof idp === 'string' && deps.oidc ? deps.oidc.endSessionUrl(idp, typeof idToken === 'string' ? idToken : undefined, target) : undefined;
+    if (typeof user === 'string' && user !== '') {
+      deps.logger.info({ event: 'logout', user, client: ctx.state.facts.clientIp, ...(typeof idp === 'string' ? { provider: idp, at_provider: providerLogout !== undefined } : {}) }, 'signed out');
+    }
     ctx.status = 303;
-    ctx.redirect(validateRedirect(rd, deps.redirectPolicy) ?? deps.loginUrl);
+    ctx.redirect(providerLogout ?? target);
   }
   return {
     async viaGet(ctx: Context): Promise<void> {

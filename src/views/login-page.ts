@@ -12,16 +12,49 @@ export interface LoginPageModel {
   showRememberMe: boolean;
   /** Where the form posts to (public_url + /login). */
   action: string;
+  /** Single sign-on: one button per provider, above the password form (or instead of it). */
+  sso?: {
+    buttons: readonly SsoButton[];
+    /** False when `oidc.password_login` is off: no username/password form. */
+    passwordForm: boolean;
+  };
+}
+
+export interface SsoButton {
+  /** `/oidc/<id>/start?rd=…`, absolute. */
+  href: string;
+  text: string;
+  /** Why the provider cannot be used right now; the button is then shown disabled with this text. */
+  unavailable?: string;
+}
+
+// Links, not forms: a form's `form-action` would also have to allow every provider's origin for the redirect that follows.
+function ssoButtons(buttons: readonly SsoButton[]) {
+  return buttons.map((b) =>
+    b.unavailable
+      ? html`<p class="sso"><strong aria-disabled="true">${b.text}</strong></p>
+<div class="error" role="status">${b.unavailable}</div>
+`
+      : html`<p class="sso"><a href="${b.href}">${b.text}</a></p>
+`,
+  );
 }
 
 export function loginPage(m: LoginPageModel): string {
   const lead = m.destinationHost ? html`Sign in to continue to <strong>${m.destinationHost}</strong>.` : html`Sign in to continue.`;
+  const passwordForm = m.sso?.passwordForm ?? true;
   return layout(
     'Sign in',
     html`<h1>Sign in</h1>
 <p>${lead}</p>
 ${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
-<form method="post" action="${m.action}">
+${m.sso ? ssoButtons(m.sso.buttons) : ''}${passwordForm ? passwordFormHtml(m) : ''}`,
+  );
+}
+
+function passwordFormHtml(m: LoginPageModel) {
+  return html`${m.sso && m.sso.buttons.length > 0 ? html`<p>Or sign in with a username and password:</p>
+` : ''}<form method="post" action="${m.action}">
 <input type="hidden" name="csrf" value="${m.csrf}">
 ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 <label for="username">Username</label>
@@ -30,6 +63,5 @@ ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 ${m.showRememberMe ? html`<label class="check"><input type="checkbox" name="remember_me" value="1"> Keep me signed in on this device</label>` : ''}
 <button type="submit">Sign in</button>
-</form>`,
-  );
+</form>`;
 }

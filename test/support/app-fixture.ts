@@ -64,7 +64,12 @@ export async function buildUsers(users: Record<string, TestUser>): Promise<User[
 export async function startApp(
   config: Record<string, unknown>,
   users: Record<string, TestUser>,
-  opts: { store?: SessionStore; now?: () => number } = {},
+  opts: {
+    store?: SessionStore;
+    now?: () => number;
+    /** More deps (e.g. `oidc`), built from the fixture's own (parsed config, logger, clock). */
+    extraDeps?: (base: AppDeps) => Partial<AppDeps>;
+  } = {},
 ): Promise<AppFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-app-'));
   const usersFile = join(dir, 'users.yml');
@@ -84,7 +89,7 @@ export async function startApp(
   const logger = createLogger('debug', sink);
   const directory = await UsersFile.open(usersFile, { watch: false });
   const store = opts.store ?? new MemorySessionStore();
-  const deps: AppDeps = {
+  const base: AppDeps = {
     config: cfg,
     secret: 'test-secret-test-secret-test-secret-0123',
     logger,
@@ -97,6 +102,7 @@ export async function startApp(
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now: opts.now ?? Date.now,
   };
+  const deps: AppDeps = opts.extraDeps ? { ...base, ...opts.extraDeps(base) } : base;
   const server: Server = createServer(buildApp(deps).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -1,0 +1,203 @@
+import type { Context, Next } from 'koa';
+import { OIDC_VIA_PREFIX } from '../auth/identity.js';
+import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
+import type { Csrf } from '../http/csrf.js';
+import { HttpError } from '../http/errors.js';
+import type { Logger } from '../log/logger.js';
+import { admit, chooseAccount, mapClaims, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
+import { SignInRefused } from '../oidc/errors.js';
+import { authorizationRequest, redeemCallback, unreachableMessage } from '../oidc/flow.js';
+import { addPendingLogin, isEmptyHolder, livePendingLogins, PENDING_KEY, takePendingLogin } from '../oidc/pending.js';
+import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
+import type { SessionData } from '../store/session-store.js';
+import { loginPage } from '../views/login-page.js';
+import { messagePage } from '../views/message-page.js';
+
+export interface SsoDeps extends SubjectDeps {
+  readonly oidc: OidcProviders;
+  readonly csrf: Csrf;
+  readonly redirectPolicy: RedirectPolicy;
+  readonly logger: Logger;
+  /** `server.public_url`, without a trailing slash. */
+  readonly publicUrl: string;
+  readonly urls: { readonly login: string; readonly home: string };
+  /** Lifetime of a session opened through a provider (session.ttl). */
+  readonly ttl: number;
+  /** 0 hides the "remember me" checkbox of the password form. */
+  readonly rememberMe: number;
+}
+
+type SessionRecord = Record<string, unknown>;
+
+function queryValue(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Single sign-on: the sign-in page with one button per provider, `/oidc/<id>/start` (to the
+ * provider) and `/oidc/<id>/callback` (back from it). Every failure ends on the sign-in page with
+ * a message for the person and a log line with the technical reason, and creates no session.
+ */
+export function createSsoHandlers(deps: SsoDeps) {
+  const { oidc, logger } = deps;
+
+  function startUrl(provider: OidcProvider, rd: string | undefined): string {
+    const url = `${deps.publicUrl}/oidc/${provider.id}/start`;
+    return rd === undefined ? url : `${url}?rd=${encodeURIComponent(rd)}`;
+  }
+
+  function render(ctx: Context, status: number, rd: string | undefined, error?: string): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = loginPage({
+      destinationHost: rd ? new URL(rd).host : undefined,
+      rd,
+      csrf: deps.csrf.token(ctx, ctx.state.facts.https),
+      username: '',
+      error,
+      showRememberMe: deps.rememberMe > 0,
+      action: deps.urls.login,
+      sso: {
+        buttons: oidc.list().map((p) => ({ href: startUrl(p, rd), text: p.settings.button_text, ...(p.ready ? {} : { unavailable: unreachableMessage(p) }) })),
+        passwordForm: oidc.passwordLogin,
+      },
+    });
+  }
+
+  function provider(ctx: Context): OidcProvider {
+    const found = oidc.get(String(ctx.params.id));
+    if (!found) throw new HttpError(404, 'There is no such sign-in provider.');
+    return found;
+  }
+
+  /** Replaces the session with the signed-in one, under a fresh id (as handlers/login.ts does). */
+  async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, now: number): Promise<void> {
+    const session = ctx.session!;
+    const keep = livePendingLogins(session as unknown as SessionRecord, now);
+    const base = { created: now, expires: now + deps.ttl, seen: now, idp: p.id, iss: identity.iss, sub: identity.sub, id_token: idToken };
+    const data: SessionData =
+      account.kind === 'local'
+        ? { ...base, user: account.user.username, via: 'local', pwv: deps.rules.passwordFingerprint(account.user) }
+        : {
+            ...base,
+            user: identity.user,
+            via: `${OIDC_VIA_PREFIX}${p.id}`,
+            role: identity.role,
+            groups: identity.groups,
+            email: shownEmail(p.settings, identity),
+            name: identity.name,
+          };
+    for (const key of Object.keys(session.toJSON())) delete (session as unknown as SessionRecord)[key];
+    Object.assign(session, data);
+    // Other tabs' sign-ins in flight stay valid: they belong to this same browser.
+    if (keep.length > 0) (session as unknown as SessionRecord)[PENDING_KEY] = keep;
+    session.maxAge = 'session';
+    // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
+    await session.regenerate();
+  }
+
+  return {
+    /** GET /login: the buttons, then the password form unless it is turned off; `auto_launch` goes straight to the one provider. */
+    async show(ctx: Context): Promise<void> {
+      const rd = validateRedirect(queryValue(ctx, 'rd'), deps.redirectPolicy);
+      if (currentIdentity(ctx, deps)) {
+        ctx.redirect(rd ?? deps.urls.home);
+        return;
+      }
+      const [only] = oidc.list();
+      // Only while the provider is ready: otherwise the page explains, instead of a 503 on every visit.
+      if (oidc.autoLaunch && only?.ready) {
+        ctx.redirect(startUrl(only, rd));
+        return;
+      }
+      render(ctx, 200, rd);
+    },
+
+    /** POST /login when `oidc.password_login` is false: the form is not shown, and not accepted either. */
+    async passwordLoginOff(ctx: Context): Promise<void> {
+      const body = ctx.request.body as Record<string, unknown> | undefined;
+      const rd = validateRedirect(typeof body?.rd === 'string' ? body.rd : undefined, deps.redirectPolicy);
+      logger.info({ event: 'login.failure', client: ctx.state.facts.clientIp, reason: 'password login is turned off' }, 'password sign-in refused');
+      render(ctx, 403, rd, 'Signing in with a password is turned off here. Use single sign-on.');
+    },
+
+    /** GET /oidc/<id>/start?rd=…: 302 to the provider, with state, nonce and PKCE kept in this browser's session. */
+    async start(ctx: Context): Promise<void> {
+      const p = provider(ctx);
+      const rd = validateRedirect(queryValue(ctx, 'rd'), deps.redirectPolicy);
+      const configuration = p.configuration;
+      if (!configuration) {
+        logger.info({ event: 'oidc.start.unavailable', provider: p.id, client: ctx.state.facts.clientIp, reason: p.problem }, 'sign-in refused: provider not ready');
+        ctx.status = 503;
+        ctx.set('Retry-After', '30');
+        ctx.type = 'html';
+        const back = rd === undefined ? deps.urls.login : `${deps.urls.login}?rd=${encodeURIComponent(rd)}`;
+        ctx.body = messagePage('Temporarily unavailable', unreachableMessage(p), { href: back, text: 'Back to sign-in' });
+        return;
+      }
+      const now = deps.now();
+      const { url, pending } = await authorizationRequest(p, configuration, rd, now);
+      addPendingLogin(ctx.session as unknown as SessionRecord, pending, now);
+      ctx.redirect(url.href);
+    },
+
+    /** GET /oidc/<id>/callback: redeem the code, map and check the identity, sign in, 303 to rd. */
+    async callback(ctx: Context): Promise<void> {
+      const p = provider(ctx);
+      const session = ctx.session!;
+      const record = session as unknown as SessionRecord;
+      const now = deps.now();
+      const client = ctx.state.facts.clientIp;
+      // Taken out first: whatever happens next, this state cannot be used again.
+      const taken = takePendingLogin(record, p.id, queryValue(ctx, 'state'), now);
+      const rd = taken.status === 'unknown' ? undefined : taken.pending.rd;
+      try {
+        if (taken.status === 'unknown') {
+          const reason = queryValue(ctx, 'state') === undefined ? 'callback without state' : 'no sign-in in flight with this state in this browser (replayed, expired long ago, or started in another browser)';
+          throw new SignInRefused(400, 'This sign-in link has expired or was already used. Please sign in again.', reason, 'warn');
+        }
+        if (taken.status === 'expired') {
+          const age = Math.round((now - taken.pending.created) / 1000);
+          throw new SignInRefused(400, 'This sign-in took too long and has expired. Please sign in again.', `sign-in in flight for ${age}s, longer than 10 minutes`);
+        }
+        const configuration = p.configuration;
+        if (!configuration) throw new SignInRefused(502, unreachableMessage(p), 'provider not ready at callback', 'warn');
+        const result = await redeemCallback(p, configuration, taken.pending, ctx.querystring);
+        const identity = mapClaims(p.settings, result.claims);
+        admit(p.settings, identity);
+        const account = chooseAccount(p.settings, identity, deps.users);
+        await signIn(ctx, p, identity, account, result.idToken, now);
+        const user = account.kind === 'local' ? account.user.username : identity.user;
+        logger.info({ event: 'oidc.login.success', provider: p.id, user, sub: identity.sub, linked: account.kind === 'local', client }, 'signed in through OIDC');
+        ctx.status = 303;
+        ctx.redirect(rd ?? deps.urls.home);
+      } catch (err) {
+        if (!(err instanceof SignInRefused)) throw err;
+        // No session is created: an anonymous holder with nothing left in flight is deleted; a signed-in session stays as it was.
+        if (isEmptyHolder(record)) ctx.session = null;
+        logger[err.level]({ event: 'oidc.login.failure', provider: p.id, client, status: err.status, reason: err.reason }, 'OIDC sign-in failed');
+        render(ctx, err.status, rd, err.userMessage);
+      }
+    },
+
+    /**
+     * Lets a page's forms be followed by a redirect to a provider's end-session endpoint: the
+     * sign-out form posts to /logout, which may answer 303 to the provider, and Chromium applies
+     * `form-action` to that redirect too. Runs after pageSecurityHeaders.
+     */
+    async allowProviderLogout(ctx: Context, next: Next): Promise<void> {
+      const origins = new Set<string>();
+      for (const p of oidc.list()) {
+        const endpoint = p.configuration?.serverMetadata().end_session_endpoint;
+        if (endpoint) origins.add(new URL(endpoint).origin);
+      }
+      const csp = ctx.response.get('Content-Security-Policy');
+      if (origins.size > 0 && typeof csp === 'string' && csp.includes('form-action ')) {
+        ctx.set('Content-Security-Policy', csp.replace('form-action ', `form-action ${[...origins].join(' ')} `));
+      }
+      await next();
+    },
+  };
+}
