@@ -5,8 +5,8 @@
 #   docker build -t postern .
 #   docker run -p 9190:9190 -v postern-data:/data postern
 #
-# Node 26 in both stages: it is the Active LTS line in November 2026 (even-numbered releases
-# enter LTS each October and are maintained for 30 months). Postern itself needs Node >= 20.19.
+# Node 26 in both stages: the Active LTS line in November 2026 (it entered LTS in October 2026),
+# the newest Node that is meant for production. Postern itself needs Node >= 20.19.
 # `-slim` is Debian (glibc). argon2 ships prebuilt linux-x64 and linux-arm64 glibc binaries
 # (node_modules/argon2/prebuilds), built for Node-API 10, which Node >= 22.14 provides: on this
 # image neither stage needs a compiler.

@@ -73,6 +73,10 @@ export function buildApp(deps: AppDeps): Koa {
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
   const verifyDeps = { ...subject, access: deps.access, headerNames: config.headers, loginUrl: urls.login, logger: deps.logger };
+  const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
+  const sso = oidc
+    ? createSsoHandlers({ ...subject, oidc, csrf, redirectPolicy, logger: deps.logger, publicUrl, urls, ttl: config.session.ttl, rememberMe: config.session.remember_me })
+    : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -83,11 +87,8 @@ export function buildApp(deps: AppDeps): Koa {
     urls,
     ttl: config.session.ttl,
     rememberMe: config.session.remember_me,
+    ...(sso ? { sso: sso.pageModel } : {}),
   });
-  const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
-  const sso = oidc
-    ? createSsoHandlers({ ...subject, oidc, csrf, redirectPolicy, logger: deps.logger, publicUrl, urls, ttl: config.session.ttl, rememberMe: config.session.remember_me })
-    : undefined;
   const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
   const home = createHomeHandler({ ...subject, csrf, urls });
 

@@ -7,7 +7,7 @@ import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
-import { loginPage } from '../views/login-page.js';
+import { loginPage, type LoginPageModel } from '../views/login-page.js';
 
 export interface LoginDeps extends SubjectDeps {
   readonly hasher: PasswordHasher;
@@ -20,6 +20,8 @@ export interface LoginDeps extends SubjectDeps {
   readonly ttl: number;
   /** 0 hides the "remember me" checkbox. */
   readonly rememberMe: number;
+  /** The single sign-on buttons, when providers are configured, so a failed attempt shows them again. */
+  readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -50,6 +52,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       error: opts.error,
       showRememberMe: deps.rememberMe > 0,
       action: deps.urls.login,
+      sso: deps.sso?.(opts.rd),
     });
   }
 

@@ -11,7 +11,7 @@ import { authorizationRequest, redeemCallback, unreachableMessage } from '../oid
 import { addPendingLogin, isEmptyHolder, livePendingLogins, PENDING_KEY, takePendingLogin } from '../oidc/pending.js';
 import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
 import type { SessionData } from '../store/session-store.js';
-import { loginPage } from '../views/login-page.js';
+import { loginPage, type LoginPageModel } from '../views/login-page.js';
 import { messagePage } from '../views/message-page.js';
 
 export interface SsoDeps extends SubjectDeps {
@@ -48,6 +48,14 @@ export function createSsoHandlers(deps: SsoDeps) {
     return rd === undefined ? url : `${url}?rd=${encodeURIComponent(rd)}`;
   }
 
+  /** The provider buttons (and whether the password form shows) for the sign-in page. */
+  function pageModel(rd: string | undefined): NonNullable<LoginPageModel['sso']> {
+    return {
+      buttons: oidc.list().map((p) => ({ href: startUrl(p, rd), text: p.settings.button_text, ...(p.ready ? {} : { unavailable: unreachableMessage(p) }) })),
+      passwordForm: oidc.passwordLogin,
+    };
+  }
+
   function render(ctx: Context, status: number, rd: string | undefined, error?: string): void {
     ctx.status = status;
     ctx.type = 'html';
@@ -59,10 +67,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       error,
       showRememberMe: deps.rememberMe > 0,
       action: deps.urls.login,
-      sso: {
-        buttons: oidc.list().map((p) => ({ href: startUrl(p, rd), text: p.settings.button_text, ...(p.ready ? {} : { unavailable: unreachableMessage(p) }) })),
-        passwordForm: oidc.passwordLogin,
-      },
+      sso: pageModel(rd),
     });
   }
 
@@ -99,6 +104,8 @@ export function createSsoHandlers(deps: SsoDeps) {
   }
 
   return {
+    pageModel,
+
     /** GET /login: the buttons, then the password form unless it is turned off; `auto_launch` goes straight to the one provider. */
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(queryValue(ctx, 'rd'), deps.redirectPolicy);

@@ -15,6 +15,8 @@ input:focus,button:focus{outline:3px solid var(--accent);outline-offset:1px}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400;margin:1rem 0}
 button{width:100%;margin-top:1rem;padding:.7rem;font-size:1rem;font-weight:600;border:0;border-radius:8px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
 .error{background:var(--error-bg);color:var(--error-fg);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
+.sso a,.sso strong{display:block;text-align:center;padding:.7rem;margin:.75rem 0 0;border:2px solid var(--accent);border-radius:8px;color:var(--accent);font-weight:600;text-decoration:none}
+.sso strong{opacity:.6;border-style:dashed}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}
 dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 `;

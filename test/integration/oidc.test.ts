@@ -146,6 +146,14 @@ describe('the sign-in page', () => {
     expect(reply.body).not.toContain('<script');
   });
 
+  it('shows the provider links again after a failed password sign-in', async () => {
+    const browser = new Browser(app.port);
+    const reply = await browser.postern.submitForm(`${LOGIN}?rd=${encodeURIComponent(RD)}`, { username: "nobody", password: "wrong password" });
+    expect(reply.status).toBe(401);
+    expect(reply.body).toContain('Invalid username or password.');
+    expect(reply.body).toContain(`<a href="${POSTERN}/oidc/idp/start?rd=${encodeURIComponent(RD)}">Sign in with SSO</a>`);
+  });
+
   it('answers 404 for a provider that is not configured', async () => {
     expect((await new Browser(app.port).get(`${POSTERN}/oidc/nope/start`)).status).toBe(404);
   });
