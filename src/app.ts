@@ -72,7 +72,16 @@ export function buildApp(deps: AppDeps): Koa {
   const pages = pageSecurityHeaders(config.session.domain, allowHttp);
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
-  const verifyDeps = { ...subject, access: deps.access, headerNames: config.headers, loginUrl: urls.login, logger: deps.logger };
+  const verifyDeps = {
+    ...subject,
+    store: deps.store,
+    cookieName: config.session.cookie_name,
+    onBackgroundError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not update a session after verify'),
+    access: deps.access,
+    headerNames: config.headers,
+    loginUrl: urls.login,
+    logger: deps.logger,
+  };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const sso = oidc
     ? createSsoHandlers({ ...subject, oidc, csrf, redirectPolicy, logger: deps.logger, publicUrl, urls, ttl: config.session.ttl, rememberMe: config.session.remember_me })
@@ -96,9 +105,10 @@ export function buildApp(deps: AppDeps): Koa {
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(readiness));
-  router.get('/verify/nginx', session, createVerifyHandler('nginx', verifyDeps));
-  router.get('/verify/traefik', session, createVerifyHandler('traefik', verifyDeps));
-  router.get('/verify/caddy', session, createVerifyHandler('caddy', verifyDeps));
+  // Verify reads the session cookie itself (no koa-session): it is the hot path and never sets a cookie.
+  router.get('/verify/nginx', createVerifyHandler('nginx', verifyDeps));
+  router.get('/verify/traefik', createVerifyHandler('traefik', verifyDeps));
+  router.get('/verify/caddy', createVerifyHandler('caddy', verifyDeps));
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);

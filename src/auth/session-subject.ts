@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { SessionData } from '../store/session-store.js';
+import type { SessionData, SessionStore } from '../store/session-store.js';
 import { identityOf, type Identity, type SessionRules } from './identity.js';
 import type { UserDirectory } from './user.js';
 
@@ -11,6 +11,10 @@ export interface SubjectDeps {
 
 /** How stale `seen` may get before a request refreshes it: bounds writes to one per minute per session. */
 const SEEN_REFRESH_MS = 60_000;
+
+function seenIsStale(data: SessionData, now: number, inactivity: number): boolean {
+  return inactivity > 0 && now - data.seen > Math.min(SEEN_REFRESH_MS, inactivity / 4);
+}
 
 /**
  * The identity behind this request's session cookie, or undefined. A session that no longer stands
@@ -28,8 +32,38 @@ export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | und
     ctx.session = null;
     return undefined;
   }
-  if (deps.rules.inactivity > 0 && now - data.seen > Math.min(SEEN_REFRESH_MS, deps.rules.inactivity / 4)) {
-    session.seen = now;
+  if (seenIsStale(data, now, deps.rules.inactivity)) session.seen = now;
+  return identity;
+}
+
+export interface CookieSessionDeps extends SubjectDeps {
+  readonly store: SessionStore;
+  readonly cookieName: string;
+  /** A background write (refresh or clean-up) failed; the request itself was already answered. */
+  readonly onBackgroundError: (err: unknown) => void;
+}
+
+/** Longer than any id we issue (43 characters): anything longer is not ours, and is not looked up. */
+const MAX_SESSION_ID = 128;
+
+/**
+ * The verify path's session read: the cookie's id and one store read, without koa-session's
+ * per-request Session object and change tracking. Verify never sets a cookie, so nothing else of
+ * koa-session is needed here. Same rules as currentIdentity: a session that no longer stands is deleted.
+ */
+export async function identityFromCookie(ctx: Context, deps: CookieSessionDeps): Promise<Identity | undefined> {
+  const id = ctx.cookies.get(deps.cookieName);
+  if (!id || id.length > MAX_SESSION_ID) return undefined;
+  const data = await deps.store.get(id);
+  if (!data || data.user === '') return undefined;
+  const now = deps.now();
+  const identity = identityOf(data, deps.users, deps.rules, now);
+  if (!identity) {
+    deps.store.destroy(id).catch(deps.onBackgroundError);
+    return undefined;
+  }
+  if (seenIsStale(data, now, deps.rules.inactivity)) {
+    deps.store.set(id, { ...data, seen: now }, data.expires - now).catch(deps.onBackgroundError);
   }
   return identity;
 }

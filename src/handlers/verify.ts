@@ -3,11 +3,11 @@ import { decide } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
 import { identityHeaders, type IdentityHeaderNames } from '../auth/identity-headers.js';
-import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
+import { identityFromCookie, type CookieSessionDeps } from '../auth/session-subject.js';
 import type { Logger } from '../log/logger.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 
-export interface VerifyDeps extends SubjectDeps {
+export interface VerifyDeps extends CookieSessionDeps {
   readonly access: CompiledAccess;
   readonly headerNames: IdentityHeaderNames;
   /** `<public_url>/login`, absolute. */
@@ -60,8 +60,10 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
       return empty(ctx, 403);
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
-    const identity = currentIdentity(ctx, deps);
-    const decision = decide(target, identity, clientIp, deps.access);
+    // A bypass rule answers the same for everyone: no session lookup for public share links.
+    const anonymous = decide(target, undefined, clientIp, deps.access);
+    const identity = anonymous.kind === 'allow' ? undefined : await identityFromCookie(ctx, deps);
+    const decision = identity ? decide(target, identity, clientIp, deps.access) : anonymous;
 
     if (decision.kind === 'allow') {
       for (const [name, value] of identityHeaders(decision.anonymous ? undefined : identity, deps.headerNames)) ctx.set(name, value);
