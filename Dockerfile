@@ -27,7 +27,8 @@ RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only --------------------------------------------
 FROM node:26-slim AS runtime
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX: glibc otherwise keeps each argon2 buffer in a per-thread pool (measured RSS after sign-ins 196 MB → 155 MB).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts skips `prepare` (the TypeScript build: no compiler here, dist/ comes from the

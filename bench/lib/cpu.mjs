@@ -45,12 +45,21 @@ export function rssBytes(pid) {
   return Number(m[1]) * 1024;
 }
 
+/** CPU seconds the whole machine spent busy (all cores; not idle, not iowait), from /proc/stat. */
+export function machineBusySeconds() {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const [, ...v] = line.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice (guest is already in user)
+  const busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return busy / clockTicks;
+}
+
 /**
  * Snapshot of CPU seconds for a set of named process groups: { name: [pid, …] }. The bench process
  * itself (the load generator) is measured with process.cpuUsage().
  */
 export function cpuSnapshot(groups) {
-  const snap = { at: performance.now(), self: process.cpuUsage() };
+  const snap = { at: performance.now(), self: process.cpuUsage(), machine: machineBusySeconds() };
   for (const [name, pids] of Object.entries(groups)) snap[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   return snap;
 }
@@ -59,14 +68,23 @@ export function cpuSnapshot(groups) {
 export function cpuPercent(before, after) {
   const wall = (after.at - before.at) / 1000;
   const out = {};
+  let ours = 0;
   for (const name of Object.keys(after)) {
-    if (name === 'at') continue;
+    if (name === 'at' || name === 'machine') continue;
+    let used;
     if (name === 'self') {
-      const used = (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6;
+      used = (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6;
       out['load generator'] = Math.round((used / wall) * 100);
     } else {
-      out[name] = Math.round(((after[name] - before[name]) / wall) * 100);
+      used = after[name] - before[name];
+      out[name] = Math.round((used / wall) * 100);
     }
+    ours += used;
   }
+  const machine = after.machine - before.machine;
+  // Everything else the machine did meanwhile: other people's processes, and kernel work (softirq)
+  // not charged to any process, ours included.
+  out.other = Math.max(0, Math.round(((machine - ours) / wall) * 100));
+  out.machine = Math.round((machine / wall) * 100);
   return out;
 }

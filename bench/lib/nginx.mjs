@@ -6,7 +6,7 @@ import { readExampleTree } from './examples.mjs';
 import { freePort, makeTempDir, removeTempDir, spawnTracked, stopChild, waitForPort, which } from './proc.mjs';
 
 /** `authPort`: where `postern:9190` points (Postern or the floor). Returns { port, appPort, pid, stop }. */
-export async function startNginx(authPort, label) {
+export async function startNginx(authPort, label, { workers = 1 } = {}) {
   const bin = which('nginx');
   if (!bin) throw new Error('nginx is not installed (Debian: apt-get install nginx-light)');
   const dir = makeTempDir(`postern-bench-nginx-${label}-`);
@@ -20,8 +20,12 @@ export async function startNginx(authPort, label) {
   }
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'www']) fs.mkdirSync(path.join(dir, sub));
   fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'ok\n');
+  // nginx's workers drop to `nobody` when started as root: the static file must be readable by them.
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(path.join(dir, 'www'), 0o755);
+  fs.chmodSync(path.join(dir, 'www', 'index.html'), 0o644);
   const conf = `daemon off;
-worker_processes 1;
+worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }

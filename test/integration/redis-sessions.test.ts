@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/store/redis-client.js';
 import { RedisSessionStore } from '../../src/store/redis-store.js';
+import { CachedSessionStore } from '../../src/store/cached-store.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { TestClient } from '../support/http-client.js';
 import { startRedis, type RedisProcess } from '../support/redis-server.js';
@@ -21,7 +22,9 @@ let postern: TestClient;
 
 beforeAll(async () => {
   redis = await startRedis();
-  const store = new RedisSessionStore(createRedisClient(redis.url));
+  // Composed as main.ts does: the verify read cache in front of Redis.
+  const client = createRedisClient(redis.url);
+  const store = new CachedSessionStore(new RedisSessionStore(client), { backendUp: () => client.status === 'ready' });
   await waitFor(() => store.ping(), { what: 'redis to answer' });
   app = await startApp(CONFIG, { alice: { password: PASSWORD } }, { store });
   postern = new TestClient(app.port);

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { CachedSessionStore } from '../../src/store/cached-store.js';
+import { MemorySessionStore } from '../../src/store/memory-store.js';
+import type { SessionData, SessionStore } from '../../src/store/session-store.js';
+
+/** The real memory store, counting the reads that reach it. */
+function countingStore(now: () => number) {
+  const inner = new MemorySessionStore({ now });
+  let reads = 0;
+  let fail = false;
+  const store: SessionStore = {
+    get: (id) => {
+      reads++;
+      return fail ? Promise.reject(new Error('down')) : inner.get(id);
+    },
+    set: (id, data, ttl) => inner.set(id, data, ttl),
+    destroy: (id) => inner.destroy(id),
+    ping: () => inner.ping(),
+    close: () => inner.close(),
+  };
+  return { store, inner, reads: () => reads, failReads: (v: boolean) => (fail = v) };
+}
+
+function session(now: number, lifetime = 3_600_000): SessionData {
+  return { user: 'alice', via: 'local', created: now, expires: now + lifetime, seen: now };
+}
+
+function setup(opts: { backendUp?: () => boolean } = {}) {
+  let clock = Date.now();
+  const now = () => clock;
+  const backing = countingStore(now);
+  const cached = new CachedSessionStore(backing.store, { ttlMs: 500, maxEntries: 3, backendUp: opts.backendUp ?? (() => true), now });
+  return { cached, backing, advance: (ms: number) => (clock += ms), now };
+}
+
+describe('CachedSessionStore', () => {
+  it('answers repeated reads of one session from memory for ttlMs, then asks the store again', async () => {
+    const { cached, backing, advance, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    expect(await cached.get('a')).toMatchObject({ user: 'alice' });
+    expect(await cached.get('a')).toMatchObject({ user: 'alice' });
+    expect(backing.reads()).toBe(1);
+    advance(501);
+    await cached.get('a');
+    expect(backing.reads()).toBe(2);
+  });
+
+  it('shares one store read among concurrent requests for the same id', async () => {
+    const { cached, backing, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    await Promise.all([cached.get('a'), cached.get('a'), cached.get('a')]);
+    expect(backing.reads()).toBe(1);
+  });
+
+  it('sees a deletion made elsewhere (another replica) within ttlMs', async () => {
+    const { cached, backing, advance, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    await cached.get('a');
+    await backing.inner.destroy('a');
+    expect(await cached.get('a')).toBeDefined();
+    advance(501);
+    expect(await cached.get('a')).toBeUndefined();
+  });
+
+  it('forgets an entry at once when this replica sets or destroys it', async () => {
+    const { cached, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    await cached.get('a');
+    await cached.set('a', { ...session(now()), user: 'bob' }, 60_000);
+    expect(await cached.get('a')).toMatchObject({ user: 'bob' });
+    await cached.destroy('a');
+    expect(await cached.get('a')).toBeUndefined();
+  });
+
+  it('never serves a session past its own expires, even from the cache', async () => {
+    const { cached, advance, now } = setup();
+    await cached.set('a', session(now(), 300), 60_000);
+    expect(await cached.get('a')).toBeDefined();
+    advance(301);
+    expect(await cached.get('a')).toBeUndefined();
+  });
+
+  it('serves nothing from the cache while the backend is known to be down', async () => {
+    let up = true;
+    const { cached, backing, now } = setup({ backendUp: () => up });
+    await cached.set('a', session(now()), 60_000);
+    await cached.get('a');
+    up = false;
+    backing.failReads(true);
+    await expect(cached.get('a')).rejects.toThrow('down');
+  });
+
+  it('does not remember a failed read', async () => {
+    const { cached, backing, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    backing.failReads(true);
+    await expect(cached.get('a')).rejects.toThrow('down');
+    backing.failReads(false);
+    expect(await cached.get('a')).toBeDefined();
+    expect(backing.reads()).toBe(2);
+  });
+
+  it('keeps at most maxEntries, dropping the oldest', async () => {
+    const { cached, backing, now } = setup();
+    for (const id of ['a', 'b', 'c', 'd']) {
+      await cached.set(id, session(now()), 60_000);
+      await cached.get(id);
+    }
+    expect(backing.reads()).toBe(4);
+    await cached.get('d');
+    expect(backing.reads()).toBe(4);
+    await cached.get('a');
+    expect(backing.reads()).toBe(5);
+  });
+});
