@@ -6,6 +6,7 @@ import { TestClient } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 import { readFileSync } from 'node:fs';
 
 const run = promisify(execFile);
@@ -91,8 +92,10 @@ describe('login throttling through nginx, keyed on the real client address', () 
         const reply = await client.request(LOGIN, { method: 'POST', headers: { accept: 'text/html' }, body: new URLSearchParams({ csrf, username: 'alice', password: 'wrong' }) });
         expect(reply.status).toBe(429);
       }
-      const said = stack.postern.output.filter((l) => l.includes('login throttle cannot reach redis'));
-      expect(said).toHaveLength(1);
+      const saying = () => stack.postern.output.filter((l) => l.includes('login throttle cannot reach redis'));
+      // The log line may reach the pipe a moment after the reply.
+      await waitFor(() => saying().length > 0, { what: 'the throttle to log the Redis failure' });
+      expect(saying()).toHaveLength(1);
     } finally {
       await stack.redis.start();
     }
