@@ -17,6 +17,8 @@ export interface ExamplePorts {
   readonly proxy: number;
   /** The test redis-server's port, for `redis:6379`. */
   readonly redis?: number;
+  /** The test identity provider's issuer, for `https://keycloak.example.com/realms/home`. */
+  readonly issuer?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export function substitute(text: string, ports: ExamplePorts): string {
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
     .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
     .replaceAll('192.168.1.0/24', HOME_CLIENT_CIDR)
+    .replaceAll('https://keycloak.example.com/realms/home', ports.issuer ?? 'https://keycloak.example.com/realms/home')
     .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`)
     .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
 }

@@ -24,10 +24,10 @@ const FAST_HASH_ENV = { POSTERN_USERS_ARGON2_MEMORY_COST: '8192', POSTERN_USERS_
  * Redis, the demo app and the built Postern, started from an example's postern.yml with only its
  * addresses substituted. The proxy is started by the caller on `ports.proxy`.
  */
-export async function startStack(examplePosternYml: string, users: Record<string, TestUser>, env: NodeJS.ProcessEnv = {}): Promise<Stack> {
+export async function startStack(examplePosternYml: string, users: Record<string, TestUser>, env: NodeJS.ProcessEnv = {}, issuer?: string): Promise<Stack> {
   const redis = await startRedis();
   const app = await startUpstream();
-  const ports: ExamplePorts = { postern: await freePort(), app: app.port, proxy: await freePort(), redis: redis.port };
+  const ports: ExamplePorts = { postern: await freePort(), app: app.port, proxy: await freePort(), redis: redis.port, ...(issuer ? { issuer } : {}) };
   const dir = mkdtempSync(join(tmpdir(), 'postern-stack-'));
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   await writeUsersFileAtomic(join(dir, 'data', 'users.yml'), await buildUsers(users));

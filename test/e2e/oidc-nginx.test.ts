@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readExampleTree } from '../support/examples.js';
+import { startNginx, type NginxProcess } from '../support/nginx.js';
+import { Browser, signInAtProvider, startIdp, type TestIdp } from '../support/oidc-provider.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const SECRET = 'oidc-client-secret-for-the-nginx-example';
+let idp: TestIdp;
+let stack: Stack;
+let nginx: NginxProcess;
+
+beforeAll(async () => {
+  idp = await startIdp({
+    accounts: { carol: { sub: 'carol-sub', preferred_username: 'carol', email: 'carol@example.com', email_verified: true, name: 'Carol Danvers', groups: ['family'] } },
+    clients: [{ client_id: 'postern', client_secret: SECRET, redirect_uris: ['http://auth.example.com/oidc/keycloak/callback'] }],
+  });
+  stack = await startStack('oidc/postern.yml', { alice: { password: 'alice password' } }, { OIDC_CLIENT_SECRET: SECRET }, idp.issuer);
+  nginx = await startNginx('include postern.conf;', stack.ports.proxy, readExampleTree('nginx', stack.ports));
+});
+afterAll(async () => {
+  await nginx?.stop();
+  await stack?.close();
+  await idp?.close();
+});
+
+describe('single sign-on through real nginx, from the published examples', () => {
+  it('goes app → sign-in page → provider → callback → app, and the app sees the identity from the claims', async () => {
+    const browser = new Browser(stack.ports.proxy);
+    const first = await browser.get('http://app.example.com/album');
+    expect(first.status).toBe(302);
+    const page = await browser.get(first.header('location')!);
+    const link = /<a href="([^"]+\/oidc\/keycloak\/start\?rd=[^"]+)">Sign in with Keycloak<\/a>/.exec(page.body)?.[1]?.replaceAll('&amp;', '&');
+    expect(link).toBe(`http://auth.example.com/oidc/keycloak/start?rd=${encodeURIComponent('http://app.example.com/album')}`);
+
+    const start = await browser.get(link!);
+    expect(start.status).toBe(302);
+    expect(new URL(start.header('location')!).origin).toBe(idp.issuer);
+    const callback = await signInAtProvider(browser, start.header('location')!, { login: 'carol' });
+    expect(callback).toMatch(/^http:\/\/auth\.example\.com\/oidc\/keycloak\/callback\?/);
+    const back = await browser.get(callback);
+    expect(back.status).toBe(303);
+    expect(back.header('location')).toBe('http://app.example.com/album');
+
+    const app = await browser.get('http://app.example.com/album');
+    expect(app.status).toBe(200);
+    const seen = stack.app.seen.filter((r) => r.url === '/album').at(-1)!;
+    expect(seen.headers['remote-user']).toBe('carol');
+    expect(seen.headers['remote-role']).toBe('viewer');
+    expect(seen.headers['remote-groups']).toBe('family');
+    expect(seen.headers['remote-email']).toBe('carol@example.com');
+    expect(seen.headers['remote-name']).toBe('Carol Danvers');
+  });
+});
