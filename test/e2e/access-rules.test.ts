@@ -3,7 +3,7 @@ import { startCaddy } from '../support/caddy.js';
 import { HOME_CLIENT, readExample, readExampleTree, substitute, type ExamplePorts } from '../support/examples.js';
 import { TestClient } from '../support/http-client.js';
 import { startNginx } from '../support/nginx.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startProxy, startStack, type Stack } from '../support/stack.js';
 import { startTraefikDouble } from '../support/traefik-double.js';
 import { traefikConfigFromExample } from '../support/traefik-example.js';
 
@@ -43,7 +43,7 @@ describe.each(Object.entries(proxies))('the example access rules through %s', (_
 
   beforeAll(async () => {
     stack = await startStack(proxy.posternYml, USERS);
-    stop = await proxy.start(stack.ports);
+    stop = await startProxy(stack, (ports) => proxy.start(ports));
   });
   afterAll(async () => {
     await stop?.();

@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readExampleTree } from '../support/examples.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startProxy, startStack, type Stack } from '../support/stack.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const TEST_HOSTS = new Set(['app.example.com', 'auth.example.com']);
@@ -15,7 +15,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   stack = await startStack('nginx/postern.yml', { alice: { password: 'correct horse battery', role: 'admin', name: 'Alice Liddell' } });
-  nginx = await startNginx('include postern.conf;', stack.ports.proxy, readExampleTree('nginx', stack.ports));
+  nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readExampleTree } from '../support/examples.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { Browser, signInAtProvider, startIdp, type TestIdp } from '../support/oidc-provider.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startProxy, startStack, type Stack } from '../support/stack.js';
 
 const SECRET = 'oidc-client-secret-for-the-nginx-example';
 let idp: TestIdp;
@@ -15,7 +15,7 @@ beforeAll(async () => {
     clients: [{ client_id: 'postern', client_secret: SECRET, redirect_uris: ['http://auth.example.com/oidc/keycloak/callback'] }],
   });
   stack = await startStack('oidc/postern.yml', { alice: { password: 'alice password' } }, { OIDC_CLIENT_SECRET: SECRET }, idp.issuer);
-  nginx = await startNginx('include postern.conf;', stack.ports.proxy, readExampleTree('nginx', stack.ports));
+  nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
 });
 afterAll(async () => {
   await nginx?.stop();

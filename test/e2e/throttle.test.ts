@@ -5,7 +5,7 @@ import { readExampleTree } from '../support/examples.js';
 import { TestClient } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startProxy, startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 import { readFileSync } from 'node:fs';
 
@@ -20,7 +20,7 @@ let nginx: NginxProcess;
 
 beforeAll(async () => {
   stack = await startStack('nginx/postern.yml', { alice: { password: PASSWORD } }, ENV);
-  nginx = await startNginx('include postern.conf;', stack.ports.proxy, readExampleTree('nginx', stack.ports));
+  nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
 });
 afterAll(async () => {
   await nginx?.stop();

@@ -1,24 +1,33 @@
 import net from 'node:net';
 
-/**
- * A loopback TCP port that was free a moment ago. Another process may still take it
- * before the caller binds it: callers that start a server should treat "address in use"
- * as a reason to try another port, not as a test failure.
- */
-export async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+// Below Linux's ephemeral range (32768–60999): the kernel never hands these out as the local port of
+// an outgoing connection, so a server restarted on its old port does not find a client socket on it.
+const LOW = 20_000;
+const HIGH = 32_000;
+const used = new Set<number>();
+
+function tryBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('freePort: listening socket has no TCP address'));
-        return;
-      }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback TCP port that was free a moment ago, chosen at random below the ephemeral range and
+ * never twice by one test process. Another process may still take it before the caller binds it:
+ * callers that start a server treat "address in use" as a reason to try another port.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (used.has(port)) continue;
+    if (await tryBind(port)) {
+      used.add(port);
+      return port;
+    }
+  }
+  throw new Error(`freePort: no free port found between ${LOW} and ${HIGH}`);
 }

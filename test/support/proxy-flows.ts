@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './http-client.js';
-import { startStack, type Stack } from './stack.js';
+import { startProxy, startStack, type Stack } from './stack.js';
 import type { ExamplePorts } from './examples.js';
 
 export interface RunningProxy {
@@ -52,7 +52,7 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
 
     beforeAll(async () => {
       stack = await startStack(spec.posternYml, USERS);
-      proxy = await spec.start(stack.ports);
+      proxy = await startProxy(stack, (ports) => spec.start(ports));
     });
     afterAll(async () => {
       await proxy?.stop();

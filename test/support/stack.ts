@@ -45,3 +45,19 @@ export async function startStack(examplePosternYml: string, users: Record<string
     },
   };
 }
+
+/**
+ * Starts the proxy on a port picked just before it binds. Another test file may take a port
+ * between the moment it is found free and the moment it is bound: then pick again.
+ */
+export async function startProxy<T>(stack: Stack, start: (ports: ExamplePorts) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    (stack.ports as { proxy: number }).proxy = await freePort();
+    try {
+      return await start(stack.ports);
+    } catch (err) {
+      const taken = /EADDRINUSE|Address already in use|bind\(\)|exited before listening/.test(String((err as Error).message));
+      if (!taken || attempt >= 4) throw err;
+    }
+  }
+}
