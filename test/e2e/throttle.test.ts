@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readExampleTree } from '../support/examples.js';
+import { LOAD_BALANCER, readExampleTree } from '../support/examples.js';
 import { TestClient } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
@@ -51,6 +51,21 @@ describe('login throttling through nginx, keyed on the real client address', () 
     expect(right.status).toBe(429);
     const audit = stack.postern.logLines().filter((l) => l.event === 'login.failure');
     expect(new Set(audit.map((l) => l.client))).toEqual(new Set(['127.0.0.1']));
+  });
+
+  it('keys a visitor behind the load balancer on the visitor, not the balancer and not a spoofed entry', async () => {
+    // The test client plays the load balancer: it connects from its address and appends the visitor.
+    const balancer = new TestClient(stack.ports.proxy, LOAD_BALANCER);
+    const reply = await fail(balancer, { 'x-forwarded-for': '6.6.6.6, 198.51.100.23' });
+    expect(reply.status).toBe(401);
+    // Log lines reach the pipe a moment after the reply.
+    const failureFrom = (client: string) => () => stack.postern.logLines().some((l) => l.event === 'login.failure' && l.client === client);
+    await waitFor(failureFrom('198.51.100.23'), { what: 'a failure keyed on the visitor' });
+    // The same header from anyone else is ignored: nginx keys that client on its own address.
+    const other = new TestClient(stack.ports.proxy, '127.0.0.3');
+    await fail(other, { 'x-forwarded-for': '6.6.6.6, 198.51.100.23' });
+    await waitFor(failureFrom('127.0.0.3'), { what: 'a failure keyed on the other client' });
+    expect(stack.postern.output.join('\n')).not.toContain('6.6.6.6');
   });
 
   it('keeps the limit across a Postern restart and shares it with a second Postern on the same Redis', async () => {

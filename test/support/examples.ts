@@ -5,6 +5,9 @@ import { join, relative, resolve } from 'node:path';
 export const HOME_CLIENT = '127.0.0.2';
 const HOME_CLIENT_CIDR = `${HOME_CLIENT}/32`;
 
+/** A test client bound to this address is the examples' load balancer (placeholder 192.0.2.10). */
+export const LOAD_BALANCER = '127.0.0.5';
+
 export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../examples');
 
 /** Where the example files point, and where the test harness really runs each part. */
@@ -23,7 +26,8 @@ export interface ExamplePorts {
 
 /**
  * The only changes the harness makes to an example file: service addresses, the listening port,
- * and the home network (192.168.1.0/24 becomes 127.0.0.2/32, an address a test client can bind).
+ * the home network (192.168.1.0/24 becomes 127.0.0.2/32) and the load balancer (192.0.2.10 becomes
+ * 127.0.0.5): addresses a test client can bind.
  * Host names stay as written, so the test sends `Host: app.example.com` to loopback.
  */
 export function substitute(text: string, ports: ExamplePorts): string {
@@ -32,6 +36,7 @@ export function substitute(text: string, ports: ExamplePorts): string {
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
     .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
     .replaceAll('192.168.1.0/24', HOME_CLIENT_CIDR)
+    .replaceAll('192.0.2.10', LOAD_BALANCER)
     .replaceAll('https://keycloak.example.com/realms/home', ports.issuer ?? 'https://keycloak.example.com/realms/home')
     .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`)
     .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
