@@ -36,8 +36,11 @@ function createWarnOnce(logger: Logger, now: () => number) {
 
 function empty(ctx: Context, status: number): void {
   ctx.status = status;
-  // An empty string body gives `Content-Length: 0`; nginx keeps the upstream connection alive only then.
-  ctx.body = '';
+  // `Content-Length: 0` and no body: nginx keeps the upstream connection alive only then. Ending the
+  // response here skips Koa's body handling (a Content-Type lookup for an empty string) on the hot path.
+  ctx.respond = false;
+  ctx.res.setHeader('Content-Length', '0');
+  ctx.res.end();
 }
 
 /**
