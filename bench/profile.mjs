@@ -9,10 +9,10 @@
 // Writes bench/results/profile-<timestamp>.cpuprofile and .txt.
 import fs from 'node:fs';
 import path from 'node:path';
-import { COOKIE_NAME, loginBody, loginForm, postLogin } from './lib/http.mjs';
+import { loginBody, loginForm, postLogin } from './lib/http.mjs';
 import { runAutocannon } from './lib/load.mjs';
 import { installHooks, makeTempDir, stopAll } from './lib/proc.mjs';
-import { APP_HOST, createSessions, startStack } from './lib/stack.mjs';
+import { verifyHeaders, createSessions, startStack } from './lib/stack.mjs';
 import { render, summarise } from './profile-summary.mjs';
 import { codeState } from './lib/code-state.mjs';
 
@@ -28,23 +28,7 @@ async function main() {
   const profDir = makeTempDir('postern-bench-cpuprof-');
   const stack = await startStack({ log, withNginx: false, withFloor: false, posternNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   const sessions = await createSessions(stack, 50);
-  const requests = sessions.map((s) => ({
-    method: 'GET',
-    path: '/verify/nginx',
-    headers: {
-      host: APP_HOST,
-      'x-original-url': `http://${APP_HOST}/`,
-      'x-original-method': 'GET',
-      'x-forwarded-method': 'GET',
-      'x-forwarded-proto': 'http',
-      'x-forwarded-host': APP_HOST,
-      'x-forwarded-uri': '/',
-      'x-forwarded-for': '127.0.0.1',
-      'user-agent': 'postern-bench',
-      accept: '*/*',
-      cookie: `${COOKIE_NAME}=${s}`,
-    },
-  }));
+  const requests = sessions.map((s) => ({ method: 'GET', path: '/verify/nginx', headers: verifyHeaders(s) }));
   let load = { url: `http://127.0.0.1:${stack.postern.port}`, requests, connections };
   if (mode === 'throttled') {
     const xff = { 'x-forwarded-for': '198.51.100.99', 'x-forwarded-proto': 'http' };

@@ -14,7 +14,7 @@ import { loginBody, loginForm, postLogin, request, COOKIE_NAME } from './lib/htt
 import { rawGet, runAutocannon, runPaced } from './lib/load.mjs';
 import { startPostern } from './lib/postern.mjs';
 import { installHooks, stopAll } from './lib/proc.mjs';
-import { APP_HOST, BENCH_USER, createSessions, processGroups, startStack } from './lib/stack.mjs';
+import { verifyHeaders, APP_HOST, BENCH_USER, createSessions, processGroups, startStack } from './lib/stack.mjs';
 import { median, Samples } from './lib/stats.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -89,22 +89,6 @@ function machine() {
   };
 }
 
-/** Headers nginx's /_postern location sends for a GET / on app.example.com (examples/nginx/snippets). */
-function verifyHeaders(cookie) {
-  return {
-    host: APP_HOST,
-    'x-original-url': `http://${APP_HOST}/`,
-    'x-original-method': 'GET',
-    'x-forwarded-method': 'GET',
-    'x-forwarded-proto': 'http',
-    'x-forwarded-host': APP_HOST,
-    'x-forwarded-uri': '/',
-    'x-forwarded-for': '127.0.0.1',
-    'user-agent': 'postern-bench',
-    accept: '*/*',
-    cookie: `${COOKIE_NAME}=${cookie}`,
-  };
-}
 
 function verifyRequests(sessions) {
   return sessions.map((s) => ({ method: 'GET', path: '/verify/nginx', headers: verifyHeaders(s) }));

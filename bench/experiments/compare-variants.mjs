@@ -9,7 +9,7 @@ import { rawGet, runAutocannon, runPaced } from '../lib/load.mjs';
 import { childPids, cpuPercent, cpuSnapshot } from '../lib/cpu.mjs';
 import { freePort, installHooks, spawnTracked, stopAll, waitForPort } from '../lib/proc.mjs';
 import { startNginx } from '../lib/nginx.mjs';
-import { APP_HOST, createSessions, startStack } from '../lib/stack.mjs';
+import { verifyHeaders, APP_HOST, createSessions, startStack } from '../lib/stack.mjs';
 import { median } from '../lib/stats.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -23,23 +23,7 @@ async function main() {
   const stack = await startStack({ log, withNginx: false });
   const sessions = await createSessions(stack, 50);
   await stack.postern.stop();
-  const requests = sessions.map((s) => ({
-    method: 'GET',
-    path: '/verify/nginx',
-    headers: {
-      host: APP_HOST,
-      'x-original-url': `http://${APP_HOST}/`,
-      'x-original-method': 'GET',
-      'x-forwarded-method': 'GET',
-      'x-forwarded-proto': 'http',
-      'x-forwarded-host': APP_HOST,
-      'x-forwarded-uri': '/',
-      'x-forwarded-for': '127.0.0.1',
-      'user-agent': 'postern-bench',
-      accept: '*/*',
-      cookie: `${COOKIE_NAME}=${s}`,
-    },
-  }));
+  const requests = sessions.map((s) => ({ method: 'GET', path: '/verify/nginx', headers: verifyHeaders(s) }));
   const proxied = sessions.map((s) => ({ method: 'GET', path: '/', headers: { host: APP_HOST, 'user-agent': 'postern-bench', accept: '*/*', cookie: `${COOKIE_NAME}=${s}` } }));
   const servers = { floor: { port: stack.floor.port, pid: stack.floor.pid } };
   for (const v of variants) {

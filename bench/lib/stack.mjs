@@ -1,3 +1,4 @@
+import { COOKIE_NAME } from './http.mjs';
 // Everything the benchmark measures against, started on free loopback ports:
 //   redis-server → Postern (built CLI, the nginx example's postern.yml) → nginx (the nginx example)
 //   the floor (bench/floor-server.mjs)                                  → nginx (the same example)
@@ -15,6 +16,23 @@ export const BENCH_USER = { name: 'bench', password: 'correct horse battery stap
 /** Hosts as the example writes them; the harness sends them to loopback in the Host header. */
 export const APP_HOST = 'app.example.com';
 export const PORTAL_HOST = 'auth.example.com';
+
+/** Headers nginx's /_postern location sends for a GET / on app.example.com (examples/nginx/snippets). */
+export function verifyHeaders(sessionId) {
+  return {
+    host: APP_HOST,
+    'x-original-url': `http://${APP_HOST}/`,
+    'x-original-method': 'GET',
+    'x-forwarded-method': 'GET',
+    'x-forwarded-proto': 'http',
+    'x-forwarded-host': APP_HOST,
+    'x-forwarded-uri': '/',
+    'x-forwarded-for': '127.0.0.1',
+    'user-agent': 'postern-bench',
+    accept: '*/*',
+    cookie: `${COOKIE_NAME}=${sessionId}`,
+  };
+}
 
 export async function startFloor() {
   const dir = makeTempDir('postern-bench-floor-');
