@@ -16,6 +16,7 @@ import { createReadyz, healthz, type ReadinessCheck } from './handlers/health.js
 import type { ClientIpResolver } from './http/client-ip.js';
 import { createCsrf } from './http/csrf.js';
 import { errorHandler } from './http/error-handler.js';
+import { exactGetRoutes } from './http/exact-routes.js';
 import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
@@ -76,6 +77,7 @@ export function buildApp(deps: AppDeps): Koa {
     ...subject,
     store: deps.store,
     cookieName: config.session.cookie_name,
+    resolveClientIp: deps.resolveClientIp,
     onBackgroundError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not update a session after verify'),
     access: deps.access,
     headerNames: config.headers,
@@ -102,13 +104,16 @@ export function buildApp(deps: AppDeps): Koa {
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
+  // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
+  // koa-session, no page middleware) and never sets a cookie.
+  const verify = new Map([
+    ['/verify/nginx', createVerifyHandler('nginx', verifyDeps)],
+    ['/verify/traefik', createVerifyHandler('traefik', verifyDeps)],
+    ['/verify/caddy', createVerifyHandler('caddy', verifyDeps)],
+  ]);
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(readiness));
-  // Verify reads the session cookie itself (no koa-session): it is the hot path and never sets a cookie.
-  router.get('/verify/nginx', createVerifyHandler('nginx', verifyDeps));
-  router.get('/verify/traefik', createVerifyHandler('traefik', verifyDeps));
-  router.get('/verify/caddy', createVerifyHandler('caddy', verifyDeps));
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
@@ -120,6 +125,7 @@ export function buildApp(deps: AppDeps): Koa {
   }
 
   app.use(errorHandler(deps.logger));
+  app.use(exactGetRoutes(verify));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -37,3 +37,22 @@ export function identityHeaders(identity: Identity | undefined, names: IdentityH
     [names.name, headerValue(identity.name)],
   ];
 }
+
+/**
+ * The identity headers as one flat `[name, value, …]` list, the form `res.writeHead` takes without
+ * copying. Built once per Identity object and reused: an identity is immutable, and the session
+ * layer hands out the same object for as long as the user and session stay unchanged.
+ */
+export function createIdentityHeaderBlock(names: IdentityHeaderNames): (identity: Identity | undefined) => readonly string[] {
+  const anonymous = identityHeaders(undefined, names).flat();
+  const built = new WeakMap<Identity, readonly string[]>();
+  return (identity) => {
+    if (!identity) return anonymous;
+    let block = built.get(identity);
+    if (block === undefined) {
+      block = identityHeaders(identity, names).flat();
+      built.set(identity, block);
+    }
+    return block;
+  };
+}

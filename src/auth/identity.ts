@@ -55,7 +55,23 @@ export function identityOf(data: SessionData, users: UserDirectory, rules: Sessi
   const user = users.find(data.user);
   if (!user || user.disabled) return undefined;
   if (data.pwv !== rules.passwordFingerprint(user)) return undefined;
-  return { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: data.via };
+  return localIdentity(user);
+}
+
+/**
+ * One Identity object per User object: the users file replaces its User objects when it changes, so
+ * an edit yields a new identity, and everything derived per identity (the verify path's header block)
+ * is built once instead of on every request.
+ */
+const localIdentities = new WeakMap<User, Identity>();
+
+function localIdentity(user: User): Identity {
+  let identity = localIdentities.get(user);
+  if (identity === undefined) {
+    identity = { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: 'local' };
+    localIdentities.set(user, identity);
+  }
+  return identity;
 }
 
 /** `via` of a session opened through an OIDC provider: `oidc:<provider id>`. */
@@ -67,10 +83,17 @@ export const OIDC_VIA_PREFIX = 'oidc:';
  * for two people.
  */
 function oidcIdentityOf(data: SessionData, users: UserDirectory): Identity | undefined {
-  const { user, role, groups, email, name, via } = data;
-  if (data.idp !== via.slice(OIDC_VIA_PREFIX.length)) return undefined;
-  if (user === '' || typeof role !== 'string' || typeof email !== 'string' || typeof name !== 'string') return undefined;
-  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
-  if (users.find(user)) return undefined;
-  return { user, role, groups: groups as string[], email, name, via };
+  // The session cache hands out one SessionData object per read, so the mapping is done once per read.
+  let identity = oidcIdentities.get(data);
+  if (identity === undefined) {
+    const { user, role, groups, email, name, via } = data;
+    if (data.idp !== via.slice(OIDC_VIA_PREFIX.length)) return undefined;
+    if (user === '' || typeof role !== 'string' || typeof email !== 'string' || typeof name !== 'string') return undefined;
+    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
+    identity = { user, role, groups: groups as string[], email, name, via };
+    oidcIdentities.set(data, identity);
+  }
+  return users.find(identity.user) ? undefined : identity;
 }
+
+const oidcIdentities = new WeakMap<SessionData, Identity>();

@@ -36,9 +36,8 @@ export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | und
   return identity;
 }
 
-export interface CookieSessionDeps extends SubjectDeps {
+export interface SessionIdDeps extends SubjectDeps {
   readonly store: SessionStore;
-  readonly cookieName: string;
   /** A background write (refresh or clean-up) failed; the request itself was already answered. */
   readonly onBackgroundError: (err: unknown) => void;
 }
@@ -47,12 +46,12 @@ export interface CookieSessionDeps extends SubjectDeps {
 const MAX_SESSION_ID = 128;
 
 /**
- * The verify path's session read: the cookie's id and one store read, without koa-session's
- * per-request Session object and change tracking. Verify never sets a cookie, so nothing else of
- * koa-session is needed here. Same rules as currentIdentity: a session that no longer stands is deleted.
+ * The verify path's session read: one store read for the id in the session cookie, without
+ * koa-session's per-request Session object and change tracking. Verify never sets a cookie, so
+ * nothing else of koa-session is needed here. Same rules as currentIdentity: a session that no
+ * longer stands is deleted.
  */
-export async function identityFromCookie(ctx: Context, deps: CookieSessionDeps): Promise<Identity | undefined> {
-  const id = ctx.cookies.get(deps.cookieName);
+export async function identityFromSessionId(id: string | undefined, deps: SessionIdDeps): Promise<Identity | undefined> {
   if (!id || id.length > MAX_SESSION_ID) return undefined;
   const data = await deps.store.get(id);
   if (!data || data.user === '') return undefined;

@@ -2,14 +2,18 @@ import type { Context } from 'koa';
 import { decide } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
-import { identityHeaders, type IdentityHeaderNames } from '../auth/identity-headers.js';
-import { identityFromCookie, type CookieSessionDeps } from '../auth/session-subject.js';
+import { createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
+import { identityFromSessionId, type SessionIdDeps } from '../auth/session-subject.js';
+import type { ClientIpResolver } from '../http/client-ip.js';
+import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 
-export interface VerifyDeps extends CookieSessionDeps {
+export interface VerifyDeps extends SessionIdDeps {
   readonly access: CompiledAccess;
   readonly headerNames: IdentityHeaderNames;
+  readonly cookieName: string;
+  readonly resolveClientIp: ClientIpResolver;
   /** `<public_url>/login`, absolute. */
   readonly loginUrl: string;
   readonly logger: Logger;
@@ -34,12 +38,16 @@ function createWarnOnce(logger: Logger, now: () => number) {
   };
 }
 
-function empty(ctx: Context, status: number): void {
-  ctx.status = status;
-  // `Content-Length: 0` and no body: nginx keeps the upstream connection alive only then. Ending the
-  // response here skips Koa's body handling (a Content-Type lookup for an empty string) on the hot path.
+/** Every verify reply is empty and never cached. */
+const EMPTY = ['Cache-Control', 'no-store', 'Content-Length', '0'];
+
+/**
+ * Ends the reply here with a flat header list: no body (`Content-Length: 0`, so nginx keeps the
+ * upstream connection alive), and none of Koa's per-header and body handling on the hot path.
+ */
+function reply(ctx: Context, status: number, headers: readonly string[]): void {
   ctx.respond = false;
-  ctx.res.setHeader('Content-Length', '0');
+  ctx.res.writeHead(status, headers as string[]);
   ctx.res.end();
 }
 
@@ -49,44 +57,56 @@ function empty(ctx: Context, status: number): void {
  */
 export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
   const warnOnce = createWarnOnce(deps.logger, deps.now);
+  const readSessionId = createCookieReader(deps.cookieName);
+  const identityBlock = createIdentityHeaderBlock(deps.headerNames);
+  // Allowed replies by identity: the header block with the two fixed headers in front, built once each.
+  const allowed = new WeakMap<readonly string[], readonly string[]>();
+  const allowHeaders = (block: readonly string[]) => {
+    let headers = allowed.get(block);
+    if (headers === undefined) {
+      headers = [...EMPTY, ...block];
+      allowed.set(block, headers);
+    }
+    return headers;
+  };
+
   return async function verify(ctx: Context): Promise<void> {
-    ctx.set('Cache-Control', 'no-store');
-    const { trustedPeer, clientIp } = ctx.state.facts;
+    const headers = ctx.req.headers;
     const peer = ctx.req.socket.remoteAddress ?? '';
+    const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
     if (!trustedPeer) {
       warnOnce(`untrusted:${peer}`, { peer }, `verify request from ${peer}, which is not in server.trusted_proxies; denied. If this is your proxy, add ${peer} to server.trusted_proxies.`);
-      return empty(ctx, 403);
+      return reply(ctx, 403, EMPTY);
     }
-    const original = readOriginalRequest(flavour, ctx.req.headers);
+    const original = readOriginalRequest(flavour, headers);
     if (!original) {
       warnOnce(`unusable:${peer}`, { peer, flavour }, `verify request from ${peer} does not say which URL it is about (X-Original-URL or X-Forwarded-Proto/-Host/-Uri); denied. Check the proxy configuration against the README.`);
-      return empty(ctx, 403);
+      return reply(ctx, 403, EMPTY);
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
     // A bypass rule answers the same for everyone: no session lookup for public share links.
     const anonymous = decide(target, undefined, clientIp, deps.access);
-    const identity = anonymous.kind === 'allow' ? undefined : await identityFromCookie(ctx, deps);
+    const identity = anonymous.kind === 'allow' ? undefined : await identityFromSessionId(readSessionId(headers.cookie), deps);
     const decision = identity ? decide(target, identity, clientIp, deps.access) : anonymous;
 
-    if (decision.kind === 'allow') {
-      for (const [name, value] of identityHeaders(decision.anonymous ? undefined : identity, deps.headerNames)) ctx.set(name, value);
-      return empty(ctx, 200);
-    }
+    if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(identityBlock(decision.anonymous ? undefined : identity)));
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
-      return empty(ctx, 403);
+      return reply(ctx, 403, EMPTY);
     }
 
     const location = `${deps.loginUrl}?rd=${encodeURIComponent(original.url)}`;
     if (isApiClient(ctx)) {
-      ctx.set('WWW-Authenticate', 'Postern realm="postern"');
-      if (flavour === 'nginx') return empty(ctx, 401);
+      const challenge = ['WWW-Authenticate', 'Postern realm="postern"'];
+      if (flavour === 'nginx') return reply(ctx, 401, [...EMPTY, ...challenge]);
       ctx.status = 401;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('WWW-Authenticate', challenge[1]!);
       ctx.body = { error: 'unauthenticated', message: 'Sign in first.', login_url: location };
       return;
     }
-    ctx.set('Location', location);
-    if (flavour === 'nginx') return empty(ctx, 401);
-    return empty(ctx, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303);
+    const redirect = [...EMPTY, 'Location', location];
+    if (flavour === 'nginx') return reply(ctx, 401, redirect);
+    return reply(ctx, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303, redirect);
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headerValue, identityHeaders } from '../../src/auth/identity-headers.js';
+import { createIdentityHeaderBlock, headerValue, identityHeaders } from '../../src/auth/identity-headers.js';
 
 const names = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name' };
 
@@ -47,5 +47,22 @@ describe('headerValue', () => {
     ['line\u2028sep', 'linesep'],
   ])('%j → %j (printable ASCII only, no CR/LF)', (input, expected) => {
     expect(headerValue(input)).toBe(expected);
+  });
+});
+
+describe('createIdentityHeaderBlock', () => {
+  const alice = { user: 'alice', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Zoë', via: 'local' };
+
+  it('lists the five headers flat, name then value, for writeHead', () => {
+    const block = createIdentityHeaderBlock(names);
+    expect(block(alice)).toEqual(['Remote-User', 'alice', 'Remote-Role', 'admin', 'Remote-Groups', 'family,admins', 'Remote-Email', 'alice@example.com', 'Remote-Name', 'Zo%C3%AB']);
+    expect(block(undefined)).toEqual(['Remote-User', '', 'Remote-Role', '', 'Remote-Groups', '', 'Remote-Email', '', 'Remote-Name', '']);
+  });
+
+  it('builds the block once per identity object, and anew for a changed identity', () => {
+    const block = createIdentityHeaderBlock(names);
+    expect(block(alice)).toBe(block(alice));
+    expect(block({ ...alice, role: 'user' })).toContain('user');
+    expect(block({ ...alice, role: 'user' })).not.toBe(block(alice));
   });
 });
