@@ -310,6 +310,21 @@ describe('redis', () => {
     expect(await redis.exists('postern:throttle:junk')).toBe(1);
   });
 
+  it('reads every window of a check in one command, and reads what the limiter wrote', async () => {
+    const throttle = createLoginThrottle(config('3/minute;50/hour', '20/minute;100/hour', '2/minute;20/hour'), { redis, keyPrefix: 'oneTrip' });
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    const calls = async () => {
+      const stats = await redis.info('commandstats');
+      const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      return { eval: count('eval'), exec: count('exec'), get: count('get'), pttl: count('pttl') };
+    };
+    const before = await calls();
+    const refused = await throttle.check(ALICE_IP, 'alice');
+    const after = await calls();
+    expect(refused.allowed).toBe(false);
+    expect({ eval: after.eval - before.eval, exec: after.exec - before.exec, get: after.get - before.get, pttl: after.pttl - before.pttl }).toEqual({ eval: 1, exec: 0, get: 6, pttl: 6 });
+  });
+
   it('shares limits between two instances on one Redis (two replicas, or a restart)', async () => {
     const cfg = config('10/minute', '10/minute', '4/minute');
     const replicaA = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
