@@ -86,14 +86,19 @@ export function explain(target: CanonicalTarget, subject: Subject | undefined, c
   return { decision, rule: decision.rule, text };
 }
 
-function evaluate(
-  target: CanonicalTarget,
-  subject: Subject | undefined,
-  clientIp: string,
-  access: CompiledAccess,
-): { decision: Decision; rule: CompiledRule | undefined } {
-  if (access.problems.length > 0) return { decision: forbid('default', FORBID_REASONS.misconfigured), rule: undefined };
-  if (!target.ok) return { decision: forbid('default', target.reason), rule: undefined };
+/**
+ * What the rules say about a target before anyone asks who the subject is: which rule (or the
+ * default) applies never depends on the subject, so verify matches once and applies the policy to
+ * the anonymous visitor first, and to the session's identity only when that is needed.
+ */
+export type Match =
+  /** Refused before any policy: configuration problems, an ambiguous target, an unusable client address, a foreign host. */
+  | { readonly kind: 'refused'; readonly decision: Decision; readonly rule: CompiledRule | undefined }
+  | { readonly kind: 'policy'; readonly policy: Policy; readonly rule: CompiledRule | undefined; readonly method: string };
+
+export function matchTarget(target: CanonicalTarget, clientIp: string, access: CompiledAccess): Match {
+  if (access.problems.length > 0) return refused(forbid('default', FORBID_REASONS.misconfigured), undefined);
+  if (!target.ok) return refused(forbid('default', target.reason), undefined);
 
   const { host, path, method } = target;
   // Parsed lazily: only rules with a networks criterion need it. null = not an address.
@@ -107,14 +112,33 @@ function evaluate(
     if (rule.networks !== undefined) {
       if (address === undefined) address = parseClientAddress(clientIp) ?? null;
       // Fail closed: a rule we cannot evaluate decides nothing but a refusal.
-      if (address === null) return { decision: forbid(rule.index, FORBID_REASONS.badClientAddress), rule };
+      if (address === null) return refused(forbid(rule.index, FORBID_REASONS.badClientAddress), rule);
       if (!anyRangeContains(rule.networks, address)) continue;
     }
-    return { decision: apply(rule.policy, rule, subject, method), rule };
+    return { kind: 'policy', policy: rule.policy, rule, method };
   }
 
-  if (!inDomain(host, access.protectedDomain)) return { decision: forbid('default', FORBID_REASONS.outsideDomain), rule: undefined };
-  return { decision: apply(access.defaultPolicy, undefined, subject, method), rule: undefined };
+  if (!inDomain(host, access.protectedDomain)) return refused(forbid('default', FORBID_REASONS.outsideDomain), undefined);
+  return { kind: 'policy', policy: access.defaultPolicy, rule: undefined, method };
+}
+
+/** The decision of a match for one subject (undefined: nobody signed in). */
+export function decideFor(match: Match, subject: Subject | undefined): Decision {
+  return match.kind === 'refused' ? match.decision : apply(match.policy, match.rule, subject, match.method);
+}
+
+function refused(decision: Decision, rule: CompiledRule | undefined): Match {
+  return { kind: 'refused', decision, rule };
+}
+
+function evaluate(
+  target: CanonicalTarget,
+  subject: Subject | undefined,
+  clientIp: string,
+  access: CompiledAccess,
+): { decision: Decision; rule: CompiledRule | undefined } {
+  const match = matchTarget(target, clientIp, access);
+  return { decision: decideFor(match, subject), rule: match.rule };
 }
 
 function anyPathMatches(paths: readonly PathMatcher[], path: string): boolean {

@@ -341,7 +341,9 @@ export class UsersFile implements UserDirectory {
 
   find(username: string): User | undefined {
     if (username.length > MAX_LOOKUP_LENGTH) return undefined;
-    return this.#users.get(normaliseUsername(username));
+    // A stored key is its own normal form (normalising is idempotent), so a session's username, already
+    // normal, is found without normalising it again on every verify.
+    return this.#users.get(username) ?? this.#users.get(normaliseUsername(username));
   }
 
   all(): readonly User[] {

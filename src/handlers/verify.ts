@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { decide } from '../access/decide.js';
+import { decideFor, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
 import { createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
@@ -84,10 +84,11 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
       return reply(ctx, 403, EMPTY);
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
+    const match = matchTarget(target, clientIp, deps.access);
     // A bypass rule answers the same for everyone: no session lookup for public share links.
-    const anonymous = decide(target, undefined, clientIp, deps.access);
+    const anonymous = decideFor(match, undefined);
     const identity = anonymous.kind === 'allow' ? undefined : await identityFromSessionId(readSessionId(headers.cookie), deps);
-    const decision = identity ? decide(target, identity, clientIp, deps.access) : anonymous;
+    const decision = identity ? decideFor(match, identity) : anonymous;
 
     if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(identityBlock(decision.anonymous ? undefined : identity)));
     if (decision.kind === 'forbid') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, explain, FORBID_REASONS, type Decision, type Subject } from '../../src/access/decide.js';
+import { decide, decideFor, explain, FORBID_REASONS, matchTarget, type Decision, type Subject } from '../../src/access/decide.js';
 import { compileAccess } from '../../src/access/schema.js';
 import type { CompiledAccess } from '../../src/access/rules.js';
 import { canonicaliseTarget } from '../../src/access/target.js';
@@ -206,5 +206,25 @@ describe('explain', () => {
   it('describes a host outside the domain and a refused target', () => {
     expect(explain(at('evil.test/'), undefined, OUTSIDE, example).text).toBe('no rule matched and evil.test is outside the protected domain example.com');
     expect(explain(at('app.example.com/%zz'), undefined, OUTSIDE, example).text).toBe('target refused before any rule: ambiguous path');
+  });
+});
+
+describe('matchTarget and decideFor (verify matches once, then decides per subject)', () => {
+  const targets = [
+    ['share.example.com/share/abc', 'GET', OUTSIDE],
+    ['share.example.com/other', 'GET', OUTSIDE],
+    ['admin.example.com/', 'POST', OUTSIDE],
+    ['nvr.example.com/cam', 'DELETE', OUTSIDE],
+    ['photos.example.com/', 'GET', HOME],
+    ['photos.example.com/', 'GET', 'not-an-address'],
+    ['photos.example.com/a/%2e%2e/b', 'GET', OUTSIDE],
+    ['evil.test/', 'GET', OUTSIDE],
+  ] as const;
+
+  it.each(targets)('%s (%s from %s) gets the same decision as decide() for every subject', (url, method, ip) => {
+    const match = matchTarget(at(url, method), ip, example);
+    for (const subject of [undefined, admin, user, viewer]) {
+      expect(decideFor(match, subject)).toEqual(decide(at(url, method), subject, ip, example));
+    }
   });
 });
