@@ -235,6 +235,19 @@ const users = z
 
 const HEADER_ERROR = 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)';
 
+/**
+ * Names an identity header may not take: headers that frame or route the reply or the request
+ * (a second Content-Length breaks the reply; a Host, Cookie or Authorization would be copied onto
+ * the upstream request by the proxy), and the ones verify itself sets.
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'authorization', 'cache-control', 'connection', 'content-length', 'content-type', 'cookie', 'date', 'expect',
+  'forwarded', 'host', 'keep-alive', 'location', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
+  'set-cookie', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'www-authenticate', 'x-forwarded-for',
+  'x-forwarded-host', 'x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-uri', 'x-original-method',
+  'x-original-url', 'x-real-ip',
+]);
+
 const headers = z
   .strictObject(
     {
@@ -256,6 +269,10 @@ const headers = z
     // Header names are case-insensitive: two keys naming one header would overwrite each other.
     const seen = new Map<string, string>();
     for (const [key, name] of Object.entries(names)) {
+      if (RESERVED_HEADERS.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must not be a header that HTTP, the proxy or verify itself uses (pick a name such as Remote-User)', input: name });
+        continue;
+      }
       const first = seen.get(name.toLowerCase());
       if (first === undefined) seen.set(name.toLowerCase(), key);
       else ctx.addIssue({ code: 'custom', path: [key], message: `must differ from headers.${first}`, input: name });

@@ -297,10 +297,15 @@ describe('reporting problems', () => {
     ]);
   });
 
-  test('identity header names must be HTTP tokens and distinct, ignoring case', () => {
+  test('identity header names must be HTTP tokens, distinct ignoring case, and not a header HTTP or the proxy uses', () => {
     expect(problemsOf(() => parseConfig({ headers: { role: 'remote-user', name: 'X Name' } }))).toEqual([
       "headers.name must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), got 'X Name'",
       "headers.role must differ from headers.user, got 'remote-user'",
+    ]);
+    expect(problemsOf(() => parseConfig({ headers: { user: 'Cookie', email: 'content-length', name: 'X-Forwarded-For' } }))).toEqual([
+      "headers.user must not be a header that HTTP, the proxy or verify itself uses (pick a name such as Remote-User), got 'Cookie'",
+      "headers.email must not be a header that HTTP, the proxy or verify itself uses (pick a name such as Remote-User), got 'content-length'",
+      "headers.name must not be a header that HTTP, the proxy or verify itself uses (pick a name such as Remote-User), got 'X-Forwarded-For'",
     ]);
     expect(problemsOf(() => parseConfig({ headers: { role: 'remote-user' } }))).toEqual([
       "headers.role must differ from headers.user, got 'remote-user'",
