@@ -44,11 +44,14 @@ function get(port, urlPath) {
   });
 }
 
-/** Starts `node [nodeArgs] dist/cli/main.js serve`; resolves once /readyz answers 200 (Redis reachable). */
-export async function startPostern(prepared, { nodeArgs = [], label = 'postern' } = {}) {
+/**
+ * Starts `node [nodeArgs] dist/cli/main.js serve` (or another build's CLI, `cli`); resolves once
+ * /readyz answers 200 (Redis reachable).
+ */
+export async function startPostern(prepared, { nodeArgs = [], label = 'postern', cli = CLI } = {}) {
   const port = await freePort();
   const logFile = path.join(prepared.dir, `${label}.log`);
-  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, 'serve', '--config', prepared.configFile], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, cli, 'serve', '--config', prepared.configFile], {
     cwd: prepared.dir,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
     logFile,
