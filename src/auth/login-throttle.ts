@@ -57,7 +57,17 @@ export interface LoginThrottleOptions {
   keyPrefix?: string;
   /** Redis failed and this process's memory answered instead. Called once per affected operation; log it once. */
   onStoreFailure?: (err: Error) => void;
+  /** The clock of the refusal memory (see REFUSAL_MEMORY_MS); Redis keeps its own time for the windows. */
+  now?: () => number;
 }
+
+/**
+ * How long a full window that Redis reported is believed without asking again: an address that keeps
+ * trying while refused costs no Redis round trip, and `postern throttle clear` (or a window ending)
+ * is seen by every replica within this time. Redis is the only place a window can be emptied early.
+ */
+const REFUSAL_MEMORY_MS = 1_000;
+const REFUSAL_MEMORY_MAX = 10_000;
 
 /**
  * Defaults, in the config notation.
@@ -241,9 +251,37 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return { ip: addressKey(ip), user: normaliseUsername(username) };
   }
 
+  /** Redis key → when the window it reported full ends, and when it said so. Only with Redis. */
+  const refusals = new Map<string, { readonly until: number; readonly seen: number }>();
+  const now = opts.now ?? Date.now;
+
+  /** A refusal Redis gave for one of these windows less than REFUSAL_MEMORY_MS ago, still running. */
+  function rememberedRefusal(keys: readonly string[], at: number): ThrottleCheck | undefined {
+    let retryMs = 0;
+    for (let i = 0; i < limiters.length; i++) {
+      const r = refusals.get(limiters[i]!.store.getKey(keys[i]!));
+      if (r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at) retryMs = Math.max(retryMs, r.until - at);
+    }
+    return retryMs > 0 ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : undefined;
+  }
+
+  function rememberRefusal(rlKey: string, msLeft: number, at: number): void {
+    if (refusals.size >= REFUSAL_MEMORY_MAX) {
+      for (const [k, r] of refusals) if (at - r.seen >= REFUSAL_MEMORY_MS) refusals.delete(k);
+      if (refusals.size >= REFUSAL_MEMORY_MAX) refusals.clear();
+    }
+    refusals.set(rlKey, { until: at + msLeft, seen: at });
+  }
+
   async function check(ip: string, username: string): Promise<ThrottleCheck> {
     const s = subject(ip, username);
-    const { counts, failed } = await readAll(limiters.map((l) => keyFor(l.scope, s.ip, s.user)));
+    const keys = limiters.map((l) => keyFor(l.scope, s.ip, s.user));
+    const started = now();
+    if (redis) {
+      const remembered = rememberedRefusal(keys, started);
+      if (remembered) return remembered;
+    }
+    const { counts, failed } = await readAll(keys);
     report(failed, 'check');
     let retryMs = 0;
     let blocked = false;
@@ -253,6 +291,8 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       if (res.consumedPoints >= limiters[i]!.window.points) {
         blocked = true;
         retryMs = Math.max(retryMs, res.msBeforeNext);
+        // Only what Redis said: memory's answers during an outage are not worth remembering.
+        if (redis && !failed && res.msBeforeNext > 0) rememberRefusal(limiters[i]!.store.getKey(keys[i]!), res.msBeforeNext, started);
       }
     }
     return blocked ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : { allowed: true };
@@ -267,6 +307,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   async function recordSuccess(ip: string, username: string): Promise<void> {
     const s = subject(ip, username);
     const pair = limiters.filter((l) => l.scope === 'user+ip');
+    for (const l of pair) refusals.delete(l.store.getKey(keyFor(l.scope, s.ip, s.user)));
     const failed = await Promise.all(pair.map((l) => remove(l, keyFor(l.scope, s.ip, s.user))));
     report(failed.includes(true), 'recordSuccess');
   }
@@ -340,6 +381,8 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       return c.key.slice(0, bar) === user || c.key.slice(bar + 1) === ip;
     };
 
+    // What this process remembers of Redis's refusals goes at once; other replicas forget within REFUSAL_MEMORY_MS.
+    refusals.clear();
     const doomed = (await counters()).filter(matches);
     const cleared = new Set(doomed.map((c) => `${c.scope}\n${c.key}`));
     if (redis) {

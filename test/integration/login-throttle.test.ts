@@ -327,14 +327,18 @@ describe('redis', () => {
 
   it('shares limits between two instances on one Redis (two replicas, or a restart)', async () => {
     const cfg = config('10/minute', '10/minute', '4/minute');
-    const replicaA = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
-    const replicaB = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
+    let clock = Date.now();
+    const now = () => clock;
+    const replicaA = createLoginThrottle(cfg, { redis, keyPrefix: 'shared', now });
+    const replicaB = createLoginThrottle(cfg, { redis, keyPrefix: 'shared', now });
     await fail(replicaA, 2, ALICE_IP, 'alice');
     await fail(replicaB, 2, ALICE_IP, 'alice');
     expect((await replicaA.check(ALICE_IP, 'alice')).allowed).toBe(false);
     expect((await replicaB.check(ALICE_IP, 'alice')).allowed).toBe(false);
-    // A success on one replica clears the pair for both.
+    // A success on one replica clears the pair for both: at once there, within a second on the other.
     await replicaB.recordSuccess(ALICE_IP, 'alice');
+    expect(await replicaB.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
+    clock += 1_000;
     expect(await replicaA.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
     // A new instance (a restart) sees the counters too.
     const restarted = createLoginThrottle(cfg, { redis, keyPrefix: 'shared' });
@@ -342,6 +346,37 @@ describe('redis', () => {
     // And what the CLI clears from its own process is gone for the server's.
     expect(await restarted.clear({ user: 'alice' })).toBe(1);
     expect(await replicaA.list()).toEqual([{ scope: 'ip', key: ALICE_IP, failures: 4, blockedForSec: 0 }]);
+  });
+
+  it('answers a refusal Redis gave less than a second ago without asking Redis again', async () => {
+    let clock = Date.now();
+    const throttle = createLoginThrottle(config('2/minute', 'off', 'off'), { redis, keyPrefix: 'remembered', now: () => clock });
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    const evals = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const first = await throttle.check(ALICE_IP, 'alice');
+    expect(first.allowed).toBe(false);
+    const before = await evals();
+    // Any username from the refused address: the address window is what is full.
+    expect(await throttle.check(ALICE_IP, 'mallory')).toEqual(first);
+    expect(await evals()).toBe(before);
+    clock += 1_000;
+    expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    expect(await evals()).toBe(before + 1);
+    expect(await throttle.check(OTHER_IP, 'alice')).toEqual({ allowed: true });
+  });
+
+  it('sees `postern throttle clear` run elsewhere within a second', async () => {
+    let clock = Date.now();
+    const cfg = config('2/minute', 'off', 'off');
+    const server = createLoginThrottle(cfg, { redis, keyPrefix: 'cleared', now: () => clock });
+    await fail(server, 2, ALICE_IP, 'alice');
+    expect((await server.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    const cli = createLoginThrottle(cfg, { redis, keyPrefix: 'cleared' });
+    expect(await cli.clear({ ip: ALICE_IP })).toBe(1);
+    clock += 999;
+    expect((await server.check(ALICE_IP, 'alice')).allowed).toBe(false);
+    clock += 1;
+    expect(await server.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
   });
 });
 
