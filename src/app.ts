@@ -5,6 +5,7 @@ import type { CompiledAccess } from './access/rules.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createHomeHandler } from './handlers/home.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   readonly now: () => number;
   /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
   readonly oidc?: OidcProviders;
+  /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
+  readonly oidcStartLimit?: RequestLimit;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -86,7 +89,18 @@ export function buildApp(deps: AppDeps): Koa {
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const sso = oidc
-    ? createSsoHandlers({ ...subject, oidc, csrf, redirectPolicy, logger: deps.logger, publicUrl, urls, ttl: config.session.ttl, rememberMe: config.session.remember_me })
+    ? createSsoHandlers({
+        ...subject,
+        oidc,
+        csrf,
+        redirectPolicy,
+        logger: deps.logger,
+        publicUrl,
+        urls,
+        ttl: config.session.ttl,
+        rememberMe: config.session.remember_me,
+        startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
+      })
     : undefined;
   const login = createLoginHandlers({
     ...subject,

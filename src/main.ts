@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
@@ -120,6 +121,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   void hasher.verifyDummy('warm-up').catch(() => undefined);
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
+  const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
@@ -140,6 +142,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now,
     ...(oidc ? { oidc } : {}),
+    ...(oidcStartLimit ? { oidcStartLimit } : {}),
   });
 
   const server = createServer(app.callback());

@@ -411,7 +411,7 @@ interface Counter {
 }
 
 /** The address a counter is kept for: IPv4 as is, IPv6 as its /64. Anything else as given. */
-function addressKey(ip: string): string {
+export function addressKey(ip: string): string {
   const canonical = parseIp(ip);
   if (canonical === undefined || !canonical.includes(':')) return canonical ?? ip;
   const parts = ipaddr.IPv6.parse(canonical).parts.slice(0, 4);

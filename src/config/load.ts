@@ -220,6 +220,7 @@ function finish(parsed: FileConfig, baseDir: string): Config {
         : {
             auto_launch: oidc.auto_launch,
             password_login: oidc.password_login,
+            start_rate_limit: [...oidc.start_rate_limit],
             providers: oidc.providers.map((p) => ({
               ...p,
               client_secret: p.client_secret,

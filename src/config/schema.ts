@@ -405,6 +405,8 @@ const oidc = z
       password_login: z.boolean({ error: 'must be true or false' }).default(true),
       /** The OpenID Connect providers, one button each on the sign-in page. */
       providers: z.array(oidcProvider, { error: 'must be a list of providers' }).default(() => []),
+      /** Sign-ins started per client address (each keeps a record in the session store for 15 minutes). Default `30/minute;300/hour`. */
+      start_rate_limit: rateLimit('30/minute;300/hour'),
     },
     { error: MAPPING },
   )

@@ -1,5 +1,6 @@
 import type { AccessSection } from '../access/schema.js';
 import type { ThrottleConfig } from '../auth/login-throttle.js';
+import type { RateWindow } from '../auth/rate-limit-spec.js';
 
 /**
  * The validated, frozen configuration every module receives. Durations are milliseconds.
@@ -60,6 +61,8 @@ export interface OidcSection {
   readonly auto_launch: boolean;
   readonly password_login: boolean;
   readonly providers: readonly OidcProviderSettings[];
+  /** Sign-ins started per client address: each keeps a record in the session store for 15 minutes. */
+  readonly start_rate_limit: readonly RateWindow[];
 }
 
 export interface OidcProviderSettings {

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { OIDC_VIA_PREFIX } from '../auth/identity.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import type { RequestLimit } from '../auth/request-limit.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
@@ -13,6 +14,7 @@ import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
 import { messagePage } from '../views/message-page.js';
+import { retryInWords } from './login.js';
 
 export interface SsoDeps extends SubjectDeps {
   readonly oidc: OidcProviders;
@@ -26,6 +28,8 @@ export interface SsoDeps extends SubjectDeps {
   readonly ttl: number;
   /** 0 hides the "remember me" checkbox of the password form. */
   readonly rememberMe: number;
+  /** Sign-ins started per client address (oidc.start_rate_limit). */
+  readonly startLimit: RequestLimit;
 }
 
 type SessionRecord = Record<string, unknown>;
@@ -134,13 +138,23 @@ export function createSsoHandlers(deps: SsoDeps) {
     async start(ctx: Context): Promise<void> {
       const p = provider(ctx);
       const rd = validateRedirect(queryValue(ctx, 'rd'), deps.redirectPolicy);
+      const back = rd === undefined ? deps.urls.login : `${deps.urls.login}?rd=${encodeURIComponent(rd)}`;
+      // Before anything is kept: every accepted start stores a sign-in in flight for fifteen minutes.
+      const gate = await deps.startLimit.take(ctx.state.facts.clientIp);
+      if (!gate.allowed) {
+        logger.warn({ event: 'oidc.start.throttled', provider: p.id, client: ctx.state.facts.clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many sign-ins started from this address');
+        ctx.status = 429;
+        ctx.set('Retry-After', String(gate.retryAfterSec));
+        ctx.type = 'html';
+        ctx.body = messagePage('Too many sign-ins', `Too many sign-ins were started from your address. Try again in ${retryInWords(gate.retryAfterSec)}.`, { href: back, text: 'Back to sign-in' });
+        return;
+      }
       const configuration = p.configuration;
       if (!configuration) {
         logger.info({ event: 'oidc.start.unavailable', provider: p.id, client: ctx.state.facts.clientIp, reason: p.problem }, 'sign-in refused: provider not ready');
         ctx.status = 503;
         ctx.set('Retry-After', '30');
         ctx.type = 'html';
-        const back = rd === undefined ? deps.urls.login : `${deps.urls.login}?rd=${encodeURIComponent(rd)}`;
         ctx.body = messagePage('Temporarily unavailable', unreachableMessage(p), { href: back, text: 'Back to sign-in' });
         return;
       }

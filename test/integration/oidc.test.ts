@@ -61,6 +61,8 @@ beforeAll(async () => {
     server: { public_url: POSTERN, trusted_proxies: ['loopback'] },
     session: { domain: 'example.com' },
     oidc: {
+      // These tests start many sign-ins from one address; the limit has its own tests below.
+      start_rate_limit: '1000/minute',
       providers: [
         { id: 'idp', button_text: 'Sign in with SSO', issuer_url: idpA.issuer, client_id: 'postern', client_secret: SECRET_A, scope: 'openid email profile groups', claims: { role: 'postern_role' } },
         {
@@ -467,3 +469,47 @@ describe('sessions and configuration', () => {
     expect(identityOf({ ...base, via: 'local' }, users, { ...rules, oidcProviders: new Set() }, now)).toBeUndefined();
   });
 });
+
+describe('sign-ins started from one address', () => {
+  let limited: AppFixture;
+  let limitedOidc: OidcProviders;
+  beforeAll(async () => {
+    const config = {
+      server: { public_url: POSTERN, trusted_proxies: ['loopback'] },
+      session: { domain: 'example.com' },
+      oidc: { start_rate_limit: '2/minute', providers: [{ id: 'idp', issuer_url: idpA.issuer, client_id: 'postern', client_secret: SECRET_A }] },
+    };
+    limited = await startApp(config, LOCAL_USERS, {
+      extraDeps: (base) => {
+        limitedOidc = new OidcProviders(base.config.oidc!, { publicUrl: POSTERN, logger: base.logger });
+        return { oidc: limitedOidc };
+      },
+    });
+    await limitedOidc.start();
+  });
+  afterAll(async () => {
+    limitedOidc?.close();
+    await limited?.close();
+  });
+
+  it('are limited per address (oidc.start_rate_limit): beyond it, 429 with Retry-After, and nothing is kept for them', async () => {
+    const from = (ip: string) => {
+      const browser = new Browser(limited.port);
+      return () => browser.get(`${POSTERN}/oidc/idp/start`, { 'x-forwarded-for': ip });
+    };
+    const attacker = from('203.0.113.7');
+    expect((await attacker()).status).toBe(302);
+    expect((await attacker()).status).toBe(302);
+    const refused = await attacker();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.header('retry-after'))).toBeGreaterThanOrEqual(59);
+    expect(refused.body).toContain('Too many sign-ins were started from your address. Try again in 1 minute.');
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    expect(limited.logs.filter((l) => l.event === 'oidc.start.throttled')).toEqual([
+      expect.objectContaining({ provider: 'idp', client: '203.0.113.7', retryAfter: Number(refused.header('retry-after')) }),
+    ]);
+    // Someone else, from another address, starts as usual.
+    expect((await from('198.51.100.3')()).status).toBe(302);
+  });
+});
+
