@@ -74,6 +74,8 @@ export function buildApp(deps: AppDeps): Koa {
     now: deps.now,
   });
   const pages = pageSecurityHeaders(config.session.domain, allowHttp);
+  // The home page's sign-out form may end at a provider's end-session endpoint (Chromium applies form-action to that redirect).
+  const homePage = oidc ? pageSecurityHeaders(config.session.domain, allowHttp, () => oidc.endSessionOrigins()) : pages;
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
   const verifyDeps = {
@@ -132,7 +134,7 @@ export function buildApp(deps: AppDeps): Koa {
   router.post('/login', pages, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
-  router.get('/', pages, ...(sso ? [sso.allowProviderLogout] : []), session, home);
+  router.get('/', homePage, session, home);
   if (sso) {
     router.get('/oidc/:id/start', pages, session, sso.start);
     router.get('/oidc/:id/callback', pages, session, sso.callback);

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { OIDC_VIA_PREFIX } from '../auth/identity.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import type { RequestLimit } from '../auth/request-limit.js';
@@ -203,22 +203,5 @@ export function createSsoHandlers(deps: SsoDeps) {
       }
     },
 
-    /**
-     * Lets a page's forms be followed by a redirect to a provider's end-session endpoint: the
-     * sign-out form posts to /logout, which may answer 303 to the provider, and Chromium applies
-     * `form-action` to that redirect too. Runs after pageSecurityHeaders.
-     */
-    async allowProviderLogout(ctx: Context, next: Next): Promise<void> {
-      const origins = new Set<string>();
-      for (const p of oidc.list()) {
-        const endpoint = p.configuration?.serverMetadata().end_session_endpoint;
-        if (endpoint) origins.add(new URL(endpoint).origin);
-      }
-      const csp = ctx.response.get('Content-Security-Policy');
-      if (origins.size > 0 && typeof csp === 'string' && csp.includes('form-action ')) {
-        ctx.set('Content-Security-Policy', csp.replace('form-action ', `form-action ${[...origins].join(' ')} `));
-      }
-      await next();
-    },
   };
 }

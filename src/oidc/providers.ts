@@ -153,6 +153,16 @@ export class OidcProviders {
     return client.buildEndSessionUrl(configuration, params).href;
   }
 
+  /** The origins of the ready providers' `end_session_endpoint`s: where a sign-out form may end up. */
+  endSessionOrigins(): string[] {
+    const origins = new Set<string>();
+    for (const state of this.#states.values()) {
+      const endpoint = state.configuration?.serverMetadata().end_session_endpoint;
+      if (endpoint) origins.add(new URL(endpoint).origin);
+    }
+    return [...origins];
+  }
+
   async #attempt(provider: OidcProvider, nextDelayMs: number): Promise<void> {
     if (this.#closed) return;
     const { logger } = this.#opts;
