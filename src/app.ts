@@ -131,7 +131,7 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(readiness));
   router.get('/login', pages, session, sso ? sso.show : login.show);
-  router.post('/login', pages, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
+  router.post('/login', pages, login.addressGate, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);

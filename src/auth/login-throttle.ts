@@ -37,6 +37,12 @@ export interface ThrottleEntry {
 export interface LoginThrottle {
   /** Before any password hashing. Reads only. */
   check(ip: string, username: string): Promise<ThrottleCheck>;
+  /**
+   * Before the request is even read: a refusal for the address alone, when one is known without
+   * asking Redis (a refusal Redis gave less than a second ago; without Redis, the counters in memory).
+   * Undefined means "not known to be refused": check() still decides.
+   */
+  addressRefusal(ip: string): Promise<ThrottleCheck | undefined>;
   /** One point in every window of the three scopes. */
   recordFailure(ip: string, username: string): Promise<void>;
   /** Clears the username-and-address counters only: the other two also count other people's guesses. */
@@ -273,6 +279,25 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     refusals.set(rlKey, { until: at + msLeft, seen: at });
   }
 
+  const addressLimiters = limiters.filter((l) => l.scope === 'ip');
+
+  async function addressRefusal(ip: string): Promise<ThrottleCheck | undefined> {
+    if (addressLimiters.length === 0) return undefined;
+    const key = addressKey(ip);
+    const at = now();
+    let retryMs = 0;
+    for (const l of addressLimiters) {
+      if (redis) {
+        const r = refusals.get(l.store.getKey(key));
+        if (r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at) retryMs = Math.max(retryMs, r.until - at);
+      } else {
+        const res = await l.memory.get(key);
+        if (res !== null && isLive(res) && res.consumedPoints >= l.window.points) retryMs = Math.max(retryMs, res.msBeforeNext);
+      }
+    }
+    return retryMs > 0 ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : undefined;
+  }
+
   async function check(ip: string, username: string): Promise<ThrottleCheck> {
     const s = subject(ip, username);
     const keys = limiters.map((l) => keyFor(l.scope, s.ip, s.user));
@@ -399,7 +424,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return cleared.size;
   }
 
-  return { check, recordFailure, recordSuccess, list, clear };
+  return { check, addressRefusal, recordFailure, recordSuccess, list, clear };
 }
 
 interface Counter {

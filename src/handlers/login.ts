@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
@@ -8,6 +8,7 @@ import type { Csrf } from '../http/csrf.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
+import { messagePage } from '../views/message-page.js';
 
 export interface LoginDeps extends SubjectDeps {
   readonly hasher: PasswordHasher;
@@ -76,6 +77,22 @@ export function createLoginHandlers(deps: LoginDeps) {
         return;
       }
       render(ctx, 200, { rd });
+    },
+
+    /**
+     * POST /login, before the body, the session or the form token is read: an address the throttle
+     * already knows to be refused gets its 429 at once, so a flood from one address costs next to nothing.
+     * The page has no form (its token would cost more than the rest), only the way back to one.
+     */
+    async addressGate(ctx: Context, next: Next): Promise<void> {
+      const { clientIp } = ctx.state.facts;
+      const gate = await deps.throttle.addressRefusal(clientIp);
+      if (gate === undefined || gate.allowed) return next();
+      deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
+      ctx.status = 429;
+      ctx.set('Retry-After', String(gate.retryAfterSec));
+      ctx.type = 'html';
+      ctx.body = messagePage('Too many attempts', `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`, { href: deps.urls.login, text: 'Back to sign-in' });
     },
 
     async submit(ctx: Context): Promise<void> {

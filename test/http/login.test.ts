@@ -217,6 +217,23 @@ describe('POST /login', () => {
     expect(reply.body).toMatch(/Too many failed sign-in attempts\. Try again in \d+ (seconds?|minute)\./);
   });
 
+  it('refuses a refused address before reading its request: 429 at once, even without a form token, and a way back', async () => {
+    const browser = browserFrom();
+    const client = `198.51.100.${nextAddress - 1}`;
+    for (let i = 0; i < 4; i++) await browser.submitForm(LOGIN, { username: `nobody${i}`, password: 'x' });
+    expect((await browser.submitForm(LOGIN, { username: 'alice', password: PASSWORD })).status).toBe(429);
+    const bare = await browser.request(LOGIN, { method: 'POST', body: 'not a form', headers: { 'content-type': 'text/plain' } });
+    expect(bare.status).toBe(429);
+    expect(Number(bare.header('retry-after'))).toBeGreaterThan(0);
+    expect(bare.header('content-type')).toBe('text/html; charset=utf-8');
+    expect(bare.body).toMatch(/Too many failed sign-in attempts\. Try again in \d+ (seconds?|minute)\./);
+    expect(bare.body).toContain('href="http://auth.example.com/login"');
+    expect(bare.headers['set-cookie']).toBeUndefined();
+    expect(app.logs.filter((l) => l.event === 'login.throttled' && l.client === client).at(-1)).toMatchObject({ scope: 'ip' });
+    // Another address is not refused.
+    expect((await browserFrom().submitForm(LOGIN, { username: 'alice', password: 'wrong-one' })).status).toBe(401);
+  });
+
   it('logs success and failure with user and client address, and never the password or the session id', async () => {
     const browser = browserFrom();
     await browser.submitForm(LOGIN, { username: 'alice', password: 'not-it-123' });

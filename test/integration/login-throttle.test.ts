@@ -63,6 +63,13 @@ function describeThrottleContract(name: string, setup: () => Factory) {
       expect(await throttle.check(OTHER_IP, 'alice')).toEqual({ allowed: true });
     });
 
+    it('addressRefusal never refuses an address whose window is not full', async () => {
+      const throttle = make(config('3/minute', '10/minute', '1/minute'));
+      await fail(throttle, 2, ALICE_IP, 'alice');
+      expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
+      expect(await throttle.addressRefusal(ALICE_IP)).toBeUndefined();
+    });
+
     it('check only reads: checking many times uses no budget', async () => {
       const throttle = make(config('1/minute', '1/minute', '1/minute'));
       for (let i = 0; i < 20; i++) expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
@@ -275,6 +282,16 @@ describe('defaults', () => {
 
 describeThrottleContract('memory', () => (cfg) => createLoginThrottle(cfg, {}));
 
+describe('memory', () => {
+  it('knows from its own counters that an address is refused, with the time left', async () => {
+    const throttle = createLoginThrottle(config('2/minute', 'off', 'off'), {});
+    expect(await throttle.addressRefusal(ALICE_IP)).toBeUndefined();
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    expect(await throttle.addressRefusal(ALICE_IP)).toEqual(await throttle.check(ALICE_IP, 'anyone'));
+    expect(await throttle.addressRefusal(OTHER_IP)).toBeUndefined();
+  });
+});
+
 describe('redis', () => {
   let server: RedisProcess;
   let redis: Redis;
@@ -363,6 +380,20 @@ describe('redis', () => {
     expect((await throttle.check(ALICE_IP, 'alice')).allowed).toBe(false);
     expect(await evals()).toBe(before + 1);
     expect(await throttle.check(OTHER_IP, 'alice')).toEqual({ allowed: true });
+  });
+
+  it('knows an address is refused without asking Redis only while it remembers Redis saying so', async () => {
+    let clock = Date.now();
+    const throttle = createLoginThrottle(config('2/minute', 'off', 'off'), { redis, keyPrefix: 'gate', now: () => clock });
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    // Full in Redis, but this replica has not been told yet: check() decides.
+    expect(await throttle.addressRefusal(ALICE_IP)).toBeUndefined();
+    const refused = await throttle.check(ALICE_IP, 'alice');
+    expect(refused.allowed).toBe(false);
+    expect(await throttle.addressRefusal(ALICE_IP)).toEqual(refused);
+    expect(await throttle.addressRefusal(OTHER_IP)).toBeUndefined();
+    clock += 1_000;
+    expect(await throttle.addressRefusal(ALICE_IP)).toBeUndefined();
   });
 
   it('sees `postern throttle clear` run elsewhere within a second', async () => {
