@@ -22,6 +22,7 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import { admissionFingerprint } from './oidc/claims.js';
 import type { OidcProviders } from './oidc/providers.js';
 import type { SessionStore } from './store/session-store.js';
 
@@ -63,7 +64,7 @@ export function buildApp(deps: AppDeps): Koa {
     rules: {
       inactivity: config.session.inactivity,
       passwordFingerprint: createPasswordFingerprint(deps.secret),
-      oidcProviders: new Set(config.oidc?.providers.map((p) => p.id)),
+      oidcProviders: new Map(config.oidc?.providers.map((p) => [p.id, admissionFingerprint(p)])),
     },
   };
 

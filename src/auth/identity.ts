@@ -16,8 +16,12 @@ export interface SessionRules {
   /** Idle timeout in ms; 0 = off. */
   readonly inactivity: number;
   readonly passwordFingerprint: (user: User) => string;
-  /** Ids of the configured OIDC providers: a session opened through one that is gone no longer stands. */
-  readonly oidcProviders?: ReadonlySet<string>;
+  /**
+   * The configured OIDC providers, each with the fingerprint of who it admits (see
+   * admissionFingerprint): a session opened through a provider that is gone, or whose admission
+   * rules changed since, no longer stands.
+   */
+  readonly oidcProviders?: ReadonlyMap<string, string>;
 }
 
 /** A keyed fingerprint of the stored hash: changing a password revokes every older session, and the hash itself never enters a session. */
@@ -49,7 +53,7 @@ export function sessionIsCurrent(data: SessionData, now: number, inactivity: num
 export function identityOf(data: SessionData, users: UserDirectory, rules: SessionRules, now: number): Identity | undefined {
   if (!sessionIsCurrent(data, now, rules.inactivity)) return undefined;
   // A session opened through a provider (including a local user linked by email) ends with that provider's configuration.
-  if (data.idp !== undefined && (typeof data.idp !== 'string' || !rules.oidcProviders?.has(data.idp))) return undefined;
+  if (data.idp !== undefined && (typeof data.idp !== 'string' || rules.oidcProviders?.get(data.idp) !== data.adm)) return undefined;
   if (data.via.startsWith(OIDC_VIA_PREFIX)) return oidcIdentityOf(data, users);
   if (data.via !== 'local') return undefined;
   const user = users.find(data.user);

@@ -6,7 +6,7 @@ import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
-import { admit, chooseAccount, mapClaims, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
+import { admissionFingerprint, admit, chooseAccount, mapClaims, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
 import { SignInRefused } from '../oidc/errors.js';
 import { authorizationRequest, redeemCallback, unreachableMessage } from '../oidc/flow.js';
 import { addPendingLogin, isEmptyHolder, livePendingLogins, PENDING_KEY, takePendingLogin } from '../oidc/pending.js';
@@ -85,7 +85,7 @@ export function createSsoHandlers(deps: SsoDeps) {
   async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, now: number): Promise<void> {
     const session = ctx.session!;
     const keep = livePendingLogins(session as unknown as SessionRecord, now);
-    const base = { created: now, expires: now + deps.ttl, seen: now, idp: p.id, iss: identity.iss, sub: identity.sub, id_token: idToken };
+    const base = { created: now, expires: now + deps.ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken };
     const data: SessionData =
       account.kind === 'local'
         ? { ...base, user: account.user.username, via: 'local', pwv: deps.rules.passwordFingerprint(account.user) }

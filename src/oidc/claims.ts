@@ -3,6 +3,7 @@
  * the provider's allow-lists, and linking to local users. Pure functions; each refusal is a
  * SignInRefused with a message for the person and a reason for the log.
  */
+import { createHash } from 'node:crypto';
 import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
 import type { User, UserDirectory } from '../auth/user.js';
 import type { OidcProviderSettings } from '../config/types.js';
@@ -86,6 +87,16 @@ export function shownEmail(settings: OidcProviderSettings, identity: ProviderIde
 function emailAllowed(rules: readonly string[], email: string): boolean {
   const address = email.toLowerCase();
   return rules.some((rule) => (rule.startsWith('@') ? address.endsWith(rule) : address === rule));
+}
+
+/**
+ * Who a provider admits, as a short fingerprint kept in the sessions it opens: when the admission
+ * rules change (a group or an address taken off the lists), those sessions end, and each person is
+ * checked against the new rules at their next sign-in.
+ */
+export function admissionFingerprint(settings: OidcProviderSettings): string {
+  const rules = { groups: settings.allowed_groups, emails: settings.allowed_emails, verified: settings.require_verified_email, link: settings.link_local_users };
+  return createHash('sha256').update(JSON.stringify(rules)).digest('base64url').slice(0, 16);
 }
 
 /** The provider's allow-lists: `allowed_groups`, then `allowed_emails` (verified, unless the provider says otherwise). */

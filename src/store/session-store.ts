@@ -15,6 +15,9 @@ export interface SessionData {
   readonly seen: number;
   /** Fingerprint of the password hash at sign-in: a password change revokes older sessions. */
   readonly pwv?: string;
+  /** Sessions opened through an OIDC provider: its id, and the fingerprint of its admission rules at sign-in. */
+  readonly idp?: string;
+  readonly adm?: string;
   /** Any other small JSON values (OIDC id_token for logout, etc). */
   readonly [extra: string]: unknown;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityOf } from '../../src/auth/identity.js';
+import { admissionFingerprint } from '../../src/oidc/claims.js';
 import { OidcProviders } from '../../src/oidc/providers.js';
 import type { SessionData } from '../../src/store/session-store.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
@@ -193,9 +194,9 @@ describe('signing in through a provider', () => {
     expect(verdict.header('remote-email')).toBe('alice@example.com');
     expect(verdict.header('remote-name')).toBe('Alice Liddell');
 
-    // Server-side: keyed by issuer and subject, with the ID token for logout; the cookie holds only the id.
+    // Server-side: keyed by issuer and subject, with the ID token for logout and the provider's admission rules; the cookie holds only the id.
     const stored = await app.deps.store.get((await sessionId(browser))!);
-    expect(stored).toMatchObject({ user: 'alice', via: 'oidc:idp', idp: 'idp', iss: idpA.issuer, sub: 'alice', role: 'admin' });
+    expect(stored).toMatchObject({ user: 'alice', via: 'oidc:idp', idp: 'idp', adm: admissionFingerprint(oidc.get('idp')!.settings), iss: idpA.issuer, sub: 'alice', role: 'admin' });
     expect(typeof stored?.id_token).toBe('string');
     expect(stored?.oidc_pending).toBeUndefined();
     expect(app.logs.find((l) => l.event === 'oidc.login.success' && l.provider === 'idp')).toMatchObject({ user: 'alice', sub: 'alice', linked: false });
@@ -459,14 +460,30 @@ describe('logout of a session opened through a provider', () => {
 
 describe('sessions and configuration', () => {
   const now = Date.now();
-  const base: SessionData = { user: 'alice', via: 'oidc:idp', idp: 'idp', created: now, expires: now + 60_000, seen: now, role: 'r', groups: [], email: '', name: '' };
+  const base: SessionData = { user: 'alice', via: 'oidc:idp', idp: 'idp', adm: 'rules-1', created: now, expires: now + 60_000, seen: now, role: 'r', groups: [], email: '', name: '' };
   const users = { find: () => undefined, all: () => [] };
-  const rules = { inactivity: 0, passwordFingerprint: () => '', oidcProviders: new Set(['idp']) };
+  const rules = { inactivity: 0, passwordFingerprint: () => '', oidcProviders: new Map([['idp', 'rules-1']]) };
 
   it('a session stands while its provider is configured, and ends when the provider is removed', () => {
     expect(identityOf(base, users, rules, now)?.user).toBe('alice');
-    expect(identityOf(base, users, { ...rules, oidcProviders: new Set(['other']) }, now)).toBeUndefined();
-    expect(identityOf({ ...base, via: 'local' }, users, { ...rules, oidcProviders: new Set() }, now)).toBeUndefined();
+    expect(identityOf(base, users, { ...rules, oidcProviders: new Map([['other', 'rules-1']]) }, now)).toBeUndefined();
+    expect(identityOf({ ...base, via: 'local' }, users, { ...rules, oidcProviders: new Map() }, now)).toBeUndefined();
+  });
+
+  it("a session ends when its provider's admission rules change (allowed_groups, allowed_emails, …)", () => {
+    expect(identityOf({ ...base }, users, { ...rules, oidcProviders: new Map([['idp', 'rules-2']]) }, now)).toBeUndefined();
+    expect(identityOf({ ...base, via: 'local', pwv: '' }, users, { ...rules, oidcProviders: new Map([['idp', 'rules-2']]) }, now)).toBeUndefined();
+    // A session from before admission fingerprints existed has none: it ends too, and the person signs in again.
+    const { adm: _adm, ...older } = base;
+    expect(identityOf(older as SessionData, users, rules, now)).toBeUndefined();
+  });
+
+  it('fingerprints exactly the admission rules', () => {
+    const settings = oidc.get('strict')!.settings;
+    expect(admissionFingerprint(settings)).toBe(admissionFingerprint({ ...settings, button_text: 'Changed', scope: 'openid' }));
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_groups: [] }));
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_emails: ['@example.org'] }));
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, require_verified_email: !settings.require_verified_email }));
   });
 });
 

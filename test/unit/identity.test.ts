@@ -6,9 +6,9 @@ import type { SessionData } from '../../src/store/session-store.js';
 const now = 1_700_000_000_000;
 const alice: User = { username: 'alice', password: 'hash-1', role: 'admin', groups: ['family'], email: 'alice@example.com', name: 'Alice', disabled: false };
 const directory = (...users: User[]): UserDirectory => ({ find: (name) => users.find((u) => u.username === name), all: () => users });
-const rules = { inactivity: 0, passwordFingerprint: (u: User) => `fp:${u.password}`, oidcProviders: new Set(['idp']) };
+const rules = { inactivity: 0, passwordFingerprint: (u: User) => `fp:${u.password}`, oidcProviders: new Map([['idp', 'rules-1']]) };
 const local: SessionData = { user: 'alice', via: 'local', created: now, expires: now + 60_000, seen: now, pwv: 'fp:hash-1' };
-const oidc: SessionData = { user: 'bob', via: 'oidc:idp', idp: 'idp', created: now, expires: now + 60_000, seen: now, role: 'user', groups: ['x'], email: 'bob@example.com', name: 'Bob' };
+const oidc: SessionData = { user: 'bob', via: 'oidc:idp', idp: 'idp', adm: 'rules-1', created: now, expires: now + 60_000, seen: now, role: 'user', groups: ['x'], email: 'bob@example.com', name: 'Bob' };
 
 describe('identityOf', () => {
   it('gives the same identity object for a user until the users file replaces that user', () => {
