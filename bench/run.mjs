@@ -519,7 +519,7 @@ function render(out) {
   lines.push(`code: ${m.code.describe}`);
   lines.push(`machine: ${m.cores} cores (${m.cpu}), ${m.memoryGB} GB, ${m.os}; node ${m.node}, nginx ${m.nginx}, redis ${m.redis}, autocannon ${m.autocannon}`);
   lines.push(`every process (load generator, nginx, Postern or the floor, redis) shares these ${m.cores} cores; figures are ratios or latencies from the same run`);
-  lines.push('Postern runs as the Docker image runs it: NODE_ENV=production, MALLOC_ARENA_MAX=2, log.level warn');
+  lines.push('Postern runs as the Docker image runs it: NODE_ENV=production, MALLOC_MMAP_THRESHOLD_=1048576, log.level warn');
   lines.push(`load average at start ${out.loadAverageAtStart.join(' ')}; CPU used by other processes during the rounds: median ${out.otherCpu.median}% (max ${out.otherCpu.max}%) of one core`);
   lines.push(`${out.settings.rounds} rounds × ${out.settings.seconds} s, ${out.settings.connections} connections, ${out.settings.sessions} real sessions reused round-robin`);
   lines.push('');

@@ -53,9 +53,9 @@ export async function startPostern(prepared, { nodeArgs = [], label = 'postern',
   const logFile = path.join(prepared.dir, `${label}.log`);
   const child = spawnTracked(process.execPath, [...nodeArgs, cli, 'serve', '--config', prepared.configFile], {
     cwd: prepared.dir,
-    // The environment of the Docker image (Dockerfile): MALLOC_ARENA_MAX keeps glibc from holding each
-    // argon2 buffer in a per-thread pool (RSS after sign-ins, P6b).
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', MALLOC_ARENA_MAX: '2', POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
+    // The environment of the Docker image (Dockerfile): MALLOC_MMAP_THRESHOLD_ keeps glibc from holding
+    // each argon2 buffer in a per-thread pool (RSS after sign-ins, P6b).
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', MALLOC_MMAP_THRESHOLD_: '1048576', POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
     logFile,
   });
   await waitForPort(port, label, child, 20_000, logFile);
