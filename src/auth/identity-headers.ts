@@ -39,18 +39,19 @@ export function identityHeaders(identity: Identity | undefined, names: IdentityH
 }
 
 /**
- * The identity headers as one flat `[name, value, …]` list, the form `res.writeHead` takes without
- * copying. Built once per Identity object and reused: an identity is immutable, and the session
- * layer hands out the same object for as long as the user and session stay unchanged.
+ * The identity headers as one flat `[name, value, …]` list after `prefix` (headers every reply
+ * carries), the form `res.writeHead` takes without copying. Built once per Identity object and
+ * reused: an identity is immutable, and the session layer hands out the same object for as long as
+ * the user and session stay unchanged.
  */
-export function createIdentityHeaderBlock(names: IdentityHeaderNames): (identity: Identity | undefined) => readonly string[] {
-  const anonymous = identityHeaders(undefined, names).flat();
+export function createIdentityHeaderBlock(names: IdentityHeaderNames, prefix: readonly string[] = []): (identity: Identity | undefined) => readonly string[] {
+  const anonymous = [...prefix, ...identityHeaders(undefined, names).flat()];
   const built = new WeakMap<Identity, readonly string[]>();
   return (identity) => {
     if (!identity) return anonymous;
     let block = built.get(identity);
     if (block === undefined) {
-      block = identityHeaders(identity, names).flat();
+      block = [...prefix, ...identityHeaders(identity, names).flat()];
       built.set(identity, block);
     }
     return block;

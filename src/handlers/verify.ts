@@ -58,17 +58,8 @@ function reply(ctx: Context, status: number, headers: readonly string[]): void {
 export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
   const warnOnce = createWarnOnce(deps.logger, deps.now);
   const readSessionId = createCookieReader(deps.cookieName);
-  const identityBlock = createIdentityHeaderBlock(deps.headerNames);
-  // Allowed replies by identity: the header block with the two fixed headers in front, built once each.
-  const allowed = new WeakMap<readonly string[], readonly string[]>();
-  const allowHeaders = (block: readonly string[]) => {
-    let headers = allowed.get(block);
-    if (headers === undefined) {
-      headers = [...EMPTY, ...block];
-      allowed.set(block, headers);
-    }
-    return headers;
-  };
+  // An allowed reply's whole header list, built once per identity.
+  const allowHeaders = createIdentityHeaderBlock(deps.headerNames, EMPTY);
 
   return async function verify(ctx: Context): Promise<void> {
     const headers = ctx.req.headers;
@@ -90,7 +81,7 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const identity = anonymous.kind === 'allow' ? undefined : await identityFromSessionId(readSessionId(headers.cookie), deps);
     const decision = identity ? decideFor(match, identity) : anonymous;
 
-    if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(identityBlock(decision.anonymous ? undefined : identity)));
+    if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(decision.anonymous ? undefined : identity));
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       return reply(ctx, 403, EMPTY);

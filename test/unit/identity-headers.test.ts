@@ -59,6 +59,12 @@ describe('createIdentityHeaderBlock', () => {
     expect(block(undefined)).toEqual(['Remote-User', '', 'Remote-Role', '', 'Remote-Groups', '', 'Remote-Email', '', 'Remote-Name', '']);
   });
 
+  it('puts the fixed headers of every reply in front', () => {
+    const block = createIdentityHeaderBlock(names, ['Cache-Control', 'no-store']);
+    expect(block(undefined).slice(0, 4)).toEqual(['Cache-Control', 'no-store', 'Remote-User', '']);
+    expect(block(alice).slice(0, 4)).toEqual(['Cache-Control', 'no-store', 'Remote-User', 'alice']);
+  });
+
   it('builds the block once per identity object, and anew for a changed identity', () => {
     const block = createIdentityHeaderBlock(names);
     expect(block(alice)).toBe(block(alice));
