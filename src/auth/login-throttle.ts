@@ -261,14 +261,17 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   const refusals = new Map<string, { readonly until: number; readonly seen: number }>();
   const now = opts.now ?? Date.now;
 
-  /** A refusal Redis gave for one of these windows less than REFUSAL_MEMORY_MS ago, still running. */
+  /** How long a refusal Redis gave for this key less than REFUSAL_MEMORY_MS ago still runs; 0 when none. */
+  function rememberedMs(rlKey: string, at: number): number {
+    const r = refusals.get(rlKey);
+    return r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at ? r.until - at : 0;
+  }
+
+  /** A remembered refusal for one of these windows, still running. */
   function rememberedRefusal(keys: readonly string[], at: number): ThrottleCheck | undefined {
     let retryMs = 0;
-    for (let i = 0; i < limiters.length; i++) {
-      const r = refusals.get(limiters[i]!.store.getKey(keys[i]!));
-      if (r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at) retryMs = Math.max(retryMs, r.until - at);
-    }
-    return retryMs > 0 ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : undefined;
+    for (let i = 0; i < limiters.length; i++) retryMs = Math.max(retryMs, rememberedMs(limiters[i]!.store.getKey(keys[i]!), at));
+    return retryMs > 0 ? refusedFor(retryMs) : undefined;
   }
 
   function rememberRefusal(rlKey: string, msLeft: number, at: number): void {
@@ -288,14 +291,13 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     let retryMs = 0;
     for (const l of addressLimiters) {
       if (redis) {
-        const r = refusals.get(l.store.getKey(key));
-        if (r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at) retryMs = Math.max(retryMs, r.until - at);
+        retryMs = Math.max(retryMs, rememberedMs(l.store.getKey(key), at));
       } else {
         const res = await l.memory.get(key);
         if (res !== null && isLive(res) && res.consumedPoints >= l.window.points) retryMs = Math.max(retryMs, res.msBeforeNext);
       }
     }
-    return retryMs > 0 ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : undefined;
+    return retryMs > 0 ? refusedFor(retryMs) : undefined;
   }
 
   async function check(ip: string, username: string): Promise<ThrottleCheck> {
@@ -320,7 +322,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
         if (redis && !failed && res.msBeforeNext > 0) rememberRefusal(limiters[i]!.store.getKey(keys[i]!), res.msBeforeNext, started);
       }
     }
-    return blocked ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : { allowed: true };
+    return blocked ? refusedFor(retryMs) : { allowed: true };
   }
 
   async function recordFailure(ip: string, username: string): Promise<void> {
@@ -471,7 +473,11 @@ function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** Memory keeps an expired record until its timer fires; it no longer counts. */
+/** A refusal whose window ends in `retryMs`: Retry-After in whole seconds, at least 1. */
+export function refusedFor(retryMs: number): ThrottleCheck {
+  return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) };
+}
+
 /** For each key, its count (nil when absent) and its PTTL: a flat list, two entries per key. */
 const READ_WINDOWS_SCRIPT = `
 local out = {}
@@ -487,6 +493,7 @@ interface Count {
   readonly msBeforeNext: number;
 }
 
+/** Memory keeps an expired record until its timer fires; it no longer counts. */
 function isLive(res: Count): boolean {
   return res.msBeforeNext > 0 || res.msBeforeNext === -1;
 }

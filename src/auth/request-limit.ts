@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { addressKey, type ThrottleCheck } from './login-throttle.js';
+import { addressKey, refusedFor, type ThrottleCheck } from './login-throttle.js';
 import type { RateWindow } from './rate-limit-spec.js';
 
 /**
@@ -44,7 +44,7 @@ export function createRequestLimit(windows: readonly RateWindow[], opts: Request
         ),
       );
       const retryMs = Math.max(0, ...refusals);
-      return retryMs > 0 ? { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) } : { allowed: true };
+      return retryMs > 0 ? refusedFor(retryMs) : { allowed: true };
     },
   };
 }
