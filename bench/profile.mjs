@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loginBody, loginForm, postLogin } from './lib/http.mjs';
 import { runAutocannon } from './lib/load.mjs';
-import { installHooks, makeTempDir, stopAll } from './lib/proc.mjs';
+import { installHooks, makeTempDir, runScript } from './lib/proc.mjs';
 import { verifyHeaders, createSessions, startStack } from './lib/stack.mjs';
 import { render, summarise } from './profile-summary.mjs';
 import { codeState } from './lib/code-state.mjs';
@@ -72,12 +72,4 @@ async function main() {
   process.stdout.write(`${text}\nprofile: ${path.relative(process.cwd(), kept)} (window: --from-us ${fromUs} --to-us ${toUs})\n`);
 }
 
-try {
-  await main();
-  await stopAll();
-  process.exit(0);
-} catch (err) {
-  process.stderr.write(`\nprofile could not run: ${err?.stack ?? err}\n`);
-  await stopAll();
-  process.exit(1);
-}
+await runScript('profile', main);

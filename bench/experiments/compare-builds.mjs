@@ -14,7 +14,7 @@ import { REPO_DIR } from '../lib/examples.mjs';
 import { loginBody, loginForm, postLogin } from '../lib/http.mjs';
 import { rawGet, runAutocannon, runPaced } from '../lib/load.mjs';
 import { startPostern } from '../lib/postern.mjs';
-import { installHooks, stopAll } from '../lib/proc.mjs';
+import { installHooks, runScript } from '../lib/proc.mjs';
 import { median } from '../lib/stats.mjs';
 import { createSessions, startStack, verifyHeaders } from '../lib/stack.mjs';
 
@@ -82,12 +82,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-  await stopAll();
-  process.exit(0);
-} catch (err) {
-  process.stderr.write(`\ncompare-builds could not run: ${err?.stack ?? err}\n`);
-  await stopAll();
-  process.exit(1);
-}
+await runScript('compare-builds', main);

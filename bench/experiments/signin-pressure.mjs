@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rssBytes } from '../lib/cpu.mjs';
 import { COOKIE_NAME, loginForm, postLogin } from '../lib/http.mjs';
 import { rawGet, runPaced } from '../lib/load.mjs';
-import { freePort, installHooks, spawnTracked, stopAll, waitForPort } from '../lib/proc.mjs';
+import { freePort, installHooks, runScript, spawnTracked, waitForPort } from '../lib/proc.mjs';
 import { APP_HOST, BENCH_USER, createSessions, startStack } from '../lib/stack.mjs';
 import { median } from '../lib/stats.mjs';
 
@@ -109,12 +109,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-  await stopAll();
-  process.exit(0);
-} catch (err) {
-  process.stderr.write(`\nsignin-pressure could not run: ${err?.stack ?? err}\n`);
-  await stopAll();
-  process.exit(1);
-}
+await runScript('signin-pressure', main);

@@ -153,3 +153,19 @@ export async function waitForPort(port, what, child, deadlineMs = 20_000, logFil
 export function which(name) {
   return findOnPath(name) ?? (fs.existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : undefined);
 }
+
+/**
+ * Runs a bench script's `main`, stops everything it started, and exits: 0 when it ran, 1 (with the
+ * error) when it could not.
+ */
+export async function runScript(name, main) {
+  try {
+    await main();
+    await stopAll();
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`\n${name} could not run: ${err?.stack ?? err}\n`);
+    await stopAll();
+    process.exit(1);
+  }
+}
