@@ -17,6 +17,13 @@
  * a queue in front of the limiter adds the same wait to every kind of refusal. A successful check
  * is not held (it reveals nothing the answer does not). Errors (PasswordTooLongError before any
  * work, HashBusyError from the limiter) are not held either: they answer the same for every account.
+ *
+ * What the floor does not hide: how long a check occupies its hashing slot. Under a burst of
+ * parallel attempts for one username, the queue in front of the limiter grows by each check's own
+ * cost, so a burst against a PBKDF2 account drains more slowly than one against an unknown name.
+ * Hiding that too would take a dummy that burns as much CPU as the slowest hash on every unknown
+ * name (more work per attempt for an attacker to ask for); the login throttle, which counts an
+ * attempt before it is hashed, bounds how many checks one username gets instead.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
