@@ -16,7 +16,7 @@ import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
-import { createRedisClient } from './store/redis-client.js';
+import { createRedisClient, describeRedisTarget, redisTargetFromConfig } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
@@ -100,10 +100,13 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
 
   let redis: Redis | undefined;
   let store: SessionStore;
-  if (config.session.redis.url) {
-    redis = createRedisClient(config.session.redis.url, {
+  const redisTarget = redisTargetFromConfig(config.session.redis);
+  if (redisTarget) {
+    // Which Redis or Sentinels were tried (never a password), so an operator can tell a typo from an outage.
+    const where = describeRedisTarget(redisTarget);
+    redis = createRedisClient(redisTarget, {
       onStatus: (status, err) =>
-        status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+        status === 'up' ? logger.info(where, 'redis is reachable') : logger.error({ ...where, reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
     });
     const client = redis;
     // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
@@ -111,7 +114,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     store = new CachedSessionStore(new RedisSessionStore(client), { backendUp: () => client.status === 'ready' });
   } else {
     store = new MemorySessionStore();
-    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
+    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url (or session.redis.sentinels) for production.');
   }
 
   let throttleWarned = false;

@@ -201,7 +201,14 @@ function finish(parsed: FileConfig, baseDir: string): Config {
       ttl: session.ttl,
       inactivity: session.inactivity,
       remember_me: session.remember_me,
-      redis: { url: session.redis.url },
+      redis: {
+        url: session.redis.url,
+        name: session.redis.name,
+        password: session.redis.password,
+        sentinel_password: session.redis.sentinel_password,
+        sentinels: session.redis.sentinels?.map((address) => ({ ...address })),
+        tls: { enabled: session.redis.tls.enabled, ca_file: session.redis.tls.ca_file && resolve(baseDir, session.redis.tls.ca_file) },
+      },
     },
     data_dir: dataDir,
     users: {

@@ -27,7 +27,7 @@ export interface Config {
     readonly ttl: number;
     readonly inactivity: number;
     readonly remember_me: number;
-    readonly redis: { readonly url: string | undefined };
+    readonly redis: RedisSettings;
   };
   readonly data_dir: string;
   readonly users: {
@@ -89,4 +89,21 @@ export interface OidcProviderSettings {
   readonly allowed_emails: readonly string[];
   readonly require_verified_email: boolean;
   readonly link_local_users: 'none' | 'email';
+}
+
+/** `session.redis`: at most one of `url` and `sentinels` is set (validated); neither means sessions in memory. */
+export interface RedisSettings {
+  readonly url: string | undefined;
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[] | undefined;
+  /** The Sentinel master group name; set exactly when `sentinels` is. */
+  readonly name: string | undefined;
+  /** Password of the primary and replicas found through the Sentinels. */
+  readonly password: string | undefined;
+  readonly sentinel_password: string | undefined;
+  readonly tls: {
+    /** TLS to the Sentinels and the primary (with `url`, `rediss://` says it instead and this is false). */
+    readonly enabled: boolean;
+    /** Absolute path of a PEM CA bundle, read at start. */
+    readonly ca_file: string | undefined;
+  };
 }

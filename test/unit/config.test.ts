@@ -65,7 +65,7 @@ describe('defaults', () => {
         ttl: 24 * HOUR,
         inactivity: 0,
         remember_me: 720 * HOUR,
-        redis: { url: undefined },
+        redis: { url: undefined, sentinels: undefined, name: undefined, password: undefined, sentinel_password: undefined, tls: { enabled: false, ca_file: undefined } },
       },
       data_dir: join(dir, 'data'),
       users: {
@@ -314,8 +314,14 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists the session secret, the Redis URL and the OIDC client secrets', () => {
-    expect([...SECRET_KEYS]).toEqual(['session.secret', 'session.redis.url', 'oidc.providers.client_secret']);
+  test('SECRET_KEYS lists the session secret, the Redis URL and passwords and the OIDC client secrets', () => {
+    expect([...SECRET_KEYS]).toEqual([
+      'session.secret',
+      'session.redis.url',
+      'session.redis.password',
+      'session.redis.sentinel_password',
+      'oidc.providers.client_secret',
+    ]);
   });
 
   test('a secret value never appears in an error message', () => {
