@@ -1,0 +1,117 @@
+import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRedis, type RedisProcess } from './redis-server.js';
+
+/**
+ * A Sentinel-managed Redis owned by one test: a primary, a replica of it and three Sentinels
+ * (quorum 2), each a real redis-server on its own loopback port and temp dir. Failover is quick:
+ * the primary counts as down after `down-after-milliseconds` 1000.
+ */
+export interface SentinelGroup {
+  readonly name: string;
+  readonly primary: RedisProcess;
+  readonly replica: RedisProcess;
+  readonly sentinels: readonly RedisProcess[];
+  /** `127.0.0.1:<port>` of each Sentinel, for `session.redis.sentinels`. */
+  readonly sentinelAddresses: readonly string[];
+  /** The port Sentinel currently names as the primary (asks the first Sentinel that answers). */
+  primaryPort(): Promise<number | undefined>;
+  /** Resolves once the replica has acknowledged every write made on the primary so far. */
+  waitForReplication(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const GROUP_NAME = 'postern-test';
+const SETTLE_DEADLINE_MS = 20_000;
+
+export async function startSentinelGroup(): Promise<SentinelGroup> {
+  const started: RedisProcess[] = [];
+  try {
+    const primary = await startRedis();
+    started.push(primary);
+    const replica = await startRedis({ args: () => ['--replicaof', '127.0.0.1', String(primary.port)] });
+    started.push(replica);
+    await until('the replica to finish its first sync', async () => (await info(replica.port, 'replication')).includes('master_link_status:up'));
+
+    const sentinelConf = [
+      `sentinel monitor ${GROUP_NAME} 127.0.0.1 ${primary.port} 2`,
+      `sentinel down-after-milliseconds ${GROUP_NAME} 1000`,
+      `sentinel failover-timeout ${GROUP_NAME} 5000`,
+      `sentinel parallel-syncs ${GROUP_NAME} 1`,
+      '',
+    ].join('\n');
+    const sentinels: RedisProcess[] = [];
+    for (let i = 0; i < 3; i++) {
+      const sentinel = await startRedis({ sentinelConf });
+      started.push(sentinel);
+      sentinels.push(sentinel);
+    }
+    // A failover needs a majority that knows the replica and each other (hello messages every 2 s).
+    await until('the Sentinels to know the replica and each other', async () => {
+      for (const sentinel of sentinels) {
+        const peers = (await command(sentinel.port, ['SENTINEL', 'SENTINELS', GROUP_NAME])) as unknown[];
+        const replicas = (await command(sentinel.port, ['SENTINEL', 'REPLICAS', GROUP_NAME])) as unknown[];
+        if (peers.length !== 2 || replicas.length !== 1) return false;
+      }
+      return true;
+    });
+
+    return {
+      name: GROUP_NAME,
+      primary,
+      replica,
+      sentinels,
+      sentinelAddresses: sentinels.map((s) => `127.0.0.1:${s.port}`),
+      async primaryPort() {
+        for (const sentinel of sentinels) {
+          try {
+            const [, port] = (await command(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', GROUP_NAME])) as [string, string];
+            return Number(port);
+          } catch {
+            // this one is down: ask the next
+          }
+        }
+        return undefined;
+      },
+      async waitForReplication() {
+        const acked = (await command(primary.port, ['WAIT', '1', '5000'])) as number;
+        if (acked < 1) throw new Error('the replica did not acknowledge the writes within 5 s');
+      },
+      async stop() {
+        await Promise.all(started.map((p) => p.stop()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw err;
+  }
+}
+
+/** One command on a short-lived connection; rejects when nothing answers within a second. */
+export async function command(port: number, args: readonly string[]): Promise<unknown> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.call(args[0]!, ...args.slice(1));
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function info(port: number, section: string): Promise<string> {
+  return String(await command(port, ['INFO', section]));
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SETTLE_DEADLINE_MS;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${SETTLE_DEADLINE_MS} ms`);
+    await sleep(100);
+  }
+}
