@@ -57,6 +57,8 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   const logger = createLogger(config.log.level, opts.logDestination);
   const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
   for (const warning of loaded.warnings) logger.warn(warning);
+  // Reads session.redis.tls.ca_file: an unreadable one stops the start before anything is written.
+  const redisTarget = redisTargetFromConfig(config.session.redis);
   if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
 
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
@@ -100,7 +102,6 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
 
   let redis: Redis | undefined;
   let store: SessionStore;
-  const redisTarget = redisTargetFromConfig(config.session.redis);
   if (redisTarget) {
     // Which Redis or Sentinels were tried (never a password), so an operator can tell a typo from an outage.
     const where = describeRedisTarget(redisTarget);
