@@ -8,7 +8,8 @@ import { buildUsers } from '../support/app-fixture.js';
 import { freePort } from '../support/free-port.js';
 import { TestClient } from '../support/http-client.js';
 import { startPostern, type PosternProcess } from '../support/postern-process.js';
-import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.js';
+import { command, startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.js';
+import { makeTestCa } from '../support/test-ca.js';
 import { askVerify } from '../support/verify-client.js';
 
 // Postern behind a Sentinel-managed Redis (one primary, one replica, three Sentinels, all real
@@ -167,4 +168,23 @@ describe('Sentinel config naming no reachable Sentinel', () => {
       await postern.cleanup();
     }
   });
+});
+
+describe('Sentinels and primary over TLS', () => {
+  it('finds the primary through the Sentinels and keeps sessions there, all over TLS with the CA in tls.ca_file', async () => {
+    const ca = makeTestCa(dir);
+    const group = await startSentinelGroup({ tls: ca });
+    // Only TLS ports are named: the Sentinels', and the primary's that they announce.
+    const postern = await startPostern(configFor(group.sentinelAddresses, `    tls: { enabled: true, ca_file: ${ca.caFile} }\n`), { env: FAST });
+    try {
+      const browser = await signIn(postern);
+
+      expect((await askVerify(browser, browser, 'nginx', RD)).status).toBe(200);
+      expect(await command(group.primary.port, ['DBSIZE'])).toBeGreaterThan(0);
+      expect(postern.logLines().find((l) => l.msg === 'redis is reachable')).toMatchObject({ sentinels: group.sentinelAddresses });
+    } finally {
+      await postern.cleanup();
+      await group.stop();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
+import { redisTlsArgs, type TestCa } from './test-ca.js';
 
 /**
  * A Sentinel-managed Redis owned by one test: a primary, a replica of it and three Sentinels
@@ -12,7 +14,7 @@ export interface SentinelGroup {
   readonly primary: RedisProcess;
   readonly replica: RedisProcess;
   readonly sentinels: readonly RedisProcess[];
-  /** `127.0.0.1:<port>` of each Sentinel, for `session.redis.sentinels`. */
+  /** `127.0.0.1:<port>` of each Sentinel (its TLS port with `tls`), for `session.redis.sentinels`. */
   readonly sentinelAddresses: readonly string[];
   /** The port Sentinel currently names as the primary (asks the first Sentinel that answers). */
   primaryPort(): Promise<number | undefined>;
@@ -24,27 +26,44 @@ export interface SentinelGroup {
 export const GROUP_NAME = 'postern-test';
 const SETTLE_DEADLINE_MS = 20_000;
 
-export async function startSentinelGroup(): Promise<SentinelGroup> {
+/**
+ * With `tls`, every process also listens with TLS on a second port and they speak TLS to each other
+ * (replication, Sentinel to Redis, Sentinel to Sentinel), announcing their TLS ports; the plain
+ * ports stay for the test's own commands.
+ */
+export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<SentinelGroup> {
   const started: RedisProcess[] = [];
+  const tls = async (announce: (port: number) => string[]): Promise<{ port?: number; args: string[] }> => {
+    if (!opts.tls) return { args: [] };
+    const port = await freePort();
+    return { port, args: [...redisTlsArgs(opts.tls, port), '--tls-replication', 'yes', ...announce(port)] };
+  };
   try {
-    const primary = await startRedis();
+    const primaryTls = await tls(() => []);
+    const primary = await startRedis({ args: () => primaryTls.args });
     started.push(primary);
-    const replica = await startRedis({ args: () => ['--replicaof', '127.0.0.1', String(primary.port)] });
+    const primaryPort = primaryTls.port ?? primary.port;
+    const replicaTls = await tls((port) => ['--replica-announce-port', String(port)]);
+    const replica = await startRedis({ args: () => ['--replicaof', '127.0.0.1', String(primaryPort), ...replicaTls.args] });
     started.push(replica);
     await until('the replica to finish its first sync', async () => (await info(replica.port, 'replication')).includes('master_link_status:up'));
 
     const sentinelConf = [
-      `sentinel monitor ${GROUP_NAME} 127.0.0.1 ${primary.port} 2`,
+      `sentinel monitor ${GROUP_NAME} 127.0.0.1 ${primaryPort} 2`,
       `sentinel down-after-milliseconds ${GROUP_NAME} 1000`,
       `sentinel failover-timeout ${GROUP_NAME} 5000`,
       `sentinel parallel-syncs ${GROUP_NAME} 1`,
       '',
     ].join('\n');
     const sentinels: RedisProcess[] = [];
+    const sentinelAddresses: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const sentinel = await startRedis({ sentinelConf });
+      const sentinelTls = await tls(() => []);
+      const announce = sentinelTls.port === undefined ? '' : `sentinel announce-port ${sentinelTls.port}\n`;
+      const sentinel = await startRedis({ sentinelConf: sentinelConf + announce, args: () => sentinelTls.args });
       started.push(sentinel);
       sentinels.push(sentinel);
+      sentinelAddresses.push(`127.0.0.1:${sentinelTls.port ?? sentinel.port}`);
     }
     // A failover needs a majority that knows the replica and each other (hello messages every 2 s).
     await until('the Sentinels to know the replica and each other', async () => {
@@ -61,7 +80,7 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
       primary,
       replica,
       sentinels,
-      sentinelAddresses: sentinels.map((s) => `127.0.0.1:${s.port}`),
+      sentinelAddresses,
       async primaryPort() {
         for (const sentinel of sentinels) {
           try {
