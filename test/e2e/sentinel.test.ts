@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +9,7 @@ import { writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import { buildUsers } from '../support/app-fixture.js';
 import { freePort } from '../support/free-port.js';
 import { TestClient } from '../support/http-client.js';
-import { startPostern, type PosternProcess } from '../support/postern-process.js';
+import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
 import { command, startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.js';
 import { makeTestCa } from '../support/test-ca.js';
 import { askVerify } from '../support/verify-client.js';
@@ -146,6 +148,15 @@ describe('Redis Sentinel failover', () => {
     expect((await postern.logLines().some((l) => l.msg === 'redis is unreachable: verify fails closed until it is back'))).toBe(true);
     expect((await atPostern.get('http://auth.example.com/readyz')).status).toBe(200);
   }, 90_000);
+
+  it('counts failed sign-ins on the promoted primary, where `postern throttle list` finds them through the Sentinels', async () => {
+    const browser = new TestClient(postern.port);
+    expect((await browser.submitForm(LOGIN, { username: 'alice', password: 'wrong password' })).status).toBe(401);
+
+    const list = await promisify(execFile)(process.execPath, [CLI, '--config', postern.configFile, 'throttle', 'list'], { env: { PATH: process.env.PATH } });
+
+    expect(list.stdout).toMatch(/^ip\s+127\.0\.0\.1\s+1\s+-$/m);
+  });
 });
 
 describe('Sentinel config naming no reachable Sentinel', () => {
