@@ -104,14 +104,10 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
   }
 
-  let throttleWarned = false;
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
-    onStoreFailure: (err) => {
-      if (throttleWarned) return;
-      throttleWarned = true;
-      logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back');
-    },
+    // Called once per outage.
+    onStoreFailure: (err) => logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back'),
   });
 
   const access = compileAccess(config.access, config.session.domain);

@@ -111,8 +111,9 @@ export function createLoginHandlers(deps: LoginDeps) {
         return render(ctx, 400, { rd, username, error: `Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.` });
       }
 
-      // Before any hashing: a throttled attempt must cost next to nothing.
-      const gate = await deps.throttle.check(clientIp, username);
+      // Before any hashing, the attempt takes its point: a throttled attempt costs next to nothing,
+      // and concurrent attempts cannot all pass one check before any of them is counted.
+      const gate = await deps.throttle.take(clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
         ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -123,7 +124,6 @@ export function createLoginHandlers(deps: LoginDeps) {
       // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
       const ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
       if (!ok || !user) {
-        await deps.throttle.recordFailure(clientIp, username);
         const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
         deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason }, 'sign-in failed');
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
