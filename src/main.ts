@@ -18,6 +18,7 @@ import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
+import { RedisDeviceStore } from './store/device-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -139,6 +140,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
+    ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
   });
 
   const server = createServer(app.callback());

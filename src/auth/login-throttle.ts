@@ -12,17 +12,21 @@ import { normaliseUsername } from './username.js';
  *   user+ip  failures for one username from one address (the common case, cleared by a success).
  * IPv6 addresses count per /64: one host usually holds a whole /64 and could otherwise step
  * through it to get a fresh budget for every attempt.
+ * A fourth scope, device, counts the attempts of one trusted browser (see device-trust.ts), which
+ * are judged by it alone instead of the three above.
  */
 
 export interface ThrottleConfig {
   perIp: RateWindow[];
   perUser: RateWindow[];
   perUserIp: RateWindow[];
+  /** A trusted device's own windows; DEFAULT_DEVICE_SPEC when absent. */
+  perDevice?: RateWindow[];
 }
 
 export type ThrottleCheck = { allowed: true } | { allowed: false; retryAfterSec: number };
 
-export type ThrottleScope = 'ip' | 'user' | 'user+ip';
+export type ThrottleScope = 'ip' | 'user' | 'user+ip' | 'device';
 
 export interface ThrottleEntry {
   scope: ThrottleScope;
@@ -41,6 +45,10 @@ export interface LoginThrottle {
    * A refused attempt keeps none of its points.
    */
   take(ip: string, username: string): Promise<ThrottleCheck>;
+  /** An attempt from a trusted device: one point from each of the device's own windows, and nothing else. */
+  takeDevice(deviceId: string): Promise<ThrottleCheck>;
+  /** After a right password from a trusted device: its counters end. */
+  deviceSuccess(deviceId: string): Promise<void>;
   /** What an attempt would get now, without taking anything. */
   check(ip: string, username: string): Promise<ThrottleCheck>;
   /**
@@ -99,6 +107,9 @@ export const DEFAULT_THROTTLE_SPECS = Object.freeze({
   perUserIp: '5/minute;20/hour',
 });
 
+/** A trusted device's own limit: its owner mistyping, or a thief who took the cookie without the password. */
+export const DEFAULT_DEVICE_SPEC = '5/minute;20/hour';
+
 export const DEFAULT_THROTTLE_CONFIG: Readonly<ThrottleConfig> = Object.freeze({
   perIp: windowsOf(DEFAULT_THROTTLE_SPECS.perIp),
   perUser: windowsOf(DEFAULT_THROTTLE_SPECS.perUser),
@@ -106,19 +117,21 @@ export const DEFAULT_THROTTLE_CONFIG: Readonly<ThrottleConfig> = Object.freeze({
 });
 
 const DEFAULT_KEY_PREFIX = 'postern:throttle';
-const SCOPES: readonly ThrottleScope[] = ['ip', 'user', 'user+ip'];
+const SCOPES: readonly ThrottleScope[] = ['ip', 'user', 'user+ip', 'device'];
 
 export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOptions = {}): LoginThrottle {
   const { redis } = opts;
   const store = createCounterStore({ redis, keyPrefix: opts.keyPrefix ?? DEFAULT_KEY_PREFIX, onStoreFailure: opts.onStoreFailure });
   const limiters: FixedWindow[] = [];
   for (const scope of SCOPES) {
-    const windows = scope === 'ip' ? cfg.perIp : scope === 'user' ? cfg.perUser : cfg.perUserIp;
+    const windows = scope === 'ip' ? cfg.perIp : scope === 'user' ? cfg.perUser : scope === 'user+ip' ? cfg.perUserIp : (cfg.perDevice ?? windowsOf(DEFAULT_DEVICE_SPEC));
     for (const window of windows) {
       checkWindow(scope, window);
       limiters.push(store.window(scope, window));
     }
   }
+  const deviceLimiters = limiters.filter((l) => l.scope === 'device');
+  const accountLimiters = limiters.filter((l) => l.scope !== 'device');
   const pointsByWindow = new Map(limiters.map((l) => [`${l.scope}:${l.durationSec}`, l.points]));
 
   function keyFor(scope: string, ip: string, user: string): string {
@@ -130,7 +143,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   function keysOf(ip: string, username: string): string[] {
     const a = addressKey(ip);
     const u = normaliseUsername(username);
-    return limiters.map((l) => keyFor(l.scope, a, u));
+    return accountLimiters.map((l) => keyFor(l.scope, a, u));
   }
 
   /** Window and key → when the window Redis reported full ends, and when it said so. Only with Redis. */
@@ -145,10 +158,10 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   }
 
   /** A remembered refusal for one of these windows, still running. */
-  function rememberedRefusal(keys: readonly string[], at: number): ThrottleCheck | undefined {
+  function rememberedRefusal(ls: readonly FixedWindow[], keys: readonly string[], at: number): ThrottleCheck | undefined {
     if (!redis) return undefined;
     let retryMs = 0;
-    for (let i = 0; i < limiters.length; i++) retryMs = Math.max(retryMs, rememberedMs(refusalId(limiters[i]!, keys[i]!), at));
+    for (let i = 0; i < ls.length; i++) retryMs = Math.max(retryMs, rememberedMs(refusalId(ls[i]!, keys[i]!), at));
     return retryMs > 0 ? refusedFor(retryMs) : undefined;
   }
 
@@ -179,36 +192,56 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return retryMs > 0 ? refusedFor(retryMs) : undefined;
   }
 
-  async function take(ip: string, username: string): Promise<ThrottleCheck> {
-    const keys = keysOf(ip, username);
+  /** One point from each window, each window's key given; a refusal keeps none of them. */
+  async function takeFrom(ls: readonly FixedWindow[], keys: readonly string[]): Promise<ThrottleCheck> {
     const started = now();
-    const remembered = rememberedRefusal(keys, started);
+    const remembered = rememberedRefusal(ls, keys, started);
     if (remembered) return remembered;
-    const taken = await Promise.all(limiters.map((l, i) => l.take(keys[i]!)));
+    const taken = await Promise.all(ls.map((l, i) => l.take(keys[i]!)));
     let retryMs = 0;
     taken.forEach((t, i) => {
       if (t.granted) return;
       retryMs = Math.max(retryMs, t.msLeft);
       // Only what Redis said: memory's answers during an outage are not worth remembering.
-      if (!t.fromMemory) rememberRefusal(refusalId(limiters[i]!, keys[i]!), t.msLeft, started);
+      if (!t.fromMemory) rememberRefusal(refusalId(ls[i]!, keys[i]!), t.msLeft, started);
     });
     if (taken.every((t) => t.granted)) return { allowed: true };
     // A refused attempt counts nowhere: every window gets its point back. Otherwise one address
     // hammering its own full window would go on filling the per-user window and lock the owner out.
-    await Promise.all(limiters.map((l, i) => l.giveBack(keys[i]!)));
+    await Promise.all(ls.map((l, i) => l.giveBack(keys[i]!)));
     return refusedFor(retryMs);
+  }
+
+  function take(ip: string, username: string): Promise<ThrottleCheck> {
+    return takeFrom(accountLimiters, keysOf(ip, username));
+  }
+
+  function takeDevice(deviceId: string): Promise<ThrottleCheck> {
+    return takeFrom(
+      deviceLimiters,
+      deviceLimiters.map(() => deviceId),
+    );
+  }
+
+  async function deviceSuccess(deviceId: string): Promise<void> {
+    await Promise.all(
+      deviceLimiters.map((l) => {
+        refusals.delete(refusalId(l, deviceId));
+        return l.clear(deviceId);
+      }),
+    );
   }
 
   async function check(ip: string, username: string): Promise<ThrottleCheck> {
     const keys = keysOf(ip, username);
     const started = now();
-    const remembered = rememberedRefusal(keys, started);
+    const remembered = rememberedRefusal(accountLimiters, keys, started);
     if (remembered) return remembered;
-    const counts = await Promise.all(limiters.map((l, i) => l.peek(keys[i]!)));
+    const counts = await Promise.all(accountLimiters.map((l, i) => l.peek(keys[i]!)));
     let retryMs = 0;
     let blocked = false;
     counts.forEach((c, i) => {
-      const l = limiters[i]!;
+      const l = accountLimiters[i]!;
       if (c === null || !isLive(c) || c.consumed < l.points) return;
       blocked = true;
       retryMs = Math.max(retryMs, c.msLeft);
@@ -220,7 +253,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   async function recordSuccess(ip: string, username: string): Promise<void> {
     const keys = keysOf(ip, username);
     await Promise.all(
-      limiters.map((l, i) => {
+      accountLimiters.map((l, i) => {
         if (l.scope !== 'user+ip') return l.giveBack(keys[i]!);
         refusals.delete(refusalId(l, keys[i]!));
         return l.clear(keys[i]!);
@@ -254,6 +287,8 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       if (everything) return true;
       if (c.scope === 'ip') return c.key === ip;
       if (c.scope === 'user') return c.key === user;
+      // A device's counters end with its trust (device-trust.ts revokeUser); only "everything" names them here.
+      if (c.scope === 'device') return false;
       const bar = c.key.lastIndexOf('|');
       return c.key.slice(0, bar) === user || c.key.slice(bar + 1) === ip;
     };
@@ -263,7 +298,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return new Set(removed.map((c) => `${c.scope}\n${c.key}`)).size;
   }
 
-  return { take, check, addressRefusal, recordSuccess, list, clear };
+  return { take, takeDevice, deviceSuccess, check, addressRefusal, recordSuccess, list, clear };
 }
 
 function checkWindow(scope: string, window: RateWindow): void {

@@ -211,7 +211,8 @@ function finish(parsed: FileConfig, baseDir: string): Config {
     headers: { ...headers },
     log: { ...log },
     login: {
-      throttle: { perIp: [...login.rate_limit], perUser: [...login.account_rate_limit], perUserIp: [...login.account_address_rate_limit] },
+      throttle: { perIp: [...login.rate_limit], perUser: [...login.account_rate_limit], perUserIp: [...login.account_address_rate_limit], perDevice: [...login.device_rate_limit] },
+      device_ttl: login.device_ttl,
     },
     access,
     oidc:

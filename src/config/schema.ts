@@ -15,7 +15,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
-import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
+import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
 import { isTrustedProxyEntry } from '../http/trusted-proxies.js';
 import { parseDuration } from './duration.js';
@@ -313,6 +313,15 @@ const login = z
       account_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUser),
       /** Failed sign-ins allowed per username from one address; a success clears it. Default `5/minute;20/hour`. */
       account_address_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUserIp),
+      /**
+       * How long a browser that signed in with the right password stays a trusted device for that
+       * username: its attempts are judged by login.device_rate_limit alone. 0 turns device trust off. Default `2160h` (90 days).
+       */
+      device_ttl: duration('1h', '8760h', { off: true }).prefault('2160h'),
+      /** Failed sign-ins allowed per trusted device; reaching it ends the device's trust. Default `5/minute;20/hour`. */
+      device_rate_limit: rateLimit(DEFAULT_DEVICE_SPEC).refine((windows) => windows.length > 0, {
+        error: 'must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0)',
+      }),
     },
     { error: MAPPING },
   )

@@ -47,8 +47,10 @@ export interface Config {
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly login: {
-    /** Failed sign-in windows per client address, per username, and per username-and-address. */
+    /** Failed sign-in windows per client address, per username, per username-and-address, and per trusted device. */
     readonly throttle: ThrottleConfig;
+    /** How long a trusted device stays trusted, in ms; 0 when device trust is off. */
+    readonly device_ttl: number;
   };
   /** The validated `access` section, compiled by access/schema.ts; undefined when absent. */
   readonly access: AccessSection | undefined;

@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { looksLikeDeviceCookie, type DeviceTrust } from '../auth/device-trust.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
@@ -23,6 +24,12 @@ export interface LoginDeps extends SubjectDeps {
   readonly rememberMe: number;
   /** The single sign-on buttons, when providers are configured, so a failed attempt shows them again. */
   readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
+  /** Trusted devices; absent when login.device_ttl is 0. */
+  readonly devices?: {
+    readonly trust: DeviceTrust;
+    /** The cookie: host-only on the portal, sent only to the sign-in path. */
+    readonly cookie: { readonly name: string; readonly path: string; readonly maxAgeMs: number };
+  };
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -69,6 +76,42 @@ export function createLoginHandlers(deps: LoginDeps) {
     await session.regenerate();
   }
 
+  function refuse(ctx: Context, gate: { retryAfterSec: number }, rd: string | undefined, username: string): void {
+    ctx.set('Retry-After', String(gate.retryAfterSec));
+    render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
+  }
+
+  function setDeviceCookie(ctx: Context, value: string | null): void {
+    const { cookie } = deps.devices!;
+    ctx.cookies.set(cookie.name, value, {
+      httpOnly: true,
+      secure: ctx.state.facts.https,
+      sameSite: 'lax',
+      path: cookie.path,
+      // No domain: host-only, the portal's own.
+      maxAge: value === null ? 0 : cookie.maxAgeMs,
+      overwrite: true,
+    });
+  }
+
+  /**
+   * Who judges this attempt: a device the browser proves it is trusted for this username, by that
+   * device's own limit alone; anyone else by the address and username limits. A device that reaches
+   * its limit loses its trust, and the attempt goes on as anyone else's.
+   */
+  async function admit(ctx: Context, clientIp: string, username: string) {
+    const devices = deps.devices;
+    const deviceId = devices && (await devices.trust.recognise(ctx.cookies.get(devices.cookie.name), username));
+    if (deviceId !== undefined) {
+      const gate = await deps.throttle.takeDevice(deviceId);
+      if (gate.allowed) return { gate, deviceId };
+      await devices!.trust.forget(deviceId);
+      setDeviceCookie(ctx, null);
+      deps.logger.info({ event: 'login.device_untrusted', user: username, client: clientIp }, 'a trusted device reached its own limit and is no longer trusted');
+    }
+    return { gate: await deps.throttle.take(clientIp, username), deviceId: undefined };
+  }
+
   return {
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
@@ -86,6 +129,8 @@ export function createLoginHandlers(deps: LoginDeps) {
      */
     async addressGate(ctx: Context, next: Next): Promise<void> {
       const { clientIp } = ctx.state.facts;
+      // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
+      if (deps.devices && looksLikeDeviceCookie(ctx.cookies.get(deps.devices.cookie.name))) return next();
       const gate = await deps.throttle.addressRefusal(clientIp);
       if (gate === undefined || gate.allowed) return next();
       deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
@@ -113,11 +158,10 @@ export function createLoginHandlers(deps: LoginDeps) {
 
       // Before any hashing, the attempt takes its point: a throttled attempt costs next to nothing,
       // and concurrent attempts cannot all pass one check before any of them is counted.
-      const gate = await deps.throttle.take(clientIp, username);
+      const { gate, deviceId } = await admit(ctx, clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
-        ctx.set('Retry-After', String(gate.retryAfterSec));
-        return render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
+        return refuse(ctx, gate, rd, username);
       }
 
       const user = deps.users.find(username);
@@ -125,13 +169,20 @@ export function createLoginHandlers(deps: LoginDeps) {
       const ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
       if (!ok || !user) {
         const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
-        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason }, 'sign-in failed');
+        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason, ...(deviceId ? { device: true } : {}) }, 'sign-in failed');
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
       }
 
-      await deps.throttle.recordSuccess(clientIp, username);
+      if (deviceId !== undefined) {
+        await deps.throttle.deviceSuccess(deviceId);
+      } else {
+        await deps.throttle.recordSuccess(clientIp, username);
+        // This browser has proven it knows the password: from now on it is judged by its own limit.
+        const cookie = await deps.devices?.trust.issue(user);
+        if (cookie !== undefined) setDeviceCookie(ctx, cookie);
+      }
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
-      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp }, 'signed in');
+      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
       ctx.status = 303;
       ctx.redirect(rd ?? deps.urls.home);
     },
