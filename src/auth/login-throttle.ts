@@ -45,6 +45,8 @@ export interface LoginThrottle {
    * A refused attempt keeps none of its points.
    */
   take(ip: string, username: string): Promise<ThrottleCheck>;
+  /** A request that could not be an attempt at all (a malformed or oversized form): one point from the address's windows. */
+  takeAddress(ip: string): Promise<ThrottleCheck>;
   /** An attempt from a trusted device: one point from each of the device's own windows, and nothing else. */
   takeDevice(deviceId: string): Promise<ThrottleCheck>;
   /** After a right password from a trusted device: its counters end. */
@@ -216,6 +218,14 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return takeFrom(accountLimiters, keysOf(ip, username));
   }
 
+  function takeAddress(ip: string): Promise<ThrottleCheck> {
+    const key = addressKey(ip);
+    return takeFrom(
+      addressLimiters,
+      addressLimiters.map(() => key),
+    );
+  }
+
   function takeDevice(deviceId: string): Promise<ThrottleCheck> {
     return takeFrom(
       deviceLimiters,
@@ -298,7 +308,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return new Set(removed.map((c) => `${c.scope}\n${c.key}`)).size;
   }
 
-  return { take, takeDevice, deviceSuccess, check, addressRefusal, recordSuccess, list, clear };
+  return { take, takeAddress, takeDevice, deviceSuccess, check, addressRefusal, recordSuccess, list, clear };
 }
 
 function checkWindow(scope: string, window: RateWindow): void {

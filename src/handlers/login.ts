@@ -1,11 +1,12 @@
 import type { Context, Next } from 'koa';
 import { looksLikeDeviceCookie, type DeviceTrust } from '../auth/device-trust.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
+import type { PasswordHasher } from '../auth/passwords.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
+import { readCredentials } from '../http/login-form.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
@@ -112,6 +113,19 @@ export function createLoginHandlers(deps: LoginDeps) {
     return { gate: await deps.throttle.take(clientIp, username), deviceId: undefined };
   }
 
+  /** A form the parser refuses (too large, not a form): a failure for the address too, then the error handler answers. */
+  async function countUnreadable(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const status = (err as { status?: unknown } | null)?.status;
+      if (typeof status === 'number' && status >= 400 && status < 500 && ctx.request.body === undefined) {
+        await deps.throttle.takeAddress(ctx.state.facts.clientIp);
+      }
+      throw err;
+    }
+  }
+
   return {
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
@@ -130,9 +144,8 @@ export function createLoginHandlers(deps: LoginDeps) {
     async addressGate(ctx: Context, next: Next): Promise<void> {
       const { clientIp } = ctx.state.facts;
       // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
-      if (deps.devices && looksLikeDeviceCookie(ctx.cookies.get(deps.devices.cookie.name))) return next();
-      const gate = await deps.throttle.addressRefusal(clientIp);
-      if (gate === undefined || gate.allowed) return next();
+      const gate = deps.devices && looksLikeDeviceCookie(ctx.cookies.get(deps.devices.cookie.name)) ? undefined : await deps.throttle.addressRefusal(clientIp);
+      if (gate === undefined || gate.allowed) return countUnreadable(ctx, next);
       deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
       ctx.status = 429;
       ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -143,18 +156,24 @@ export function createLoginHandlers(deps: LoginDeps) {
     async submit(ctx: Context): Promise<void> {
       const body = ctx.request.body;
       const rd = validateRedirect(field(body, 'rd'), deps.redirectPolicy);
-      const username = (field(body, 'username') ?? '').trim();
-      const password = field(body, 'password') ?? '';
+      const credentials = readCredentials(body, ctx.request.rawBody);
+      // Echoed into the form only when it is a sane name; the log gets a bounded, escaped prefix at most.
+      const shown = credentials.ok ? credentials.username : '';
       const { clientIp } = ctx.state.facts;
 
       if (!deps.csrf.verify(ctx, field(body, 'csrf'))) {
-        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
-        return render(ctx, 403, { rd, username, error: 'This sign-in form has expired. Please try again.' });
+        deps.logger.info({ event: 'login.failure', user: shown, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
+        return render(ctx, 403, { rd, username: shown, error: 'This sign-in form has expired. Please try again.' });
       }
-      if (!username || !password) return render(ctx, 400, { rd, username, error: 'Enter your username and password.' });
-      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
-        return render(ctx, 400, { rd, username, error: `Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.` });
+      if (!credentials.ok) {
+        if (credentials.problem === 'missing') return render(ctx, 400, { rd, username: (field(body, 'username') ?? '').trim(), error: credentials.message });
+        // Not an attempt at any account, but a failure for the address all the same: no free probing with junk.
+        const gate = await deps.throttle.takeAddress(clientIp);
+        deps.logger.info({ event: 'login.failure', client: clientIp, reason: credentials.problem === 'malformed' ? 'malformed form' : 'too long' }, 'sign-in refused: unusable username or password');
+        if (!gate.allowed) return refuse(ctx, gate, rd, '');
+        return render(ctx, 400, { rd, username: '', error: credentials.message });
       }
+      const { username, password } = credentials;
 
       // Before any hashing, the attempt takes its point: a throttled attempt costs next to nothing,
       // and concurrent attempts cannot all pass one check before any of them is counted.
