@@ -44,7 +44,7 @@ export interface DeviceTrustOptions {
   /** How long a device stays trusted, in ms. */
   readonly ttlMs: number;
   readonly now: () => number;
-  /** The store failed; the attempt goes on with the ordinary limits. */
+  /** The store failed; the attempt goes on with the ordinary limits. Called once per outage. */
   readonly onStoreFailure?: (err: Error) => void;
 }
 
@@ -60,7 +60,16 @@ export function createDeviceTrust(opts: DeviceTrustOptions): DeviceTrust {
   const key = createHmac('sha256', opts.secret).update('postern device trust v1').digest();
   const mac = (id: string, user: User): string =>
     createHmac('sha256', key).update(`${id}\n${normaliseUsername(user.username)}\n${opts.passwordFingerprint(user)}`).digest('base64url');
-  const failed = (err: unknown): void => opts.onStoreFailure?.(err instanceof Error ? err : new Error(String(err)));
+  let down = false;
+  const failed = (err: unknown): void => {
+    if (down) return;
+    down = true;
+    opts.onStoreFailure?.(err instanceof Error ? err : new Error(String(err)));
+  };
+  const answered = <T>(value: T): T => {
+    down = false;
+    return value;
+  };
 
   return {
     async recognise(cookie, username) {
@@ -71,7 +80,7 @@ export function createDeviceTrust(opts: DeviceTrustOptions): DeviceTrust {
       const id = parts[1]!;
       if (!constantEquals(parts[2]!, mac(id, user))) return undefined;
       try {
-        const record = await opts.store.get(id);
+        const record = answered(await opts.store.get(id));
         return record !== undefined && record.user === normaliseUsername(user.username) && record.expires > opts.now() ? id : undefined;
       } catch (err) {
         failed(err);
@@ -82,7 +91,7 @@ export function createDeviceTrust(opts: DeviceTrustOptions): DeviceTrust {
     async issue(user) {
       const id = randomBytes(16).toString('base64url');
       try {
-        await opts.store.add(id, { user: normaliseUsername(user.username), expires: opts.now() + opts.ttlMs });
+        answered(await opts.store.add(id, { user: normaliseUsername(user.username), expires: opts.now() + opts.ttlMs }));
       } catch (err) {
         failed(err);
         return undefined;
@@ -92,7 +101,7 @@ export function createDeviceTrust(opts: DeviceTrustOptions): DeviceTrust {
 
     async forget(deviceId) {
       try {
-        await opts.store.remove(deviceId);
+        answered(await opts.store.remove(deviceId));
       } catch (err) {
         failed(err);
       }

@@ -157,7 +157,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       const body = ctx.request.body;
       const rd = validateRedirect(field(body, 'rd'), deps.redirectPolicy);
       const credentials = readCredentials(body, ctx.request.rawBody);
-      // Echoed into the form only when it is a sane name; the log gets a bounded, escaped prefix at most.
+      // Echoed into the form and the log only when it could be a username at all.
       const shown = credentials.ok ? credentials.username : '';
       const { clientIp } = ctx.state.facts;
 

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeviceTrust } from '../../src/auth/device-trust.js';
+import { createPasswordFingerprint } from '../../src/auth/identity.js';
+import type { User } from '../../src/auth/user.js';
 import type { DeviceStore } from '../../src/store/device-store.js';
 import { MemoryDeviceStore } from '../../src/store/device-store-memory.js';
 import { RedisDeviceStore } from '../../src/store/device-store-redis.js';
@@ -109,15 +112,36 @@ describe('on Redis', () => {
     expect(await a.get(id)).toBeUndefined();
   });
 
-  it('rejects while Redis is down (the caller decides what that means)', async () => {
+  it('rejects while Redis is down; device trust then recognises nothing and issues nothing, and says so once', async () => {
     const store = new RedisDeviceStore(redis, 'down-devices');
+    const alice: User = { username: 'alice', password: '$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA', role: 'user', groups: [], email: '', name: '', disabled: false };
+    const failures: Error[] = [];
+    const trust = createDeviceTrust({
+      store,
+      secret: 'test-secret-test-secret-test-secret-0123',
+      users: { find: (name) => (name.toLowerCase() === 'alice' ? alice : undefined), all: () => [alice] },
+      passwordFingerprint: createPasswordFingerprint('test-secret-test-secret-test-secret-0123'),
+      ttlMs: DAY,
+      now: Date.now,
+      onStoreFailure: (err) => failures.push(err),
+    });
+    const cookie = (await trust.issue(alice))!;
+    expect(await trust.recognise(cookie, 'Alice')).toMatch(/^[A-Za-z0-9_-]{22}$/);
     await server.stop();
     try {
       await waitFor(() => redis.status !== 'ready', { what: 'the client to notice the outage' });
       await expect(store.get(newId())).rejects.toThrow();
       await expect(store.add(newId(), { user: 'alice', expires: Date.now() + DAY })).rejects.toThrow();
+      expect(await trust.recognise(cookie, 'alice')).toBeUndefined();
+      expect(await trust.issue(alice)).toBeUndefined();
+      expect(failures).toHaveLength(1);
+      await expect(trust.revokeUser('alice')).rejects.toThrow();
     } finally {
       await server.start();
     }
+    await waitFor(() => redis.status === 'ready', { what: 'the client to reconnect', timeoutMs: 10_000 });
+    // The restarted Redis kept nothing (no persistence in tests): a new sign-in makes a new device.
+    const fresh = (await trust.issue(alice))!;
+    expect(await trust.recognise(fresh, 'alice')).toBeDefined();
   });
 });
