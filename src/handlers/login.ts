@@ -1,5 +1,4 @@
 import type { Context, Next } from 'koa';
-import { looksLikeDeviceCookie, type DeviceTrust } from '../auth/device-trust.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
@@ -11,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
 import { messagePage } from '../views/message-page.js';
+import { createAdmission, type DeviceCookie } from './login-admission.js';
 
 export interface LoginDeps extends SubjectDeps {
   readonly hasher: PasswordHasher;
@@ -26,11 +26,7 @@ export interface LoginDeps extends SubjectDeps {
   /** The single sign-on buttons, when providers are configured, so a failed attempt shows them again. */
   readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
   /** Trusted devices; absent when login.device_ttl is 0. */
-  readonly devices?: {
-    readonly trust: DeviceTrust;
-    /** The cookie: host-only on the portal, sent only to the sign-in path. */
-    readonly cookie: { readonly name: string; readonly path: string; readonly maxAgeMs: number };
-  };
+  readonly devices?: DeviceCookie;
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -50,6 +46,8 @@ export function retryInWords(seconds: number): string {
 }
 
 export function createLoginHandlers(deps: LoginDeps) {
+  const admission = createAdmission(deps);
+
   function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
     ctx.status = status;
     ctx.type = 'html';
@@ -82,50 +80,6 @@ export function createLoginHandlers(deps: LoginDeps) {
     render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
   }
 
-  function setDeviceCookie(ctx: Context, value: string | null): void {
-    const { cookie } = deps.devices!;
-    ctx.cookies.set(cookie.name, value, {
-      httpOnly: true,
-      secure: ctx.state.facts.https,
-      sameSite: 'lax',
-      path: cookie.path,
-      // No domain: host-only, the portal's own.
-      maxAge: value === null ? 0 : cookie.maxAgeMs,
-      overwrite: true,
-    });
-  }
-
-  /**
-   * Who judges this attempt: a device the browser proves it is trusted for this username, by that
-   * device's own limit alone; anyone else by the address and username limits. A device that reaches
-   * its limit loses its trust, and the attempt goes on as anyone else's.
-   */
-  async function admit(ctx: Context, clientIp: string, username: string) {
-    const devices = deps.devices;
-    const deviceId = devices && (await devices.trust.recognise(ctx.cookies.get(devices.cookie.name), username));
-    if (deviceId !== undefined) {
-      const gate = await deps.throttle.takeDevice(deviceId);
-      if (gate.allowed) return { gate, deviceId };
-      await devices!.trust.forget(deviceId);
-      setDeviceCookie(ctx, null);
-      deps.logger.info({ event: 'login.device_untrusted', user: username, client: clientIp }, 'a trusted device reached its own limit and is no longer trusted');
-    }
-    return { gate: await deps.throttle.take(clientIp, username), deviceId: undefined };
-  }
-
-  /** A form the parser refuses (too large, not a form): a failure for the address too, then the error handler answers. */
-  async function countUnreadable(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      const status = (err as { status?: unknown } | null)?.status;
-      if (typeof status === 'number' && status >= 400 && status < 500 && ctx.request.body === undefined) {
-        await deps.throttle.takeAddress(ctx.state.facts.clientIp);
-      }
-      throw err;
-    }
-  }
-
   return {
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
@@ -144,8 +98,8 @@ export function createLoginHandlers(deps: LoginDeps) {
     async addressGate(ctx: Context, next: Next): Promise<void> {
       const { clientIp } = ctx.state.facts;
       // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
-      const gate = deps.devices && looksLikeDeviceCookie(ctx.cookies.get(deps.devices.cookie.name)) ? undefined : await deps.throttle.addressRefusal(clientIp);
-      if (gate === undefined || gate.allowed) return countUnreadable(ctx, next);
+      const gate = admission.mayBeTrusted(ctx) ? undefined : await deps.throttle.addressRefusal(clientIp);
+      if (gate === undefined || gate.allowed) return admission.countUnreadable(ctx, next);
       deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
       ctx.status = 429;
       ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -175,9 +129,8 @@ export function createLoginHandlers(deps: LoginDeps) {
       }
       const { username, password } = credentials;
 
-      // Before any hashing, the attempt takes its point: a throttled attempt costs next to nothing,
-      // and concurrent attempts cannot all pass one check before any of them is counted.
-      const { gate, deviceId } = await admit(ctx, clientIp, username);
+      // Before any hashing: the attempt takes its point (from its device's limit, or the ordinary ones).
+      const { gate, deviceId } = await admission.admit(ctx, clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
         return refuse(ctx, gate, rd, username);
@@ -192,14 +145,7 @@ export function createLoginHandlers(deps: LoginDeps) {
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
       }
 
-      if (deviceId !== undefined) {
-        await deps.throttle.deviceSuccess(deviceId);
-      } else {
-        await deps.throttle.recordSuccess(clientIp, username);
-        // This browser has proven it knows the password: from now on it is judged by its own limit.
-        const cookie = await deps.devices?.trust.issue(user);
-        if (cookie !== undefined) setDeviceCookie(ctx, cookie);
-      }
+      await admission.succeeded(ctx, clientIp, user, deviceId);
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
       ctx.status = 303;
