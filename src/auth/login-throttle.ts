@@ -30,7 +30,7 @@ export type ThrottleScope = 'ip' | 'user' | 'user+ip' | 'device';
 
 export interface ThrottleEntry {
   scope: ThrottleScope;
-  /** The address (an IPv6 /64 for IPv6), the username, or `username|address`. */
+  /** The address (an IPv6 /64 for IPv6), the username, `username|address`, or a trusted device's id. */
   key: string;
   /** Failures in the longest window still counting. */
   failures: number;
