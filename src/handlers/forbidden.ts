@@ -13,6 +13,7 @@ import { readOriginalRequest, type OriginalRequest } from '../http/original-requ
 import { pageSecurityHeaderList } from '../http/security-headers.js';
 import { forbiddenPage } from '../views/forbidden-page.js';
 import { messagePage } from '../views/message-page.js';
+import { isApiClient } from './verify.js';
 
 /**
  * The page a signed-in visitor sees instead of a bare "403 Forbidden": who they are, why (the
@@ -89,6 +90,13 @@ export function createForbiddenHandlers(deps: ForbiddenDeps) {
 
     /** `GET /forbidden`: the same page, decided again from the session and the URL. */
     async show(ctx: Context): Promise<void> {
+      // As verify: an API or XHR client gets an empty 403, not a page it cannot show.
+      if (isApiClient(ctx)) {
+        ctx.status = 403;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = '';
+        return;
+      }
       const list = headersFor();
       for (let i = 0; i < list.length; i += 2) ctx.set(list[i]!, list[i + 1]!);
       ctx.type = 'html';

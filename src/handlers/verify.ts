@@ -24,7 +24,7 @@ export interface VerifyDeps extends SessionIdDeps {
 }
 
 /** API and XHR clients get a 401 they can act on; browsers get a redirect. Never decided on User-Agent. */
-function isApiClient(ctx: Context): boolean {
+export function isApiClient(ctx: Context): boolean {
   if (ctx.get('x-requested-with').toLowerCase() === 'xmlhttprequest') return true;
   return !ctx.get('accept').toLowerCase().includes('text/html');
 }

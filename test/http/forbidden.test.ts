@@ -117,7 +117,7 @@ describe('GET /forbidden (what nginx error_page 403 asks for)', () => {
     expect(reply.body).not.toContain('<script>');
   });
 
-  it('sends an anonymous visitor to sign in, says "allowed" when the rules allow, and answers 400 with nothing to explain', async () => {
+  it('sends an anonymous visitor to sign in, says "allowed" when the rules allow, gives API clients an empty 403, and answers 400 with nothing to explain', async () => {
     const anonymous = await new TestClient(app.port).get(`http://auth.example.com/forbidden?rd=${encodeURIComponent('http://admin.example.com/a')}`);
     expect(anonymous.status).toBe(302);
     expect(anonymous.header('location')).toBe(`http://auth.example.com/login?rd=${encodeURIComponent('http://admin.example.com/a')}`);
@@ -126,6 +126,10 @@ describe('GET /forbidden (what nginx error_page 403 asks for)', () => {
     const allowed = await alice.get(`http://auth.example.com/forbidden?rd=${encodeURIComponent('http://admin.example.com/a')}`);
     expect(allowed.status).toBe(200);
     expect(allowed.body).toContain('You may open admin.example.com now.');
+
+    const api = await alice.request(`http://auth.example.com/forbidden?rd=${encodeURIComponent('http://closed.example.com/a')}`, { headers: { accept: 'application/json' } });
+    expect(api.status).toBe(403);
+    expect(api.body).toBe('');
 
     for (const query of ['', '?rd=', '?rd=javascript%3Aalert(1)']) {
       const reply = await alice.get(`http://auth.example.com/forbidden${query}`);

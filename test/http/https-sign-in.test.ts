@@ -31,7 +31,7 @@ describe('verify for an http:// URL when public_url is https', () => {
     const reply = await browser.submitForm(verify.header('location')!, { username: 'alice', password: 'correct horse battery' });
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe('https://photos.example.com/album/7');
-    const cookie = reply.headers['set-cookie']?.find((c) => c.startsWith('postern_session='));
+    const cookie = ([] as string[]).concat(reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('postern_session='));
     expect(cookie).toMatch(/; secure/i);
   });
 });
