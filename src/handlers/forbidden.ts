@@ -61,15 +61,13 @@ export function createForbiddenHandlers(deps: ForbiddenDeps) {
 
   function page(v: RefusalView): string {
     const rd = validateRedirect(v.url, deps.redirectPolicy);
-    const signedIn = v.identity !== undefined && v.sessionId !== undefined;
     return forbiddenPage({
       user: v.identity,
       host: v.host,
       method: v.method,
       reason: v.reason,
       homeUrl: deps.urls.home,
-      ...(signedIn ? { switchUser: { action: deps.urls.forbidden, csrf: tokenFor(v.sessionId!), rd } } : {}),
-      ...(!signedIn ? { signInUrl: rd ? `${deps.urls.login}?rd=${encodeURIComponent(rd)}` : deps.urls.login } : {}),
+      ...(v.identity && v.sessionId ? { switchUser: { action: deps.urls.forbidden, csrf: tokenFor(v.sessionId), rd } } : {}),
     });
   }
 

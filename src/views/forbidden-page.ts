@@ -12,10 +12,12 @@ export interface ForbiddenPageModel {
   readonly reason: string;
   /** Postern's home page (who you are, sign out). */
   readonly homeUrl: string;
-  /** "Sign in as someone else": a form that ends the session; present only when someone is signed in. */
+  /**
+   * "Sign in as someone else": a form that ends the session; present only when someone is signed in.
+   * An anonymous visitor gets no sign-in offer: what refuses them (a closed host, a foreign host, an
+   * unreadable address) refuses everyone, signed in or not.
+   */
   readonly switchUser?: { readonly action: string; readonly csrf: string; readonly rd: string | undefined };
-  /** "Sign in": for an anonymous visitor, the login page with the way back. */
-  readonly signInUrl?: string;
 }
 
 /**
@@ -51,9 +53,7 @@ export function forbiddenPage(m: ForbiddenPageModel): string {
 ${m.switchUser.rd ? html`<input type="hidden" name="rd" value="${m.switchUser.rd}">` : ''}
 <button type="submit">Sign in as someone else</button>
 </form>`
-    : m.signInUrl
-      ? html`<p class="sso"><a href="${m.signInUrl}">Sign in</a></p>`
-      : '';
+    : '';
   return layout(
     'Not allowed',
     html`<h1>Not allowed</h1>

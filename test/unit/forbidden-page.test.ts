@@ -33,10 +33,10 @@ describe('forbiddenPage', () => {
     expect(page).toContain('<a href="https://auth.example.com/">');
   });
 
-  it('for an anonymous visitor: a sign-in link and no form', () => {
-    const page = forbiddenPage({ ...base, user: undefined, signInUrl: 'https://auth.example.com/login?rd=x' });
+  it('for an anonymous visitor: no form, only the way home', () => {
+    const page = forbiddenPage({ ...base, reason: FORBID_REASONS.denied, user: undefined });
     expect(page).toContain('You are not signed in.');
     expect(page).not.toContain('<form');
-    expect(page).toContain('<a href="https://auth.example.com/login?rd=x">Sign in</a>');
+    expect(page).toContain('<a href="https://auth.example.com/">');
   });
 });
