@@ -100,7 +100,8 @@ export function createForbiddenHandlers(deps: ForbiddenDeps) {
       ctx.type = 'html';
       const original = askedAbout(ctx);
       if (!original) {
-        ctx.status = 400;
+        // Asked by a proxy we do not trust (or with an unusable URL): still a refusal, as verify's was.
+        ctx.status = ctx.get('x-original-url') === '' ? 400 : 403;
         ctx.body = messagePage('Nothing to explain', 'This page explains why a site refused you, and no site address came with the request. Go back and open the site again.', { href: deps.urls.home, text: 'Go to the sign-in home page' });
         return;
       }

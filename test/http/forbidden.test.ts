@@ -139,6 +139,22 @@ describe('GET /forbidden (what nginx error_page 403 asks for)', () => {
   });
 });
 
+describe('GET /forbidden asked by a peer outside server.trusted_proxies', () => {
+  it('ignores its X-Original-URL and stays a 403, explaining nothing', async () => {
+    const strict = await startApp({ ...CONFIG, server: { ...CONFIG.server, trusted_proxies: ['10.0.0.0/8'] } }, USERS);
+    try {
+      const reply = await new TestClient(strict.port).request('http://nvr.example.com/forbidden', {
+        headers: { accept: 'text/html', 'x-original-url': 'http://nvr.example.com/settings', 'x-original-method': 'POST' },
+      });
+      expect(reply.status).toBe(403);
+      expect(reply.body).toContain('no site address came with the request');
+      expect(reply.body).not.toContain('nvr.example.com');
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('POST /forbidden ("sign in as someone else")', () => {
   it('ends the session and goes back to rd, where verify asks for a sign-in again', async () => {
     const vera = await signedIn('vera');
