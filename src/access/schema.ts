@@ -27,16 +27,14 @@
  */
 
 import { z } from 'zod';
+import { parseCidr, rangeCovers, type IpRange } from '../net/cidr.js';
 import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
-  parseRange,
-  rangeCovers,
   renderRule,
   type CompiledAccess,
   type CompiledRule,
   type HostMatcher,
-  type IpRange,
   type Policy,
   type SubjectMatcher,
 } from './rules.js';
@@ -126,8 +124,8 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
     }
     const ranges: IpRange[] = [];
     list.forEach((text, i) => {
-      const parsed = parseRange(text);
-      if (parsed.ok) ranges.push(parsed.range);
+      const parsed = parseCidr(text);
+      if (parsed.ok) ranges.push(...parsed.ranges);
       else report(['networks', name, i], parsed.problem);
     });
     networks.set(name, ranges);
@@ -197,8 +195,8 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
           report(at('networks', i), `names network '${text}', which is not defined under access.networks`);
           continue;
         }
-        const parsed = parseRange(text);
-        if (parsed.ok) ranges.push(parsed.range);
+        const parsed = parseCidr(text);
+        if (parsed.ok) ranges.push(...parsed.ranges);
         else report(at('networks', i), parsed.problem);
       }
     }

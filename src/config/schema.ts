@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
 import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
-import { isTrustedProxyEntry } from '../http/trusted-proxies.js';
+import { TRUSTED_PROXY_NAMES, trustedProxyProblem } from '../http/trusted-proxies.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -78,12 +78,11 @@ function normalisePublicUrl(value: string): string | undefined {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
-export const PROXY_NAMES = ['loopback', 'private', 'docker'] as const;
-
 /** The same check the trusted-proxy compiler applies, so nothing passes validation and then fails at start. */
-function isProxySpec(value: string): boolean {
-  return isTrustedProxyEntry(value);
-}
+const trustedProxy = z.string({ error: `must be an address, a CIDR or one of ${Object.keys(TRUSTED_PROXY_NAMES).join(', ')}` }).superRefine((value, ctx) => {
+  const problem = trustedProxyProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+});
 
 export const CLIENT_IP_HEADERS = ['x-real-ip', 'cf-connecting-ip', 'x-forwarded-for', 'forwarded'] as const;
 
@@ -123,7 +122,7 @@ const server = z
        * `loopback`, `private` and `docker`. Comma-separated in the environment. Default `[loopback]`.
        */
       trusted_proxies: z
-        .array(text(`must be an address, a CIDR or one of ${PROXY_NAMES.join(', ')}`, isProxySpec), {
+        .array(trustedProxy, {
           error: 'must be a list',
         })
         .default(() => ['loopback']),
