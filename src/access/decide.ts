@@ -20,12 +20,12 @@
  */
 
 import { parseAddress, rangeContains, type Address, type IpRange } from '../net/cidr.js';
+import { isWithinDomain } from '../net/domain.js';
 import type { CanonicalTarget } from './target.js';
 import {
   SAFE_METHODS,
   VIEWER_ROLE,
   hostMatches,
-  inDomain,
   type CompiledAccess,
   type CompiledRule,
   type Policy,
@@ -115,7 +115,7 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
     return { kind: 'policy', policy: rule.policy, rule, method };
   }
 
-  if (!inDomain(host, access.protectedDomain)) return refused(forbid('default', FORBID_REASONS.outsideDomain), undefined);
+  if (!isWithinDomain(host, access.protectedDomain)) return refused(forbid('default', FORBID_REASONS.outsideDomain), undefined);
   return { kind: 'policy', policy: access.defaultPolicy, rule: undefined, method };
 }
 

@@ -33,11 +33,6 @@ export function hostMatches(matcher: HostMatcher, host: string): boolean {
   return false;
 }
 
-/** Is `host` the domain itself or under it? (`example.com` covers `a.b.example.com`.) */
-export function inDomain(host: string, domain: string): boolean {
-  return host === domain || (host.length > domain.length + 1 && host.endsWith(domain) && host.charCodeAt(host.length - domain.length - 1) === 0x2e);
-}
-
 // -------------------------------------------------------------------------------------- subjects
 
 export interface SubjectMatcher {

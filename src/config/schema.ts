@@ -18,6 +18,7 @@ import { accessSectionSchema } from '../access/schema.js';
 import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
 import { TRUSTED_PROXY_NAMES, trustedProxyProblem } from '../http/trusted-proxies.js';
+import { isWithinDomain } from '../net/domain.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -461,7 +462,7 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     // The login page sets the cookie; a browser drops a Set-Cookie whose Domain does not cover the host.
     const { domain } = config.session;
     const host = new URL(config.server.public_url).hostname;
-    if (domain !== undefined && host !== domain && !host.endsWith(`.${domain}`)) {
+    if (domain !== undefined && !isWithinDomain(host, domain)) {
       ctx.addIssue({
         code: 'custom',
         path: ['session', 'domain'],
