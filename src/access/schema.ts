@@ -28,6 +28,7 @@
 
 import { z } from 'zod';
 import { parseCidr, rangeCovers, type IpRange } from '../net/cidr.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
@@ -345,9 +346,4 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${dotted([...path, key])} is not a known key`);
   return [`${dotted(path)} ${issue.message}`];
-}
-
-function deepFreeze<T extends object>(value: T): T {
-  for (const v of Object.values(value)) if (Array.isArray(v)) Object.freeze(v);
-  return Object.freeze(value);
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { ConfigError } from './errors.js';
 import {
   CONFIG_KEYS,
@@ -551,12 +552,4 @@ function toPlain(value: unknown): unknown {
     }
   }
   return copy;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
 }
