@@ -6,7 +6,7 @@
  * Every problem along the way is collected and thrown together as one ConfigError.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
@@ -180,59 +180,18 @@ function build(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string, file: stri
   }
   if (problems.list.length > 0 || !result.success) throw new ConfigError(problems.list);
 
-  return { config: deepFreeze(finish(result.data, baseDir)), file, warnings };
+  return { config: deepFreeze(resolvePaths(result.data, baseDir)), file, warnings };
 }
 
-/** Fills derived defaults and resolves paths; copies everything so that freezing touches no schema default. */
-function finish(parsed: FileConfig, baseDir: string): Config {
-  const { server, session, users, headers, log, login, access, oidc } = parsed;
-  const dataDir = resolve(baseDir, parsed.data_dir);
-  return {
-    server: {
-      address: server.address,
-      port: server.port,
-      public_url: server.public_url,
-      trusted_proxies: [...server.trusted_proxies],
-      client_ip_header: server.client_ip_header,
-    },
-    session: {
-      secret: session.secret,
-      cookie_name: session.cookie_name,
-      domain: session.domain ?? new URL(server.public_url).hostname,
-      ttl: session.ttl,
-      inactivity: session.inactivity,
-      remember_me: session.remember_me,
-      redis: { url: session.redis.url },
-    },
-    data_dir: dataDir,
-    users: {
-      file: users.file === undefined ? join(dataDir, 'users.yml') : resolve(baseDir, users.file),
-      argon2: { ...users.argon2 },
-    },
-    headers: { ...headers },
-    log: { ...log },
-    login: {
-      throttle: { perIp: [...login.rate_limit], perUser: [...login.account_rate_limit], perUserIp: [...login.account_address_rate_limit] },
-    },
-    access,
-    oidc:
-      oidc === undefined
-        ? undefined
-        : {
-            auto_launch: oidc.auto_launch,
-            password_login: oidc.password_login,
-            start_rate_limit: [...oidc.start_rate_limit],
-            providers: oidc.providers.map((p) => ({
-              ...p,
-              client_secret: p.client_secret,
-              button_text: p.button_text ?? `Sign in with ${p.id}`,
-              token_endpoint_auth_method: p.token_endpoint_auth_method ?? (p.client_secret === undefined ? 'none' : 'client_secret_basic'),
-              claims: { ...p.claims, role: p.claims.role },
-              allowed_groups: [...p.allowed_groups],
-              allowed_emails: p.allowed_emails.map((rule) => rule.toLowerCase()),
-            })),
-          },
-  };
+/**
+ * Resolves the paths against `baseDir`. Works on a copy, so that freezing touches no value the
+ * schema hands out again (a default).
+ */
+function resolvePaths(parsed: FileConfig, baseDir: string): Config {
+  const config = structuredClone(parsed);
+  config.data_dir = resolve(baseDir, parsed.data_dir);
+  config.users.file = resolve(baseDir, parsed.users.file);
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
  * are resolved by the loader against the directory of the config file.
  */
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
 import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
@@ -316,6 +317,11 @@ const login = z
     },
     { error: MAPPING },
   )
+  // The three windows come out as the one value the throttle takes (`login.throttle`).
+  .transform(({ rate_limit, account_rate_limit, account_address_rate_limit, ...rest }) => ({
+    ...rest,
+    throttle: { perIp: rate_limit, perUser: account_rate_limit, perUserIp: account_address_rate_limit },
+  }))
   .prefault({});
 
 export const OIDC_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
@@ -394,7 +400,13 @@ const oidcProvider = z.strictObject(
     link_local_users: z.enum(OIDC_LINK_MODES, { error: `must be one of ${OIDC_LINK_MODES.join(', ')}` }).default('none'),
   },
   { error: MAPPING },
-);
+).transform((provider) => ({
+  ...provider,
+  button_text: provider.button_text ?? `Sign in with ${provider.id}`,
+  // Chosen from the secret when not configured: a confidential client with one, a public client without.
+  token_endpoint_auth_method: provider.token_endpoint_auth_method ?? (provider.client_secret === undefined ? 'none' : 'client_secret_basic'),
+  allowed_emails: provider.allowed_emails.map((rule) => rule.toLowerCase()),
+}));
 
 const oidc = z
   .strictObject(
@@ -417,7 +429,7 @@ const oidc = z
       if (seen.has(provider.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: 'must be unique among oidc.providers', input: provider.id });
       seen.add(provider.id);
       const method = provider.token_endpoint_auth_method;
-      if (method !== undefined && method !== 'none' && provider.client_secret === undefined) {
+      if (method !== 'none' && provider.client_secret === undefined) {
         ctx.addIssue({ code: 'custom', path: at('client_secret'), message: `must be set when token_endpoint_auth_method is ${method}` });
       }
       if (method === 'none' && provider.client_secret !== undefined) {
@@ -484,9 +496,16 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     });
   },
   { when: validSoFar('server.public_url', 'oidc') },
-);
+).transform((config) => ({
+  ...config,
+  session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },
+  users: { ...config.users, file: config.users.file ?? join(config.data_dir, 'users.yml') },
+}));
 
-/** The validated file, before the loader resolves paths and fills derived defaults. */
+/**
+ * The validated configuration, with its paths (`data_dir`, `users.file`) still relative to the
+ * directory of the config file: the loader resolves them.
+ */
 export type FileConfig = z.output<typeof configSchema>;
 
 // ---------------------------------------------------------------------------------------------
