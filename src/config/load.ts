@@ -11,15 +11,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { ConfigError } from './errors.js';
-import {
-  CONFIG_KEYS,
-  SECRET_KEYS,
-  configSchema,
-  isSecretPath,
-  knownKeysAt,
-  type FileConfig,
-  type KeyKind,
-} from './schema.js';
+import { CONFIG_KEYS, isSecretPath, knownKeysAt, type KeyKind } from './keys.js';
+import { SECRET_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { Config } from './types.js';
 
 export interface LoadOptions {

@@ -7,7 +7,7 @@
  * seen, so messages here never repeat the key or the value.
  *
  * Every leaf key can also be set from the environment (`POSTERN_` + path upper-cased, `.` → `_`);
- * the loader finds them by walking this schema (`CONFIG_KEYS`), so a new key needs no other wiring.
+ * config/keys.ts reads them from this schema's JSON Schema, so a new key needs no other wiring.
  *
  * Durations are written as '24h', '30m', '2h30m' or 0 and come out in milliseconds. Relative paths
  * are resolved by the loader against the directory of the config file.
@@ -507,101 +507,3 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
  * directory of the config file: the loader resolves them.
  */
 export type FileConfig = z.output<typeof configSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// Schema walking: the list of keys the environment can set, and the known keys of each mapping.
-
-/** How a value given as text (environment, `${VAR}`) is turned into the type the key expects. */
-export type KeyKind = 'text' | 'number' | 'boolean' | 'list';
-
-export interface ConfigKey {
-  /** Dotted path, e.g. `session.redis.url`. */
-  readonly path: string;
-  readonly kind: KeyKind;
-}
-
-type Node = z.core.$ZodTypes;
-
-function unwrap(schema: z.core.$ZodType): Node {
-  let node = schema as Node;
-  for (;;) {
-    const def = node._zod.def;
-    switch (def.type) {
-      case 'default':
-      case 'prefault':
-      case 'optional':
-      case 'nullable':
-      case 'nonoptional':
-      case 'readonly':
-      case 'catch':
-        node = def.innerType as Node;
-        break;
-      case 'pipe':
-        node = def.in as Node;
-        break;
-      default:
-        return node;
-    }
-  }
-}
-
-function kindOf(node: Node): KeyKind {
-  switch (node._zod.def.type) {
-    case 'number':
-      return 'number';
-    case 'boolean':
-      return 'boolean';
-    case 'array':
-      return 'list';
-    default:
-      return 'text';
-  }
-}
-
-const keys: ConfigKey[] = [];
-const mappingKeys = new Map<string, readonly string[]>();
-
-function walk(schema: z.core.$ZodType, path: string, inList: boolean): void {
-  const node = unwrap(schema);
-  const def = node._zod.def;
-  if (def.type === 'object') {
-    const names: string[] = [];
-    for (const [name, child] of Object.entries(def.shape)) {
-      const childPath = path === '' ? name : `${path}.${name}`;
-      names.push(name);
-      if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
-      walk(child, childPath, inList);
-    }
-    mappingKeys.set(path, names);
-  } else if (def.type === 'array' && unwrap(def.element)._zod.def.type === 'object') {
-    walk(def.element, path, true);
-  } else if (!inList) {
-    // Keys inside lists of mappings have no single environment name.
-    keys.push({ path, kind: kindOf(node) });
-  }
-}
-
-walk(configSchema, '', false);
-
-for (const secret of SECRET_KEYS) {
-  const parent = secret.split('.').slice(0, -1).join('.');
-  if (!mappingKeys.get(parent)?.includes(secret.split('.').at(-1)!)) {
-    throw new Error(`SECRET_KEYS names '${secret}', which is not a key of the config schema`);
-  }
-}
-
-/** Every leaf key outside lists, in schema order. */
-export const CONFIG_KEYS: readonly ConfigKey[] = keys;
-
-/**
- * Known keys of the mapping at `path` (dotted, list indices removed; '' for the top level),
- * including `<key>_file` for secrets; undefined when `path` is not a mapping.
- */
-export function knownKeysAt(path: string): readonly string[] | undefined {
-  return mappingKeys.get(path);
-}
-
-/** True when the value at `path` (dotted, list indices removed) must never be shown. */
-export function isSecretPath(path: string): boolean {
-  return SECRET_KEYS.has(path);
-}

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/config/load.js';
-import { CONFIG_KEYS, SECRET_KEYS } from '../../src/config/schema.js';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
+import { SECRET_KEYS } from '../../src/config/schema.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'correct-horse-battery-staple-0123456789';
