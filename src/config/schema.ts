@@ -155,9 +155,12 @@ const session = z
   .strictObject(
     {
       /**
-       * Secret for signing session cookies, at least 32 characters. Secret (`secret_file` or
-       * `POSTERN_SESSION_SECRET_FILE` read it from a file). Default: generated once into
-       * `<data_dir>/session.secret`.
+       * Key for the HMACs Postern keeps: the CSRF tokens of its forms, and the fingerprint of each
+       * user's password hash kept in their sessions (a changed password ends older sessions). The
+       * session cookie is not signed: it holds only a random id, and the session lives in the store.
+       * At least 32 characters; changing it ends the sessions opened with a password. Secret
+       * (`secret_file` or `POSTERN_SESSION_SECRET_FILE` read it from a file). Default: generated
+       * once into `<data_dir>/session.secret`.
        */
       secret: text('must be a string of at least 32 characters', (v) => v.length >= 32).optional(),
       /** Name of the session cookie: letters, digits, '_' and '-'. Default `postern_session`. */
