@@ -32,6 +32,7 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
+  hostMatches,
   renderRule,
   type CompiledAccess,
   type CompiledRule,
@@ -281,9 +282,7 @@ function isUniversal(criterion: unknown): boolean {
 }
 
 function hostsCover(broad: HostMatcher, narrow: HostMatcher): boolean {
-  const covered = (host: string): boolean =>
-    broad.exact.has(host) || broad.suffixes.some((s) => host.length > s.length && host.endsWith(s));
-  for (const host of narrow.exact) if (!covered(host)) return false;
+  for (const host of narrow.exact) if (!hostMatches(broad, host)) return false;
   for (const suffix of narrow.suffixes) {
     if (!broad.suffixes.some((s) => suffix === s || suffix.endsWith(s))) return false;
   }
