@@ -81,10 +81,12 @@ function normalisePublicUrl(value: string): string | undefined {
 }
 
 /** The same check the trusted-proxy compiler applies, so nothing passes validation and then fails at start. */
-const trustedProxy = z.string({ error: `must be an address, a CIDR or one of ${Object.keys(TRUSTED_PROXY_NAMES).join(', ')}` }).superRefine((value, ctx) => {
-  const problem = trustedProxyProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
-});
+const trustedProxy = z
+  .string({ error: `must be an address, a CIDR or one of ${Object.keys(TRUSTED_PROXY_NAMES).join(', ')}` })
+  .superRefine((value, ctx) => {
+    const problem = trustedProxyProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
 
 export const CLIENT_IP_HEADERS = ['x-real-ip', 'cf-connecting-ip', 'x-forwarded-for', 'forwarded'] as const;
 
@@ -123,11 +125,7 @@ const server = z
        * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs, or the names
        * `loopback`, `private` and `docker`. Comma-separated in the environment. Default `[loopback]`.
        */
-      trusted_proxies: z
-        .array(trustedProxy, {
-          error: 'must be a list',
-        })
-        .default(() => ['loopback']),
+      trusted_proxies: z.array(trustedProxy, { error: 'must be a list' }).default(() => ['loopback']),
       /**
        * A header a trusted proxy sets to the client address, read instead of walking
        * X-Forwarded-For: `x-real-ip`, `cf-connecting-ip`, `x-forwarded-for` or `forwarded`
