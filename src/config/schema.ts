@@ -122,8 +122,9 @@ const server = z
         })
         .prefault('http://localhost:9190'),
       /**
-       * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs, or the names
-       * `loopback`, `private` and `docker`. Comma-separated in the environment. Default `[loopback]`.
+       * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs (host bits zero:
+       * `10.0.0.0/8`, not `10.0.0.5/8`), or the names `loopback`, `private` and `docker`.
+       * Comma-separated in the environment. Default `[loopback]`.
        */
       trusted_proxies: z.array(trustedProxy, { error: 'must be a list' }).default(() => ['loopback']),
       /**
