@@ -88,7 +88,7 @@ export function parseCidr(text: string): ParsedCidr {
   const cidr = `${address.toString()}/${bits}`;
   const network = address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
   if (network.toString() !== address.toString()) {
-    return { ok: false, hostBits: true, problem: `has host bits set: '${text}' (the network is ${network.toString()}/${bits})` };
+    return { ok: false, hostBits: true, problem: `has host bits set: '${text}' (the network is ${written(network)}/${bits})` };
   }
 
   if (address instanceof ipaddr.IPv4) return { ok: true, ranges: [v4Range(address, bits)] };
@@ -115,6 +115,11 @@ export function rangeCovers(broad: IpRange, narrow: IpRange): boolean {
   if (broad.v4 && narrow.v4) return rangeContains(broad, { v4: true, value: narrow.network });
   if (!broad.v4 && !narrow.v4) return rangeContains(broad, { v4: false, parts: narrow.parts });
   return false;
+}
+
+/** An address as people write it; a mapped one keeps its dotted quad (`::ffff:10.0.0.0`). */
+function written(address: ipaddr.IPv4 | ipaddr.IPv6): string {
+  return address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress() ? `::ffff:${address.toIPv4Address().toString()}` : address.toString();
 }
 
 function v4Range(address: ipaddr.IPv4, bits: number): IpRange {
