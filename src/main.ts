@@ -146,7 +146,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     access,
     resolveClientIp: createClientIpResolver({
       isTrusted: compileTrustedProxies(config.server.trusted_proxies),
-      header: config.server.client_ip_header as never,
+      header: config.server.client_ip_header,
       onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
