@@ -79,20 +79,20 @@ async function seed(...users: Array<Partial<User> & { username: string; plain: s
 
 describe('user add', () => {
   it('adds a user with the password from stdin, creating the file 0600', async () => {
-    const r = await run(['add', 'Alice', '--password-stdin'], 's3cret pass\n');
+    const r = await run(['add', 'Alice', '--password-stdin'], 's3cret passphrase\n');
     expect(r).toMatchObject({ code: 0, out: '' });
     expect(r.err).toContain("user 'alice' added");
     expect((await stat(usersFile)).mode & 0o777).toBe(0o600);
     const alice = (await usersOnDisk()).get('alice')!;
     expect(alice).toMatchObject({ role: 'user', groups: [], email: '', name: '', disabled: false });
     // One trailing newline is stripped, nothing else.
-    expect(await hasher.verify(alice.password, 's3cret pass')).toBe(true);
+    expect(await hasher.verify(alice.password, 's3cret passphrase')).toBe(true);
   });
 
   it('stores role, groups, email and name', async () => {
     const r = await run(
       ['add', 'carol', '--role', 'admin', '--groups', 'family, admins,,family', '--email', 'c@example.com', '--name', 'Carol C', '--password-stdin'],
-      'pw',
+      'carol-password',
     );
     expect(r.code).toBe(0);
     expect((await usersOnDisk()).get('carol')).toMatchObject({
@@ -116,7 +116,7 @@ describe('user add', () => {
   it('keeps the other users unchanged', async () => {
     await seed({ username: 'alice', plain: 'a', role: 'admin', groups: ['family'], email: 'a@example.com' });
     const before = (await usersOnDisk()).get('alice');
-    expect((await run(['add', 'bob', '--password-stdin'], 'b')).code).toBe(0);
+    expect((await run(['add', 'bob', '--password-stdin'], 'bob-password')).code).toBe(0);
     const after = await usersOnDisk();
     expect(after.get('alice')).toEqual(before);
     expect([...after.keys()]).toEqual(['alice', 'bob']);
@@ -186,12 +186,12 @@ describe('user passwd', () => {
       { username: 'bob', plain: 'bob' },
     );
     const before = await usersOnDisk();
-    const r = await run(['passwd', 'Alice', '--password-stdin'], 'new one\r\n');
+    const r = await run(['passwd', 'Alice', '--password-stdin'], 'new one, longer\r\n');
     expect(r.code).toBe(0);
     expect(r.err).toContain("password changed for user 'alice'");
     const after = await usersOnDisk();
     const alice = after.get('alice')!;
-    expect(await hasher.verify(alice.password, 'new one')).toBe(true);
+    expect(await hasher.verify(alice.password, 'new one, longer')).toBe(true);
     expect(await hasher.verify(alice.password, 'old')).toBe(false);
     expect({ ...alice, password: '' }).toEqual({ ...before.get('alice')!, password: '' });
     expect(after.get('bob')).toEqual(before.get('bob'));
@@ -290,15 +290,15 @@ describe('password prompt on a terminal', () => {
   it('asks twice without echo, honours backspace, and restores the terminal', async () => {
     const t = terminal(undefined, { tty: true });
     const result = userCommand(['add', 'dave', '--password-stdin'], t.io, { usersFile, hasher });
-    t.stdin.write('pw');
+    t.stdin.write('long-password');
     t.stdin.write('x\u007f1\r'); // typo, backspace
-    t.stdin.write('pw1\r');
+    t.stdin.write('long-password1\r');
     expect(await result).toBe(0);
     expect(t.err()).toContain('New password: ');
     expect(t.err()).toContain('Repeat the password: ');
-    expect(t.err()).not.toContain('pw1');
+    expect(t.err()).not.toContain('password1');
     expect(t.rawModes).toEqual([true, false, true, false]);
-    expect(await hasher.verify((await usersOnDisk()).get('dave')!.password, 'pw1')).toBe(true);
+    expect(await hasher.verify((await usersOnDisk()).get('dave')!.password, 'long-password1')).toBe(true);
   });
 
   it('exits 1 and writes nothing when the two entries differ', async () => {
