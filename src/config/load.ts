@@ -206,6 +206,7 @@ function finish(parsed: FileConfig, baseDir: string): Config {
     data_dir: dataDir,
     users: {
       file: users.file === undefined ? join(dataDir, 'users.yml') : resolve(baseDir, users.file),
+      min_password_length: users.min_password_length,
       argon2: { ...users.argon2 },
     },
     headers: { ...headers },

@@ -32,6 +32,7 @@ export interface Config {
   readonly data_dir: string;
   readonly users: {
     readonly file: string;
+    readonly min_password_length: number;
     readonly argon2: {
       readonly memory_cost: number;
       readonly time_cost: number;

@@ -168,6 +168,29 @@ describe('user management against the users file of a running server', () => {
     expect(again.stderr).toContain("user 'erin' not found");
   });
 
+  it('user disable: ends the session and refuses sign-in; user enable: the same password signs in again', async () => {
+    await addUser('fiona', 'fiona-password');
+    const { browser, reply } = await signIn(postern.port, 'fiona', 'fiona-password');
+    expect(reply.status).toBe(303);
+    expect((await verify(browser)).status).toBe(200);
+
+    const off = await andReload(() => cli(['user', 'disable', 'fiona']));
+    expect(off).toEqual({
+      code: 0,
+      signal: null,
+      stdout: '',
+      stderr: "user 'fiona' disabled: they cannot sign in, and their sessions end at their next request\n",
+    });
+    expect((await verify(browser)).status).toBe(401);
+    expect((await signIn(postern.port, 'fiona', 'fiona-password')).reply.status).toBe(401);
+
+    const on = await andReload(() => cli(['user', 'enable', 'fiona']));
+    expect(on).toEqual({ code: 0, signal: null, stdout: '', stderr: "user 'fiona' enabled: they can sign in again\n" });
+    const again = await signIn(postern.port, 'fiona', 'fiona-password');
+    expect(again.reply.status).toBe(303);
+    expect((await verify(again.browser)).header('remote-user')).toBe('fiona');
+  });
+
   it('user add of an existing user exits 1 naming the user and leaves the file alone', async () => {
     const before = readFileSync(usersFile(), 'utf8');
     const result = await cli(['user', 'add', 'admin', '--password-stdin'], 'whatever-password\n');
@@ -192,17 +215,37 @@ describe('user management against the users file of a running server', () => {
     },
     { cmd: 'user add frank --generate --colour red', stderr: /^postern user add: .*'--colour'.*; see 'postern user add --help'\n$/ },
     { cmd: 'user passwd', stderr: "postern user passwd: missing NAME; see 'postern user passwd --help'\n" },
-    { cmd: 'user', stderr: "postern user: missing command (add, passwd, remove or list); see 'postern user --help'\n" },
-    { cmd: 'user rename bob', stderr: "postern user: unknown command 'rename'; expected add, passwd, remove or list; see 'postern user --help'\n" },
+    { cmd: 'user', stderr: "postern user: missing command (add, passwd, disable, enable, remove or list); see 'postern user --help'\n" },
+    {
+      cmd: 'user rename bob',
+      stderr: "postern user: unknown command 'rename'; expected add, passwd, disable, enable, remove or list; see 'postern user --help'\n",
+    },
+    { cmd: 'user disable', stderr: "postern user disable: missing NAME; see 'postern user disable --help'\n" },
+    { cmd: 'user enable nobody', stderr: /^postern user enable: user 'nobody' not found in .*users\.yml; see 'postern user list'\n$/ },
+    { cmd: 'user enable admin', stderr: "postern user enable: user 'admin' is already enabled; nothing was changed\n" },
+    {
+      cmd: 'user add frank --password-stdin',
+      stdin: 'abc\n',
+      stderr:
+        'postern user add: the password has 3 characters, fewer than users.min_password_length (12); nothing was changed. ' +
+        'Choose a longer one, use --generate, or add --force to import it as it is\n',
+    },
+    {
+      cmd: 'user passwd admin --password-stdin',
+      stdin: 'eleven-char\n',
+      stderr:
+        'postern user passwd: the password has 11 characters, fewer than users.min_password_length (12); nothing was changed. ' +
+        'Choose a longer one, use --generate, or add --force to import it as it is\n',
+    },
     { cmd: 'user list extra', stderr: "postern user list: unexpected argument 'extra'; see 'postern user list --help'\n" },
     {
       cmd: 'hash-password --algorithm md5',
       stderr: "postern hash-password: unknown --algorithm 'md5'; expected argon2id or pbkdf2-sha256; see 'postern hash-password --help'\n",
     },
     { cmd: 'frobnicate', stderr: /^unknown command 'frobnicate'\n\nUsage: postern \[--config FILE\] <command>\n/ },
-  ])('bad usage exits 2: postern $cmd', async ({ cmd, stderr }, { expect }) => {
+  ] as Array<{ cmd: string; stderr: string | RegExp; stdin?: string }>)('bad usage exits 2: postern $cmd', async ({ cmd, stderr, stdin }, { expect }) => {
     const before = readFileSync(usersFile(), 'utf8');
-    const result = await cli(cmd.split(' '), 'some-password\n');
+    const result = await cli(cmd.split(' '), stdin ?? 'some-password\n');
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     if (typeof stderr === 'string') expect(result.stderr).toBe(stderr);
@@ -286,7 +329,7 @@ describe('user management against the users file of a running server', () => {
 
   it('the server logged no password and no hash', () => {
     const log = postern.output.join('\n');
-    for (const secret of ['bob-password-1', 'dave-old-password', 'dave-new-password', 'erin-password', 'henry-password', 'argon-password', 'pbkdf2-password']) {
+    for (const secret of ['bob-password-1', 'fiona-password', 'dave-old-password', 'dave-new-password', 'erin-password', 'henry-password', 'argon-password', 'pbkdf2-password']) {
       expect(log).not.toContain(secret);
     }
     expect(log).not.toContain('$argon2id$');
@@ -404,7 +447,7 @@ describe.concurrent('help', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: postern \[--config FILE\] <command>\n/);
-    for (const command of ['serve', 'hash-password', 'user add|passwd|remove|list', 'config check']) expect(result.stdout).toContain(command);
+    for (const command of ['serve', 'hash-password', 'user add|passwd|disable|enable|remove|list', 'config check']) expect(result.stdout).toContain(command);
     expect(await runCli(['help'], { cwd })).toEqual(result);
   });
 
@@ -413,7 +456,7 @@ describe.concurrent('help', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: postern user <command> \[options\]\n/);
-    for (const command of ['add NAME', 'passwd NAME', 'remove NAME', 'list']) expect(result.stdout).toContain(command);
+    for (const command of ['add NAME', 'passwd NAME', 'disable NAME', 'enable NAME', 'remove NAME', 'list']) expect(result.stdout).toContain(command);
   });
 
   it('config --help prints the config usage and exits 0', async ({ expect }) => {
@@ -432,7 +475,7 @@ describe.concurrent('help', () => {
     }
   });
 
-  it.for(['user add', 'user passwd', 'user remove', 'user list', 'hash-password'])("%s --help prints that command's usage and exits 0", async (command, { expect }) => {
+  it.for(['user add', 'user passwd', 'user disable', 'user enable', 'user remove', 'user list', 'hash-password'])("%s --help prints that command's usage and exits 0", async (command, { expect }) => {
     const result = await runCli([...command.split(' '), '--help'], { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');

@@ -9,7 +9,7 @@ import { parseUsersFile, writeUsersFileAtomic } from '../../src/auth/users-file.
 import { hashPasswordCommand } from '../../src/cli/hash-password.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { readPassword } from '../../src/cli/io.js';
-import { userCommand } from '../../src/cli/user-commands.js';
+import { type UserChange, type UserCommandDeps, userCommand } from '../../src/cli/user-commands.js';
 
 const FAST = { memory_cost: 8192, time_cost: 1, parallelism: 1 };
 
@@ -57,9 +57,13 @@ function terminal(input?: string, opts: { tty?: boolean } = {}): Terminal & { ra
   return { io, stdin, out: () => out, err: () => err, rawModes };
 }
 
-async function run(args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  args: string[],
+  input?: string,
+  deps: Partial<UserCommandDeps> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const t = terminal(input);
-  const code = await userCommand(args, t.io, { usersFile, hasher });
+  const code = await userCommand(args, t.io, { usersFile, hasher, ...deps });
   return { code, out: t.out(), err: t.err() };
 }
 
@@ -241,6 +245,161 @@ describe('user remove', () => {
   });
 });
 
+describe('the minimum password length (users.min_password_length)', () => {
+  it.each([
+    ['add', 'bob'],
+    ['passwd', 'alice'],
+  ])('user %s refuses a password under the minimum with exit 2 and leaves the file alone', async (command, name) => {
+    await seed({ username: 'alice', plain: 'alice-password' });
+    const text = await readFile(usersFile, 'utf8');
+    const r = await run([command, name, '--password-stdin'], 'eleven-char\n');
+    expect(r).toEqual({
+      code: 2,
+      out: '',
+      err:
+        `postern user ${command}: the password has 11 characters, fewer than users.min_password_length (12); ` +
+        'nothing was changed. Choose a longer one, use --generate, or add --force to import it as it is\n',
+    });
+    expect(await readFile(usersFile, 'utf8')).toBe(text);
+  });
+
+  it('counts characters, not bytes: twelve accented letters are enough', async () => {
+    expect((await run(['add', 'bob', '--password-stdin'], 'éééééééééééé')).code).toBe(0);
+    expect((await run(['add', 'carol', '--password-stdin'], 'ééééééééééé')).code).toBe(2);
+  });
+
+  it('--force accepts a short password (an import)', async () => {
+    const r = await run(['add', 'bob', '--password-stdin', '--force'], 'abc');
+    expect(r.code).toBe(0);
+    expect(await hasher.verify((await usersOnDisk()).get('bob')!.password, 'abc')).toBe(true);
+  });
+
+  it('follows the configured minimum', async () => {
+    expect((await run(['add', 'bob', '--password-stdin'], 'fifteen-chars!!', { minPasswordLength: 16 })).code).toBe(2);
+    expect((await run(['add', 'bob', '--password-stdin'], 'sixteen-chars!!!', { minPasswordLength: 16 })).code).toBe(0);
+  });
+
+  it('a generated password (24 characters) passes', async () => {
+    const r = await run(['add', 'bob', '--generate'], undefined, { minPasswordLength: 24 });
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toHaveLength(24);
+  });
+});
+
+describe('user disable and enable', () => {
+  it('disable sets disabled: true and changes nothing else; enable undoes it', async () => {
+    await seed({ username: 'alice', plain: 'alice-password', role: 'admin', groups: ['family'] }, { username: 'bob', plain: 'bob-password' });
+    const before = await usersOnDisk();
+
+    const off = await run(['disable', 'ALICE']);
+    expect(off).toEqual({ code: 0, out: '', err: "user 'alice' disabled: they cannot sign in, and their sessions end at their next request\n" });
+    const disabled = await usersOnDisk();
+    expect(disabled.get('alice')).toEqual({ ...before.get('alice')!, disabled: true });
+    expect(disabled.get('bob')).toEqual(before.get('bob'));
+
+    const on = await run(['enable', 'alice']);
+    expect(on).toEqual({ code: 0, out: '', err: "user 'alice' enabled: they can sign in again\n" });
+    expect(await usersOnDisk()).toEqual(before);
+  });
+
+  it.each([
+    [['disable', 'bob'], "postern user disable: user 'bob' not found in USERS; see 'postern user list'\n"],
+    [['enable', 'bob'], "postern user enable: user 'bob' not found in USERS; see 'postern user list'\n"],
+    [['enable', 'alice'], "postern user enable: user 'alice' is already enabled; nothing was changed\n"],
+    [['disable', 'carol'], "postern user disable: user 'carol' is already disabled; nothing was changed\n"],
+  ])('%j exits 2 with a clear message and leaves the file alone', async (args, message) => {
+    await seed({ username: 'alice', plain: 'alice-password' }, { username: 'carol', plain: 'carol-password', disabled: true });
+    const text = await readFile(usersFile, 'utf8');
+    const r = await run(args);
+    expect(r).toEqual({ code: 2, out: '', err: message.replace('USERS', usersFile) });
+    expect(await readFile(usersFile, 'utf8')).toBe(text);
+  });
+
+  it.each([[['disable']], [['enable', 'a', 'b']], [['disable', 'alice', '--now']]])('%j is a usage error (exit 2)', async (args) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`; see 'postern user ${args[0]} --help'\n$`));
+  });
+});
+
+describe('onUserChanged: what follows a change (ending sessions and device trusts)', () => {
+  it('is told about each change after it was written', async () => {
+    const seen: Array<[string, UserChange, boolean]> = [];
+    const onUserChanged = async (username: string, change: UserChange) => {
+      const onDisk = parseUsersFile(await readFile(usersFile, 'utf8')).users.get(username);
+      seen.push([username, change, onDisk !== undefined]);
+    };
+    const deps = { onUserChanged };
+    expect((await run(['add', 'bob', '--generate'], undefined, deps)).code).toBe(0);
+    expect((await run(['passwd', 'bob', '--generate'], undefined, deps)).code).toBe(0);
+    expect((await run(['disable', 'bob'], undefined, deps)).code).toBe(0);
+    expect((await run(['enable', 'bob'], undefined, deps)).code).toBe(0);
+    expect((await run(['remove', 'bob'], undefined, deps)).code).toBe(0);
+    expect(seen).toEqual([
+      ['bob', 'added', true],
+      ['bob', 'password', true],
+      ['bob', 'disabled', true],
+      ['bob', 'enabled', true],
+      ['bob', 'removed', false],
+    ]);
+  });
+
+  it('is not called when nothing was changed', async () => {
+    let calls = 0;
+    await run(['disable', 'nobody'], undefined, { onUserChanged: () => void calls++ });
+    expect(calls).toBe(0);
+  });
+
+  it('a failure is reported with exit 1; the change stays written', async () => {
+    await seed({ username: 'alice', plain: 'alice-password' });
+    const r = await run(['disable', 'alice'], undefined, {
+      onUserChanged: () => Promise.reject(new Error('Redis is unreachable')),
+    });
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')).toEqual([
+      "user 'alice' disabled: they cannot sign in, and their sessions end at their next request",
+      "postern: the users file was changed (disabled 'alice'), but what follows from it failed: Redis is unreachable",
+      '',
+    ]);
+    expect((await usersOnDisk()).get('alice')?.disabled).toBe(true);
+  });
+});
+
+describe('the file as a person wrote it', () => {
+  const HAND_WRITTEN = (hash: string) => `# Our household.
+users:
+  # The admin account; do not remove.
+  zoe:
+    password: "${hash}"
+    role: admin   # full access
+    groups: [family]
+  alice:
+    password: "${hash}"
+`;
+
+  it('keeps comments and the order of users and keys through add, passwd, disable and remove', async () => {
+    const hash = await hasher.hash('zoe-password');
+    await writeFile(usersFile, HAND_WRITTEN(hash), { mode: 0o600 });
+    expect((await run(['add', 'bob', '--password-stdin'], 'bob-password')).code).toBe(0);
+    expect((await run(['passwd', 'alice', '--generate'])).code).toBe(0);
+    expect((await run(['disable', 'zoe'])).code).toBe(0);
+    expect((await run(['remove', 'bob'])).code).toBe(0);
+    const text = await readFile(usersFile, 'utf8');
+    const alice = (await usersOnDisk()).get('alice')!;
+    expect(text).toBe(`# Our household.
+users:
+  # The admin account; do not remove.
+  zoe:
+    password: "${hash}"
+    role: admin # full access
+    groups: [family]
+    disabled: true
+  alice:
+    password: "${alice.password}"
+`);
+  });
+});
+
 describe('user list', () => {
   it('prints a table of users without any hash', async () => {
     await seed(
@@ -276,7 +435,7 @@ describe('user list', () => {
 });
 
 describe('help', () => {
-  it.each([[['--help']], [['add', '--help']], [['passwd', '-h']], [['remove', '--help']], [['list', '--help']]])(
+  it.each([[['--help']], [['add', '--help']], [['passwd', '-h']], [['disable', '--help']], [['enable', '-h']], [['remove', '--help']], [['list', '--help']]])(
     '%j prints usage on stdout and exits 0',
     async (args) => {
       const r = await run(args);
