@@ -23,16 +23,7 @@ export async function withUsersFileLock<T>(path: string, fn: (target: string, ch
   const target = await resolveTarget(path);
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   // Asked first: the lock's retries would otherwise spend half a minute on a read-only directory.
-  await access(dirname(target), fsConstants.W_OK).catch((err: unknown) => {
-    throw Object.assign(
-      new Error(
-        `cannot write users file ${path}: ${dirname(target)} is not writable here (${errnoOf(err) ?? String(err)}). ` +
-          'A file mounted read-only (such as a Kubernetes Secret) is changed at its source.',
-        { cause: err },
-      ),
-      { code: errnoOf(err) },
-    );
-  });
+  await checkWritable(path, target);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
@@ -61,6 +52,27 @@ export async function withUsersFileLock<T>(path: string, fn: (target: string, ch
   } finally {
     await release().catch(() => undefined); // already released when compromised
   }
+}
+
+/**
+ * Rejects, with the file system's code (EROFS, EACCES, ...), when the users file at `path` cannot be
+ * written here: a cheap check before slow work whose result could not be saved anyway.
+ */
+export async function assertUsersFileWritable(path: string): Promise<void> {
+  await checkWritable(path, await resolveTarget(path));
+}
+
+async function checkWritable(path: string, target: string): Promise<void> {
+  await access(dirname(target), fsConstants.W_OK).catch((err: unknown) => {
+    throw Object.assign(
+      new Error(
+        `cannot write users file ${path}: ${dirname(target)} is not writable here (${errnoOf(err) ?? String(err)}). ` +
+          'A file mounted read-only (such as a Kubernetes Secret) is changed at its source.',
+        { cause: err },
+      ),
+      { code: errnoOf(err) },
+    );
+  });
 }
 
 /** The real file behind `path`; for a file that does not exist yet, its name in the real directory. */
