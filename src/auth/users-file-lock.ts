@@ -11,8 +11,11 @@ import { errnoOf } from './atomic-file.js';
 
 /** A lock older than this was left by a writer that died; the next writer takes it over. */
 const LOCK_STALE_MS = 10_000;
-/** About 15 to 30 s of waiting in all before giving up: far longer than any write holds the lock. */
-const LOCK_RETRIES = { retries: 40, factor: 1.3, minTimeout: 20, maxTimeout: 500, randomize: true };
+/**
+ * About 25 to 50 s of waiting in all before giving up: a write holds the lock for milliseconds, but
+ * twenty writers on a loaded two-core machine queue for seconds.
+ */
+const LOCK_RETRIES = { retries: 60, factor: 1.3, minTimeout: 20, maxTimeout: 500, randomize: true };
 
 /**
  * Runs `fn` with the lock on the file `path` resolves to (its realpath: a symlink is locked and

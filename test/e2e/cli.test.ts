@@ -3,14 +3,14 @@
  * file of a running server (which follows the file without a restart), hash-password, config check,
  * serve with a broken config, and help.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { TestClient, type Reply } from '../support/http-client.js';
-import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
+import { type CliResult, runCli } from '../support/cli.js';
+import { startPostern, type PosternProcess } from '../support/postern-process.js';
 import { askVerify } from '../support/verify-client.js';
 import { waitFor } from '../support/wait.js';
 
@@ -22,47 +22,6 @@ users: { argon2: { memory_cost: 8192, time_cost: 1, parallelism: 1 } }
 const LOGIN_URL = 'http://auth.example.com/login';
 const PROTECTED_URL = 'https://photos.example.com/';
 const ARGON2ID = /^\$argon2id\$v=19\$[mtp=\d,]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `node dist/cli/main.js ...args` with `stdin` piped in (closed at once when absent) and only
- * PATH from the environment, so no POSTERN_* variable of the test runner leaks in. Killed, and the
- * test failed, if it has not exited within `timeoutMs`: a command that hangs is a bug.
- */
-function runCli(args: readonly string[], opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? tmpdir(),
-      env: { PATH: process.env.PATH, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`postern ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined); // a command that exits without reading stdin
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
 
 /** Signs in with a fresh browser; returns the browser (holding the session cookie) and the form reply. */
 async function signIn(port: number, username: string, password: string): Promise<{ browser: TestClient; reply: Reply }> {
