@@ -7,13 +7,12 @@
  * (including a password under the minimum, and disable/enable of an unknown, disabled or enabled user).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
 import { parseUsersFile } from '../auth/users-file-parse.js';
 import { editUsersFile, type UsersFileEditor, UsersFileProblemsError } from '../auth/users-file-writer.js';
-import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
 import { CliError, type CliIO, readNewPassword, reportFailure } from './io.js';
+import { groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
 import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, LIST_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
 
 /** What a command changed about a user, for whoever must act on it (ending sessions, device trusts). */
@@ -267,59 +266,7 @@ function asCliError(err: unknown): unknown {
   return new CliError(problemReport(err.path, err.problems, advice), 1);
 }
 
-// --- arguments -------------------------------------------------------------------------------
-
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-function parse<T extends OptionSpec>(command: string, args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw usageError(command, (err as Error).message);
-  }
-}
-
-function usernameArgument(command: string, positionals: string[]): string {
-  if (positionals.length === 0) throw usageError(command, 'missing NAME');
-  if (positionals.length > 1) throw usageError(command, `unexpected argument '${printable(positionals[1] ?? '')}'`);
-  const raw = positionals[0] ?? '';
-  const problem = validateUsername(raw);
-  if (problem !== undefined) throw usageError(command, `username ${JSON.stringify(raw)} ${problem}`);
-  return normaliseUsername(raw);
-}
-
-/** True for --generate, false for --password-stdin; exactly one must be given. */
-function passwordSource(command: string, values: { 'password-stdin'?: unknown; generate?: unknown }): boolean {
-  const stdin = values['password-stdin'] === true;
-  const generate = values.generate === true;
-  if (stdin === generate) {
-    throw usageError(command, stdin ? 'give only one of --password-stdin and --generate' : 'choose --password-stdin or --generate');
-  }
-  return generate;
-}
-
-function identityValue(command: string, option: string, value: string): string {
-  // These values become response headers: a CR or LF would forge one.
-  if (hasControlChars(value)) throw usageError(command, `${option} contains a control character`);
-  return value;
-}
-
-function groupsArgument(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const groups = value
-    .split(',')
-    .map((g) => g.trim())
-    .filter((g) => g !== '');
-  for (const g of groups) identityValue('add', '--groups', g);
-  return [...new Set(groups)];
-}
-
 // --- messages --------------------------------------------------------------------------------
-
-function usageError(command: string, message: string): CliError {
-  const full = command === 'user' ? 'postern user' : `postern user ${command}`;
-  return new CliError(`${full}: ${message}; see '${full} --help'`, 2);
-}
 
 function alreadyExists(username: string): CliError {
   return new CliError(
@@ -343,11 +290,6 @@ function problemReport(path: string, problems: readonly string[], advice: string
 function showGenerated(io: CliIO, username: string, password: string): void {
   io.stderr.write(`generated password for '${username}' (shown once, store it now):\n`);
   io.stdout.write(`${password}\n`);
-}
-
-/** An argument echoed back in a message, with any control character escaped. */
-function printable(s: string): string {
-  return hasControlChars(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
 function sortedUsers(users: Iterable<User>): User[] {
