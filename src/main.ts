@@ -84,9 +84,19 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     );
   }
   const users = await UsersFile.open(config.users.file, {
-    onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
+    onReload: (count) => {
+      logger.info({ event: 'users.reload', count }, 'users file reloaded');
+      void calibrate();
+    },
     onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
   });
+
+  // Refusals are held to the cost of the slowest hash in the users file: time it now and after each reload.
+  const calibrate = async (): Promise<void> => {
+    const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
+    logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes as long as the slowest hash in use');
+  };
+  const calibrated = calibrate();
 
   let redis: Redis | undefined;
   let store: SessionStore;
@@ -117,8 +127,8 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   const access = compileAccess(config.access, config.session.domain);
   if (access.problems.length > 0) throw new Error(`the access rules have problems:\n${access.problems.map((p) => `  - ${p}`).join('\n')}`);
   for (const warning of access.shadowWarnings) logger.warn(warning);
-  // The first unknown-user sign-in must not be the one that pays for building the dummy hash.
-  void hasher.verifyDummy('warm-up').catch(() => undefined);
+  // Before listening: the first refusals must already wait as long as the slowest hash (this also builds the dummy hash).
+  await calibrated;
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;

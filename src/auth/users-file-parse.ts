@@ -3,7 +3,7 @@
  *
  *   users:
  *     alice:
- *       password: "$argon2id$v=19$m=19456,t=2,p=1$..."   # or pbkdf2_sha256$600000$<salt>$<base64>
+ *       password: "$argon2id$v=19$m=19456,t=2,p=1$..."   # or pbkdf2_sha256$600000$<salt>$<base64>, or bcrypt $2y$12$...
  *       role: admin                # default 'user'
  *       groups: [family]           # default []
  *       email: alice@example.com   # default ''
@@ -104,7 +104,7 @@ function parseUser(username: string, value: unknown, at: string, problems: strin
   } else if (typeof rawPassword !== 'string') {
     problems.push(`${at}.password must be a string`);
   } else if (!isSupportedHash(rawPassword)) {
-    problems.push(`${at}.password is not a supported hash (argon2id or pbkdf2_sha256)`);
+    problems.push(`${at}.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)`);
   } else {
     password = rawPassword;
   }

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import bcrypt from 'bcrypt';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPasswordFingerprint, identityOf, type SessionRules } from '../../src/auth/identity.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwords.js';
@@ -21,8 +22,6 @@ import { readOnlyDirectory, type Mounted } from '../support/mounts.js';
 
 const OLD_ARGON2 = { memory_cost: 8192, time_cost: 1, parallelism: 1 };
 const CURRENT_ARGON2 = { memory_cost: 9216, time_cost: 1, parallelism: 1 };
-/** Stands in for the hasher's needsRehash: anything but argon2id at CURRENT_ARGON2 is upgraded. */
-const needsRehash = (hash: string): boolean => !(hash.startsWith('$argon2id$') && hash.includes('m=9216'));
 const SECRET = 'session-secret-for-the-fingerprint-0123456789';
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -90,7 +89,7 @@ function harness(overrides: Partial<RehasherDeps> = {}): Harness {
         return hasher.hash(password, algorithm);
       },
     },
-    needsRehash,
+    needsRehash: (hash) => hasher.needsRehash(hash),
     passwordFingerprint: createPasswordFingerprint(SECRET),
     logger: createLogger('info', destination),
     now: () => clock.now,
@@ -157,6 +156,17 @@ describe('a PBKDF2 user who signs in', () => {
     // A password change still ends it...
     await editUsersFile(usersFile, (file) => file.update('alice', { password: bobHash }));
     expect(await stillStands(session)).toBe(false);
+  });
+
+  it('a bcrypt user (htpasswd -B) is upgraded the same way, and keeps their sessions', async () => {
+    const oldHash = await bcrypt.hash('alice-password', 10);
+    await writeFile(usersFile, HOUSEHOLD(oldHash), { mode: 0o600 });
+    const session = sessionOf((await usersOnDisk()).get('alice')!);
+    expect(await harness().rehash('alice', 'alice-password', oldHash)).toBe('rehashed');
+    const alice = (await usersOnDisk()).get('alice')!;
+    expect(hasher.needsRehash(alice.password)).toBe(false);
+    expect(await hasher.verify(alice.password, 'alice-password')).toBe(true);
+    expect(await stillStands(session)).toBe(true);
   });
 
   it('keeps their sessions across two upgrades (PBKDF2, then argon2id at older parameters)', async () => {

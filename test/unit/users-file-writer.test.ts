@@ -145,7 +145,7 @@ describe('what an edit refuses', () => {
     await writeFile(usersFile, before, { mode: 0o600 });
     let called = false;
     const error = await editUsersFile(usersFile, () => void (called = true)).catch((e: unknown) => e);
-    expect(error).toMatchObject({ stage: 'read', problems: ['users.eve.password is not a supported hash (argon2id or pbkdf2_sha256)'] });
+    expect(error).toMatchObject({ stage: 'read', problems: ['users.eve.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)'] });
     expect(called).toBe(false);
     expect(await readFile(usersFile, 'utf8')).toBe(before);
   });
