@@ -6,7 +6,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, lstat, mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { lock } from 'proper-lockfile';
 import { errnoOf } from './atomic-file.js';
 
 /** A lock older than this was left by a writer that died; the next writer takes it over. */
@@ -27,6 +26,8 @@ export async function withUsersFileLock<T>(path: string, fn: (target: string, ch
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   // Asked first: the lock's retries would otherwise spend half a minute on a read-only directory.
   await checkWritable(path, target);
+  // Loaded on the first write: the server and most commands never write the users file.
+  const { lock } = await import('proper-lockfile');
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {

@@ -16,7 +16,8 @@ export interface CliResult {
  * test failed, if it has not exited within `timeoutMs`: a command that hangs is a bug.
  */
 export function runCli(args: readonly string[], opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Generous: a CLI start takes seconds on a loaded two-core machine; a hang still fails the test.
+  const timeoutMs = opts.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? tmpdir(),
