@@ -16,7 +16,7 @@ const USAGE = `Usage: postern [--config FILE] <command>
 Commands:
   serve                      start the server (default)
   hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
-  user add|passwd|remove|list   manage the users file
+  user add|passwd|disable|enable|remove|list   manage the users file
   throttle list|clear        show or clear failed sign-in counters (Redis)
   access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
@@ -98,7 +98,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'user': {
         const config = configFor(global, args.length === 0 || asksForHelp(args));
-        return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
+        return await userCommand(args, io, {
+          usersFile: config.users.file,
+          hasher: createPasswordHasher({ argon2: config.users.argon2 }),
+          minPasswordLength: config.users.min_password_length,
+        });
       }
       case 'throttle':
         return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));

@@ -217,6 +217,8 @@ const users = z
     {
       /** The users file. Default `<data_dir>/users.yml`. */
       file: text('must be a file path').optional(),
+      /** Fewest characters `postern user add|passwd` accepts in a password (`--force` skips it), 1..128. Default 12. */
+      min_password_length: integer(1, 128).default(12),
       /** Parameters for new argon2id hashes; existing hashes keep their own. OWASP 2023: m=19 MiB, t=2, p=1. */
       argon2: z
         .strictObject(

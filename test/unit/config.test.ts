@@ -72,6 +72,7 @@ describe('defaults', () => {
       data_dir: join(dir, 'data'),
       users: {
         file: join(dir, 'data', 'users.yml'),
+        min_password_length: 12,
         argon2: { memory_cost: 19456, time_cost: 2, parallelism: 1 },
       },
       headers: {
