@@ -2,12 +2,14 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { CompiledAccess } from './access/rules.js';
+import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
+import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
@@ -24,6 +26,8 @@ import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
 import { admissionFingerprint } from './oidc/claims.js';
 import type { OidcProviders } from './oidc/providers.js';
+import type { DeviceStore } from './store/device-store.js';
+import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -44,6 +48,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Trusted devices (login.device_ttl); in this process's memory when not given. */
+  readonly deviceStore?: DeviceStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -89,8 +95,21 @@ export function buildApp(deps: AppDeps): Koa {
     headerNames: config.headers,
     loginUrl: urls.login,
     logger: deps.logger,
+    forbiddenPage: (view: RefusalView) => forbidden.render(view),
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
+  const forbidden = createForbiddenHandlers({
+    ...verifyDeps,
+    secret: deps.secret,
+    redirectPolicy,
+    urls: { ...urls, forbidden: `${publicUrl}/forbidden` },
+    moreFormTargets: () => oidc?.endSessionOrigins() ?? [],
+    // "Sign in as someone else" ends the session exactly as GET /logout?rd= does (at the provider too, for SSO).
+    endSession: (ctx, rd) => {
+      ctx.query = rd === undefined ? {} : { rd };
+      return logout.viaGet(ctx);
+    },
+  });
   const sso = oidc
     ? createSsoHandlers({
         ...subject,
@@ -105,6 +124,21 @@ export function buildApp(deps: AppDeps): Koa {
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
+  const devices =
+    config.login.device_ttl > 0
+      ? {
+          trust: createDeviceTrust({
+            store: deps.deviceStore ?? new MemoryDeviceStore(deps.now),
+            secret: deps.secret,
+            users: deps.users,
+            passwordFingerprint: subject.rules.passwordFingerprint,
+            ttlMs: config.login.device_ttl,
+            now: deps.now,
+            onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
+          }),
+          cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
+        }
+      : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -116,6 +150,7 @@ export function buildApp(deps: AppDeps): Koa {
     ttl: config.session.ttl,
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
+    ...(devices ? { devices } : {}),
   });
   const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
   const home = createHomeHandler({ ...subject, csrf, urls });
@@ -136,6 +171,8 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  router.get('/forbidden', forbidden.show);
+  router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {
     router.get('/oidc/:id/start', pages, session, sso.start);
     router.get('/oidc/:id/callback', pages, session, sso.callback);

@@ -18,6 +18,7 @@ import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient, describeRedisTarget, redisTargetFromConfig } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
+import { RedisDeviceStore } from './store/device-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -118,14 +119,10 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url (or session.redis.sentinels) for production.');
   }
 
-  let throttleWarned = false;
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
-    onStoreFailure: (err) => {
-      if (throttleWarned) return;
-      throttleWarned = true;
-      logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back');
-    },
+    // Called once per outage.
+    onStoreFailure: (err) => logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back'),
   });
 
   const access = compileAccess(config.access, config.session.domain);
@@ -150,13 +147,14 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     access,
     resolveClientIp: createClientIpResolver({
       isTrusted: compileTrustedProxies(config.server.trusted_proxies),
-      header: config.server.client_ip_header as never,
+      header: config.server.client_ip_header,
       onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
+    ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
   });
 
   const server = createServer(app.callback());

@@ -4,6 +4,7 @@ import { loadConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { compileAccess } from '../access/schema.js';
 import { createPasswordHasher } from '../auth/passwords.js';
+import { SERVE_USAGE, versionCommand } from './about.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
@@ -15,14 +16,16 @@ const USAGE = `Usage: postern [--config FILE] <command>
 Commands:
   serve                      start the server (default)
   hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
-  user add|passwd|remove|list   manage the users file
+  user add|passwd|disable|enable|remove|list   manage the users file
   throttle list|clear        show or clear failed sign-in counters (Redis)
   access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
+  version                    print the version (also --version)
 
 Options:
   --config FILE              the YAML config file (else POSTERN_CONFIG, else ./postern.yml if present)
   --help                     show help for a command
+  --version                  print the version
 `;
 
 /** Splits `--config FILE` off so that every command sees the same global option. */
@@ -80,10 +83,14 @@ function asksForHelp(args: string[]): boolean {
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { global, rest } = splitGlobal(argv);
   const [command = 'serve', ...args] = rest;
+  if (command === 'version' || argv.includes('--version')) return versionCommand(argv, io);
   try {
     switch (command) {
       case 'serve':
-        if (args.includes('--help')) break;
+        if (asksForHelp(args)) {
+          io.stdout.write(SERVE_USAGE);
+          return 0;
+        }
         return await serve(global, io);
       case 'hash-password': {
         const config = configFor(global, asksForHelp(args));
@@ -91,7 +98,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'user': {
         const config = configFor(global, args.length === 0 || asksForHelp(args));
-        return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
+        return await userCommand(args, io, {
+          usersFile: config.users.file,
+          hasher: createPasswordHasher({ argon2: config.users.argon2 }),
+          minPasswordLength: config.users.min_password_length,
+        });
       }
       case 'throttle':
         return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));

@@ -1,10 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/config/load.js';
-import { CONFIG_KEYS, SECRET_KEYS } from '../../src/config/schema.js';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
+import { SECRET_KEYS } from '../../src/config/schema.js';
+import type { ClientIpHeader } from '../../src/http/client-ip.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -70,6 +72,7 @@ describe('defaults', () => {
       data_dir: join(dir, 'data'),
       users: {
         file: join(dir, 'data', 'users.yml'),
+        min_password_length: 12,
         argon2: { memory_cost: 19456, time_cost: 2, parallelism: 1 },
       },
       headers: {
@@ -85,7 +88,9 @@ describe('defaults', () => {
           perIp: [{ points: 10, durationSec: 60 }, { points: 50, durationSec: 3600 }],
           perUser: [{ points: 20, durationSec: 60 }, { points: 100, durationSec: 3600 }],
           perUserIp: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
+          perDevice: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
+        device_ttl: 90 * 24 * HOUR,
       },
       access: undefined,
     });
@@ -117,6 +122,18 @@ describe('defaults', () => {
       '10.0.0.0/8',
     ]);
     expect(parseConfig({}).config.server.trusted_proxies).toEqual(['loopback']);
+  });
+
+  test('the Config type is the schema output: each key has the type its consumer takes, without a cast', () => {
+    const { config } = parseConfig({ server: { client_ip_header: 'X-Real-IP' }, access: { networks: { home: ['10.0.0.0/8'] } } });
+
+    expectTypeOf(config.server.client_ip_header).toEqualTypeOf<ClientIpHeader>();
+    expectTypeOf(config.log.level).toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
+    expectTypeOf(config.users.file).toEqualTypeOf<string>();
+    expectTypeOf(config.session.domain).toEqualTypeOf<string>();
+    expectTypeOf(config.server.trusted_proxies).toEqualTypeOf<readonly string[]>();
+    expect(config.server.client_ip_header).toBe('x-real-ip');
+    expect(config.access?.networks).toEqual({ home: ['10.0.0.0/8'] });
   });
 
   test('parseConfig reads no process.env unless given it', () => {
@@ -285,6 +302,20 @@ describe('reporting problems', () => {
     expect(session.ttl).toBe(2.5 * HOUR);
     expect(session.inactivity).toBe(0);
     expect(session.remember_me).toBe(0);
+  });
+
+  test('login.device_ttl is a duration (0: device trust off) and login.device_rate_limit needs a window', () => {
+    const { login } = parseConfig({ login: { device_ttl: '30d', device_rate_limit: '3/minute;10/day' } }).config;
+    expect(login.device_ttl).toBe(30 * 24 * HOUR);
+    expect(login.throttle.perDevice).toEqual([
+      { points: 3, durationSec: 60 },
+      { points: 10, durationSec: 86_400 },
+    ]);
+    expect(parseConfig({ login: { device_ttl: 0 } }).config.login.device_ttl).toBe(0);
+    expect(problemsOf(() => parseConfig({ login: { device_ttl: '30m', device_rate_limit: 'off' } }))).toEqual([
+      "login.device_ttl must be 0 (off) or between 1h and 8760h, got '30m'",
+      'login.device_rate_limit must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0), got \'off\'',
+    ]);
   });
 
   test('argon2 parameters are checked against their ranges', () => {
