@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import { buildUsers } from '../support/app-fixture.js';
 import { freePort } from '../support/free-port.js';
 import { TestClient } from '../support/http-client.js';
-import { startPostern } from '../support/postern-process.js';
+import { CLI, startPostern } from '../support/postern-process.js';
 import { startRedis, type RedisProcess } from '../support/redis-server.js';
 import { command } from '../support/redis-sentinel.js';
 import { makeTestCa, redisTlsArgs, type TestCa } from '../support/test-ca.js';
@@ -17,6 +19,7 @@ import { askVerify } from '../support/verify-client.js';
 
 const RD = 'https://photos.example.com/';
 const FAST = { POSTERN_USERS_ARGON2_MEMORY_COST: '8192', POSTERN_USERS_ARGON2_TIME_COST: '1' };
+const run = promisify(execFile);
 const UNREACHABLE = 'redis is unreachable: verify fails closed until it is back';
 
 let dir: string;
@@ -86,5 +89,17 @@ describe('Redis over TLS (rediss://)', () => {
 
     await expect(started).rejects.toThrow(/postern exited with 2/);
     await expect(started).rejects.toThrow(`session.redis.tls.ca_file cannot be read: '${join(dir, 'missing-ca.pem')}' (ENOENT)`);
+  });
+
+  it('postern config check reads tls.ca_file too, and reports an unreadable one with the key', async () => {
+    const configFile = join(dir, 'check.yml');
+    writeFileSync(configFile, configFor(`    url: "rediss://127.0.0.1:${tlsPort}/0"\n    tls: { ca_file: missing-ca.pem }\n`));
+
+    const check = await run(process.execPath, [CLI, '--config', configFile, 'config', 'check'], { env: { PATH: process.env.PATH } }).catch((err: { code: number; stderr: string }) => err);
+
+    expect(check).toMatchObject({ code: 2 });
+    expect(check.stderr).toContain(`session.redis.tls.ca_file cannot be read: '${join(dir, 'missing-ca.pem')}' (ENOENT)`);
+    writeFileSync(configFile, configFor(`    url: "rediss://127.0.0.1:${tlsPort}/0"\n    tls: { ca_file: ca.pem }\n`));
+    expect((await run(process.execPath, [CLI, '--config', configFile, 'config', 'check'], { env: { PATH: process.env.PATH } })).stdout).toMatch(/^configuration is valid/);
   });
 });
