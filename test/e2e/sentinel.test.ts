@@ -21,6 +21,7 @@ const RD = 'https://photos.example.com/';
 const LOGIN = 'http://auth.example.com/login';
 const FAST = { POSTERN_USERS_ARGON2_MEMORY_COST: '8192', POSTERN_USERS_ARGON2_TIME_COST: '1' };
 const SENTINEL_PASSWORD = 'hunter2-sentinel-password';
+const REDIS_PASSWORD = 'hunter2-redis-password';
 
 let dir: string;
 
@@ -181,18 +182,20 @@ describe('Sentinel config naming no reachable Sentinel', () => {
   });
 });
 
-describe('Sentinels and primary over TLS', () => {
+describe('Sentinels and primary over TLS, with passwords', () => {
   it('finds the primary through the Sentinels and keeps sessions there, all over TLS with the CA in tls.ca_file', async () => {
     const ca = makeTestCa(dir);
-    const group = await startSentinelGroup({ tls: ca });
+    const group = await startSentinelGroup({ tls: ca, password: REDIS_PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
     // Only TLS ports are named: the Sentinels', and the primary's that they announce.
-    const postern = await startPostern(configFor(group.sentinelAddresses, `    tls: { enabled: true, ca_file: ${ca.caFile} }\n`), { env: FAST });
+    const extra = `    password: "${REDIS_PASSWORD}"\n    sentinel_password: "${SENTINEL_PASSWORD}"\n    tls: { enabled: true, ca_file: ${ca.caFile} }\n`;
+    const postern = await startPostern(configFor(group.sentinelAddresses, extra), { env: FAST });
     try {
       const browser = await signIn(postern);
 
       expect((await askVerify(browser, browser, 'nginx', RD)).status).toBe(200);
-      expect(await command(group.primary.port, ['DBSIZE'])).toBeGreaterThan(0);
+      expect(await command(group.primary.port, ['DBSIZE'], REDIS_PASSWORD)).toBeGreaterThan(0);
       expect(postern.logLines().find((l) => l.msg === 'redis is reachable')).toMatchObject({ sentinels: group.sentinelAddresses });
+      expect(postern.output.join('\n')).not.toMatch(/hunter2/);
     } finally {
       await postern.cleanup();
       await group.stop();

@@ -31,8 +31,19 @@ const SETTLE_DEADLINE_MS = 20_000;
  * (replication, Sentinel to Redis, Sentinel to Sentinel), announcing their TLS ports; the plain
  * ports stay for the test's own commands.
  */
-export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<SentinelGroup> {
+export interface SentinelGroupOptions {
+  readonly tls?: TestCa;
+  /** `requirepass` (and `masterauth`) of the primary and replica, `auth-pass` for the Sentinels. */
+  readonly password?: string;
+  /** `requirepass` of the Sentinels (which also use it with each other). */
+  readonly sentinelPassword?: string;
+}
+
+export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promise<SentinelGroup> {
   const started: RedisProcess[] = [];
+  const auth = opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password];
+  const onRedis = (port: number, args: readonly string[]) => command(port, args, opts.password);
+  const onSentinel = (port: number, args: readonly string[]) => command(port, args, opts.sentinelPassword);
   const tls = async (announce: (port: number) => string[]): Promise<{ port?: number; args: string[] }> => {
     if (!opts.tls) return { args: [] };
     const port = await freePort();
@@ -40,19 +51,21 @@ export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<S
   };
   try {
     const primaryTls = await tls(() => []);
-    const primary = await startRedis({ args: () => primaryTls.args });
+    const primary = await startRedis({ args: () => [...primaryTls.args, ...auth] });
     started.push(primary);
     const primaryPort = primaryTls.port ?? primary.port;
     const replicaTls = await tls((port) => ['--replica-announce-port', String(port)]);
-    const replica = await startRedis({ args: () => ['--replicaof', '127.0.0.1', String(primaryPort), ...replicaTls.args] });
+    const replica = await startRedis({ args: () => ['--replicaof', '127.0.0.1', String(primaryPort), ...replicaTls.args, ...auth] });
     started.push(replica);
-    await until('the replica to finish its first sync', async () => (await info(replica.port, 'replication')).includes('master_link_status:up'));
+    await until('the replica to finish its first sync', async () => String(await onRedis(replica.port, ['INFO', 'replication'])).includes('master_link_status:up'));
 
     const sentinelConf = [
       `sentinel monitor ${GROUP_NAME} 127.0.0.1 ${primaryPort} 2`,
       `sentinel down-after-milliseconds ${GROUP_NAME} 1000`,
       `sentinel failover-timeout ${GROUP_NAME} 5000`,
       `sentinel parallel-syncs ${GROUP_NAME} 1`,
+      ...(opts.password === undefined ? [] : [`sentinel auth-pass ${GROUP_NAME} ${opts.password}`]),
+      ...(opts.sentinelPassword === undefined ? [] : [`requirepass ${opts.sentinelPassword}`]),
       '',
     ].join('\n');
     const sentinels: RedisProcess[] = [];
@@ -68,8 +81,8 @@ export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<S
     // A failover needs a majority that knows the replica and each other (hello messages every 2 s).
     await until('the Sentinels to know the replica and each other', async () => {
       for (const sentinel of sentinels) {
-        const peers = (await command(sentinel.port, ['SENTINEL', 'SENTINELS', GROUP_NAME])) as unknown[];
-        const replicas = (await command(sentinel.port, ['SENTINEL', 'REPLICAS', GROUP_NAME])) as unknown[];
+        const peers = (await onSentinel(sentinel.port, ['SENTINEL', 'SENTINELS', GROUP_NAME])) as unknown[];
+        const replicas = (await onSentinel(sentinel.port, ['SENTINEL', 'REPLICAS', GROUP_NAME])) as unknown[];
         if (peers.length !== 2 || replicas.length !== 1) return false;
       }
       return true;
@@ -84,7 +97,7 @@ export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<S
       async primaryPort() {
         for (const sentinel of sentinels) {
           try {
-            const [, port] = (await command(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', GROUP_NAME])) as [string, string];
+            const [, port] = (await onSentinel(sentinel.port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', GROUP_NAME])) as [string, string];
             return Number(port);
           } catch {
             // this one is down: ask the next
@@ -93,7 +106,7 @@ export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<S
         return undefined;
       },
       async waitForReplication() {
-        const acked = (await command(primary.port, ['WAIT', '1', '5000'])) as number;
+        const acked = (await onRedis(primary.port, ['WAIT', '1', '5000'])) as number;
         if (acked < 1) throw new Error('the replica did not acknowledge the writes within 5 s');
       },
       async stop() {
@@ -107,8 +120,8 @@ export async function startSentinelGroup(opts: { tls?: TestCa } = {}): Promise<S
 }
 
 /** One command on a short-lived connection; rejects when nothing answers within a second. */
-export async function command(port: number, args: readonly string[]): Promise<unknown> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
+export async function command(port: number, args: readonly string[], password?: string): Promise<unknown> {
+  const client = new Redis({ host: '127.0.0.1', port, ...(password === undefined ? {} : { password }), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -116,10 +129,6 @@ export async function command(port: number, args: readonly string[]): Promise<un
   } finally {
     client.disconnect();
   }
-}
-
-async function info(port: number, section: string): Promise<string> {
-  return String(await command(port, ['INFO', section]));
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {

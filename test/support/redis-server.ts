@@ -179,10 +179,12 @@ class RedisServer implements RedisProcess {
         break;
       }
       const answer = await pingOnce(this.port, 500);
+      // With `requirepass`, NOAUTH is the answer of a server that is up.
+      const answered = answer === '+PONG' || answer.startsWith('-NOAUTH');
       // A PONG alone could come from another server that won the port; ours says it is
       // ready in its own log (only the lines this start wrote count).
-      if (answer === '+PONG' && this.#readLog('redis.log', logStart).includes(readyLine)) return;
-      lastProblem = answer === '+PONG' ? 'PONG, but not from this redis-server' : answer;
+      if (answered && this.#readLog('redis.log', logStart).includes(readyLine)) return;
+      lastProblem = answered ? `${answer}, but not from this redis-server` : answer;
       if (performance.now() >= deadline) {
         lastProblem = `no PONG within ${START_DEADLINE_MS} ms (last: ${answer})`;
         break;
