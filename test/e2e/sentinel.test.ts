@@ -52,6 +52,19 @@ async function signIn(postern: PosternProcess): Promise<TestClient> {
   return browser;
 }
 
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${check.toString()}`);
+    await sleep(200);
+  }
+}
+
 interface Sample {
   readonly at: number;
   readonly kind: 'signed in' | 'signed out' | 'anonymous';
@@ -158,6 +171,25 @@ describe('Redis Sentinel failover', () => {
 
     expect(list.stdout).toMatch(/^ip\s+127\.0\.0\.1\s+1\s+-$/m);
   });
+
+  it('follows a planned failover (SENTINEL FAILOVER) away from a primary that stays up: writes go to the new primary', async () => {
+    // The old primary comes back empty, as a replica of the promoted one (as the Sentinels would make it, only sooner).
+    await group.primary.start();
+    await command(group.primary.port, ['REPLICAOF', '127.0.0.1', String(group.replica.port)]);
+    await waitUntil(async () => String(await command(group.primary.port, ['INFO', 'replication'])).includes('master_link_status:up'));
+    const browser = await signIn(postern);
+    expect(await command(group.replica.port, ['WAIT', '1', '5000'])).toBe(1);
+
+    expect(await command(group.sentinels[0]!.port, ['SENTINEL', 'FAILOVER', group.name])).toBe('OK');
+    await waitUntil(async () => (await group.primaryPort()) === group.primary.port);
+    // Redis drops the clients of a primary it demotes (and a write it refuses READONLY would do the same): Postern asks the Sentinels again.
+    await waitUntil(async () => (await new TestClient(postern.port).submitForm(LOGIN, { username: 'alice', password: 'alice password' })).status === 303);
+    const atPostern = new TestClient(postern.port);
+    expect((await askVerify(atPostern, browser, 'nginx', RD)).status).toBe(200);
+    expect((await browser.get('http://auth.example.com/logout')).status).toBe(303);
+    await sleep(600); // past the read cache
+    expect((await askVerify(atPostern, browser, 'nginx', RD)).status).toBe(401);
+  }, 60_000);
 });
 
 describe('Sentinel config naming no reachable Sentinel', () => {
