@@ -11,6 +11,7 @@ import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
+import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
 import { createSsoHandlers } from './handlers/oidc.js';
@@ -151,6 +152,15 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
+    // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
+    rehasher: createRehasher({
+      usersFile: config.users.file,
+      hasher: deps.hasher,
+      needsRehash: (hash) => deps.hasher.needsRehash(hash),
+      passwordFingerprint: subject.rules.passwordFingerprint,
+      logger: deps.logger,
+      now: deps.now,
+    }),
   });
   const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
   const home = createHomeHandler({ ...subject, csrf, urls });

@@ -10,6 +10,7 @@ import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
 import { throttleCommand } from './throttle-command.js';
 import { userCommand } from './user-commands.js';
+import { afterUserChange } from './user-effects.js';
 
 const USAGE = `Usage: postern [--config FILE] <command>
 
@@ -102,6 +103,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
           usersFile: config.users.file,
           hasher: createPasswordHasher({ argon2: config.users.argon2 }),
           minPasswordLength: config.users.min_password_length,
+          onUserChanged: (username, change) => afterUserChange(config, username, change),
         });
       }
       case 'throttle':

@@ -16,7 +16,7 @@ import { startProxy, startStack, type Stack } from '../support/stack.js';
 
 const run = promisify(execFile);
 const LOGIN = 'http://auth.example.com/login';
-const PASSWORDS = { alice: 'alice-password-1', bob: 'bob-password-1', carol: 'carol-password-1' } as const;
+const PASSWORDS = { alice: 'alice-password-1', bob: 'bob-password-1', carol: 'carol-password-1', dave: 'dave-password-1' } as const;
 // A small per-user window so a storm fills it quickly; the per-address windows stay out of the way.
 const ENV = { POSTERN_LOGIN_RATE_LIMIT: '100/minute', POSTERN_LOGIN_ACCOUNT_RATE_LIMIT: '5/minute', POSTERN_LOGIN_ACCOUNT_ADDRESS_RATE_LIMIT: '100/minute' };
 
@@ -26,7 +26,7 @@ let nginx: NginxProcess;
 let alicesBrowser: TestClient;
 
 beforeAll(async () => {
-  stack = await startStack('nginx/postern.yml', { alice: { password: PASSWORDS.alice }, bob: { password: PASSWORDS.bob }, carol: { password: PASSWORDS.carol } }, ENV);
+  stack = await startStack('nginx/postern.yml', { alice: { password: PASSWORDS.alice }, bob: { password: PASSWORDS.bob }, carol: { password: PASSWORDS.carol }, dave: { password: PASSWORDS.dave } }, ENV);
   nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
 });
 afterAll(async () => {
@@ -100,5 +100,14 @@ describe('trusted devices through nginx', () => {
     expect(cleared.stdout).toMatch(/^Ended the trust of 1 device of carol\.$/m);
     await storm('carol');
     expect((await signIn(owner, 'carol')).status).toBe(429);
+  });
+
+  it('postern user disable ends the device trust of that user: enabling the user again does not bring it back', async () => {
+    const owner = await earlierBrowser('dave', '127.0.0.8');
+    const cli = (...args: string[]) => run(process.execPath, [CLI, '--config', stack.postern.configFile, 'user', ...args], { env: { PATH: process.env.PATH, ...ENV } });
+    await cli('disable', 'dave');
+    await cli('enable', 'dave');
+    await storm('dave');
+    expect((await signIn(owner, 'dave')).status).toBe(429);
   });
 });
