@@ -121,6 +121,71 @@ function describeSessionStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await t.store.get(b.slice(0, -1))).toBeUndefined();
     });
 
+    it('setIfExists rewrites a stored session and says so', async () => {
+      const id = newId();
+      const data = typicalSession(t.now());
+      await t.store.set(id, data, HOUR);
+      const refreshed = { ...data, seen: data.seen + 1_000 };
+      expect(await t.store.setIfExists(id, refreshed, HOUR)).toBe(true);
+      expect(await t.store.get(id)).toEqual(refreshed);
+    });
+
+    it('setIfExists after destroy does not bring the session back (a touch after a logout, issue 12)', async () => {
+      const id = newId();
+      const data = typicalSession(t.now());
+      await t.store.set(id, data, HOUR);
+      await t.store.destroy(id);
+      expect(await t.store.setIfExists(id, { ...data, seen: data.seen + 1_000 }, HOUR)).toBe(false);
+      expect(await t.store.get(id)).toBeUndefined();
+      expect(await t.store.listByUser('alice')).toEqual([]);
+    });
+
+    it('setIfExists never creates: an unknown id or a session past its TTL stays absent', async () => {
+      const unknown = newId();
+      expect(await t.store.setIfExists(unknown, typicalSession(t.now()), HOUR)).toBe(false);
+      expect(await t.store.get(unknown)).toBeUndefined();
+      const lapsed = newId();
+      await t.store.set(lapsed, typicalSession(t.now()), 200);
+      await t.elapse(250);
+      expect(await t.store.setIfExists(lapsed, typicalSession(t.now()), HOUR)).toBe(false);
+      expect(await t.store.get(lapsed)).toBeUndefined();
+    });
+
+    it("listByUser returns one user's live sessions, oldest first, with their ids", async () => {
+      const [first, second, bobs, holder] = [newId(), newId(), newId(), newId()];
+      const start = t.now();
+      await t.store.set(second, typicalSession(start, { created: start - 1_000, via: 'oidc:corp', idp: 'corp' }), HOUR);
+      await t.store.set(first, typicalSession(start, { created: start - 2_000 }), HOUR);
+      await t.store.set(bobs, typicalSession(start, { user: 'bob' }), HOUR);
+      // An anonymous holder (a sign-in at a provider in flight) is nobody's session.
+      await t.store.set(holder, typicalSession(start, { user: '' }), HOUR);
+      expect((await t.store.listByUser('alice')).map((s) => s.id)).toEqual([first, second]);
+      expect(await t.store.listByUser('bob')).toEqual([{ id: bobs, data: typicalSession(start, { user: 'bob' }) }]);
+      expect(await t.store.listByUser('')).toEqual([]);
+      expect(await t.store.listByUser('carol')).toEqual([]);
+    });
+
+    it('listByUser leaves out destroyed and expired sessions, and a session rewritten for another user', async () => {
+      const [destroyed, lapsing, moved, kept] = [newId(), newId(), newId(), newId()];
+      for (const id of [destroyed, lapsing, moved, kept]) await t.store.set(id, typicalSession(t.now()), id === lapsing ? 200 : HOUR);
+      await t.store.destroy(destroyed);
+      await t.store.set(moved, typicalSession(t.now(), { user: 'bob' }), HOUR);
+      await t.elapse(250);
+      expect((await t.store.listByUser('alice')).map((s) => s.id)).toEqual([kept]);
+      expect((await t.store.listByUser('bob')).map((s) => s.id)).toEqual([moved]);
+    });
+
+    it('listAll returns every user\'s sessions and nothing else', async () => {
+      const [a, b, holder] = [newId(), newId(), newId()];
+      await t.store.set(a, typicalSession(t.now()), HOUR);
+      await t.store.set(b, typicalSession(t.now(), { user: 'bob' }), HOUR);
+      await t.store.set(holder, typicalSession(t.now(), { user: '' }), HOUR);
+      const all = await t.store.listAll();
+      expect(all.map((s) => [s.data.user, s.id]).sort()).toEqual([['alice', a], ['bob', b]].sort());
+      await t.store.destroy(a);
+      expect((await t.store.listAll()).map((s) => s.id)).toEqual([b]);
+    });
+
     it('answers ping with true', async () => {
       expect(await t.store.ping()).toBe(true);
     });
@@ -217,7 +282,8 @@ describe('RedisSessionStore on a real redis-server', () => {
   }
 
   describeSessionStoreContract('RedisSessionStore', async () => ({
-    store: await connectedStore(),
+    // A prefix of its own per test: the listings see only that test's sessions.
+    store: await connectedStore({ prefix: `contract:${randomBytes(4).toString('hex')}:` }),
     now: () => Date.now(),
     elapse: (ms) => sleep(ms),
   }));
