@@ -318,15 +318,62 @@ describe('RedisSessionStore on a real redis-server', () => {
       expect(await inspect.pttl(DEFAULT_SESSION_PREFIX + id)).toBeLessThanOrEqual(5_000);
     });
 
-    it('keeps a typical session within 300 bytes of Redis memory (issue 7)', async () => {
+    it('keeps a typical session, with its address and agent, within 300 bytes of Redis memory (issues 7, 12)', async () => {
       store = await connectedStore();
       const id = newId();
-      await store.set(id, typicalSession(Date.now()), 12 * HOUR);
+      await store.set(id, typicalSession(Date.now(), { ip: '203.0.113.7', ua: 'Firefox 128 on Linux' }), 12 * HOUR);
       const key = DEFAULT_SESSION_PREFIX + id;
       const bytes = await inspect.memory('USAGE', key);
       const value = await inspect.get(key);
-      expect(value, 'stored without whitespace').not.toMatch(/\s/);
+      expect(value, 'stored as compact JSON').toBe(JSON.stringify(JSON.parse(value!)));
       expect(bytes, `MEMORY USAGE for a ${key.length}-byte key and a ${value?.length}-byte value`).toBeLessThanOrEqual(300);
+    });
+
+    it('indexes each user\'s sessions in one sorted set, at most 80 bytes more per session, that expires with its last session', async () => {
+      store = await connectedStore({ prefix: 'index:' });
+      const [short, long] = [newId(), newId()];
+      const now = Date.now();
+      await store.set(short, typicalSession(now, { expires: now + 5_000 }), HOUR);
+      const oneMember = await inspect.memory('USAGE', 'index:by-user:alice');
+      await store.set(long, typicalSession(now), HOUR);
+      const twoMembers = await inspect.memory('USAGE', 'index:by-user:alice');
+      expect(twoMembers! - oneMember!, 'Redis memory of one more index member').toBeLessThanOrEqual(80);
+      expect(await inspect.zrange('index:by-user:alice', '0', '-1', 'WITHSCORES')).toEqual([short, String(now + 5_000), long, expect.any(String)]);
+      const pttl = await inspect.pttl('index:by-user:alice');
+      expect(pttl).toBeGreaterThan(HOUR - 60_000);
+      expect(pttl).toBeLessThanOrEqual(HOUR);
+    });
+
+    it('lists one user from their index: no SCAN or KEYS over the keyspace', async () => {
+      store = await connectedStore({ prefix: 'noscan:' });
+      const id = newId();
+      await store.set(id, typicalSession(Date.now()), HOUR);
+      await inspect.config('RESETSTAT');
+      expect((await store.listByUser('alice')).map((s) => s.id)).toEqual([id]);
+      const stats = await inspect.info('commandstats');
+      expect(stats).not.toMatch(/cmdstat_(scan|keys):/);
+      expect(stats).toMatch(/cmdstat_zrangebyscore:calls=1,/);
+    });
+
+    it('drops a destroyed session from its index at the next listing', async () => {
+      store = await connectedStore({ prefix: 'tidy:' });
+      const [gone, kept] = [newId(), newId()];
+      await store.set(gone, typicalSession(Date.now()), HOUR);
+      await store.set(kept, typicalSession(Date.now()), HOUR);
+      await store.destroy(gone);
+      expect(await inspect.zcard('tidy:by-user:alice')).toBe(2);
+      expect((await store.listByUser('alice')).map((s) => s.id)).toEqual([kept]);
+      expect(await inspect.zrange('tidy:by-user:alice', '0', '-1')).toEqual([kept]);
+    });
+
+    it('refreshes only with SET XX: a session deleted behind its back stays deleted', async () => {
+      store = await connectedStore();
+      const id = newId();
+      const data = typicalSession(Date.now());
+      await store.set(id, data, HOUR);
+      await inspect.del(DEFAULT_SESSION_PREFIX + id);
+      expect(await store.setIfExists(id, { ...data, seen: Date.now() }, HOUR)).toBe(false);
+      expect(await inspect.exists(DEFAULT_SESSION_PREFIX + id)).toBe(0);
     });
 
     it('ignores a stored session whose expires has passed, whatever its TTL', async () => {
