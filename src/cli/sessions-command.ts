@@ -145,7 +145,7 @@ async function revoke(store: SessionStore, options: Options, io: CliIO): Promise
   if (options.id !== undefined) io.stdout.write(`Revoked session ${sessionRow(doomed[0]!).id} of ${cell(doomed[0]!.data.user)}.`);
   else if (options.user !== undefined) io.stdout.write(doomed.length === 0 ? `${cell(options.user)} has no sessions; nothing to revoke.` : `Revoked ${count} of ${cell(options.user)}.`);
   else io.stdout.write(`Revoked ${count}.`);
-  io.stdout.write(doomed.length === 0 ? '\n' : ' Every replica refuses them within 1 second.\n');
+  io.stdout.write(doomed.length === 0 ? '\n' : ` Every replica refuses ${doomed.length === 1 ? 'it' : 'them'} within 1 second.\n`);
   return 0;
 }
 

@@ -142,7 +142,7 @@ describe('postern sessions', () => {
     const handle = sessionHandle(await sessionIdOf(first)).slice(0, 8);
 
     const revoked = await sessions(['revoke', '--id', handle]);
-    expect(revoked).toMatchObject({ code: 0, stdout: `Revoked session ${handle} of alice. Every replica refuses them within 1 second.\n` });
+    expect(revoked).toMatchObject({ code: 0, stdout: `Revoked session ${handle} of alice. Every replica refuses it within 1 second.\n` });
     const revokedAt = performance.now();
     let status = 200;
     while (status === 200 && performance.now() - revokedAt < 2_000) status = await verifyAt(b, first);
