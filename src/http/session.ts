@@ -21,7 +21,7 @@ export function cookieDomainFor(domain: string): string | undefined {
 
 /** koa-session passes the request's context to its store calls (documented in its README). */
 interface StoreCallContext {
-  readonly ctx: object;
+  readonly ctx?: object;
 }
 
 /**
@@ -45,12 +45,12 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
     genid: () => randomBytes(32).toString('base64url'),
     valid: (_ctx: unknown, data: unknown) => sessionIsCurrent(data as unknown as SessionData, opts.now(), opts.inactivity),
     store: {
-      get: async (id: string, _maxAge: unknown, { ctx }: StoreCallContext) => {
+      get: async (id: string, _maxAge: unknown, call?: StoreCallContext) => {
         const data = await store.get(id);
-        if (data !== undefined) readIds.set(ctx, id);
+        if (data !== undefined && call?.ctx) readIds.set(call.ctx, id);
         return data as Record<string, unknown> | undefined;
       },
-      set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, { ctx }: StoreCallContext) => {
+      set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, call?: StoreCallContext) => {
         // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.
         const { _expire, _maxAge: _, ...rest } = data;
         const session = rest as unknown as SessionData;
@@ -59,7 +59,7 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
         // An update of the session this request read (a refreshed `seen`) is written only if it is
         // still stored: a logout elsewhere in between stays a logout. A new id (a first write, or
         // regenerate() at sign-in) is written as is.
-        else if (readIds.get(ctx) === id) await store.setIfExists(id, session, ttl);
+        else if (call?.ctx && readIds.get(call.ctx) === id) await store.setIfExists(id, session, ttl);
         else await store.set(id, session, ttl);
       },
       destroy: async (id: string) => store.destroy(id),

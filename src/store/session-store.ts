@@ -37,6 +37,8 @@ export interface SessionStore {
    * Writes the session only if it is still stored, atomically (Redis `SET ... XX`): every write
    * that follows a read (the inactivity refresh of `seen`, a koa-session update) goes through here,
    * so a logout or revocation in between is never undone. False when nothing was written.
+   * It keeps the session under the user it was set() for: a session never changes user under one
+   * id (sign-in always takes a fresh id), so the per-user index is left as set() made it.
    */
   setIfExists(id: string, data: SessionData, ttlMs: number): Promise<boolean>;
   destroy(id: string): Promise<void>;
