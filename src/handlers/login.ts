@@ -2,7 +2,6 @@ import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
-// After redirect.js, out of order, to keep this hunk apart from neighbouring edits on other branches.
 import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
