@@ -9,6 +9,7 @@ import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
 import { throttleCommand } from './throttle-command.js';
+import { sessionsCommand } from './sessions-command.js';
 import { userCommand } from './user-commands.js';
 import { afterUserChange } from './user-effects.js';
 
@@ -19,6 +20,7 @@ Commands:
   hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
   user add|passwd|disable|enable|remove|list   manage the users file
   throttle list|clear        show or clear failed sign-in counters (Redis)
+  sessions list|revoke       show or end sign-in sessions (Redis)
   access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
   version                    print the version (also --version)
@@ -108,6 +110,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'throttle':
         return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+      case 'sessions':
+        return await sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'access':
         return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':

@@ -3,6 +3,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { Rehasher } from '../auth/rehash.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
@@ -72,7 +73,7 @@ export function createLoginHandlers(deps: LoginDeps) {
     const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user) };
     const session = ctx.session!;
     for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
-    Object.assign(session, data);
+    Object.assign(session, data, sessionOrigin(ctx));
     session.maxAge = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session';
     // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
     await session.regenerate();
