@@ -149,6 +149,26 @@ async function revoke(store: SessionStore, options: Options, io: CliIO): Promise
   return 0;
 }
 
+/**
+ * Ends every session of `username` in the shared store, for CLI commands that change a user
+ * (`user passwd|disable|remove`). Undefined without Redis: sessions then live in the server's
+ * memory, where verify refuses a removed or disabled user, or a changed password, on the next request.
+ */
+export async function revokeSessionsOfUser(config: Config, username: string): Promise<number | undefined> {
+  const url = config.session.redis.url;
+  if (!url) return undefined;
+  const redis = createRedisClient(url, { commandTimeoutMs: 2_000 });
+  const store = new RedisSessionStore(redis);
+  try {
+    await waitUntilReachable(redis, 3_000);
+    const doomed = await sessionsOfUser(store, username);
+    for (const session of doomed) await store.destroy(session.id);
+    return doomed.length;
+  } finally {
+    await store.close();
+  }
+}
+
 /** `postern sessions list|revoke`: reads the Redis the running servers share. */
 export async function sessionsCommand(args: string[], io: CliIO, config: Config): Promise<number> {
   const [sub, ...rest] = args;

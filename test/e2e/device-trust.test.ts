@@ -102,11 +102,21 @@ describe('trusted devices through nginx', () => {
     expect((await signIn(owner, 'carol')).status).toBe(429);
   });
 
-  it('postern user disable ends the device trust of that user: enabling the user again does not bring it back', async () => {
+  it('postern user disable ends the sessions and device trusts of that user: enabling the user again brings neither back', async () => {
     const owner = await earlierBrowser('dave', '127.0.0.8');
+    const signedIn = new TestClient(stack.ports.proxy, '127.0.0.9');
+    expect((await signIn(signedIn, 'dave')).status).toBe(303);
+    expect((await signedIn.get('http://app.example.com/')).status).toBe(200);
+
     const cli = (...args: string[]) => run(process.execPath, [CLI, '--config', stack.postern.configFile, 'user', ...args], { env: { PATH: process.env.PATH, ...ENV } });
     await cli('disable', 'dave');
     await cli('enable', 'dave');
+
+    // Every replica sees a revocation within one second (the read cache).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const after = await signedIn.get('http://app.example.com/');
+    expect(after.status).toBe(302);
+    expect(after.headers.location).toMatch(/^http:\/\/auth\.example\.com\/login\?rd=/);
     await storm('dave');
     expect((await signIn(owner, 'dave')).status).toBe(429);
   });
