@@ -79,6 +79,15 @@ export function mapClaims(settings: OidcProviderSettings, claims: Readonly<Recor
   };
 }
 
+/**
+ * The groups a session carries: each behind the provider's `groups_prefix`, so that two providers
+ * emitting the same group name do not grant each other's access. `allowed_groups` (see admit) is
+ * matched against the provider's own names, before the prefix.
+ */
+export function sessionGroups(settings: OidcProviderSettings, identity: ProviderIdentity): string[] {
+  return identity.groups.map((group) => settings.groups_prefix + group);
+}
+
 /** The email for Remote-Email: '' when unverified and the provider requires verified emails. */
 export function shownEmail(settings: OidcProviderSettings, identity: ProviderIdentity): string {
   return identity.emailVerified || !settings.require_verified_email ? identity.email : '';
@@ -95,7 +104,14 @@ function emailAllowed(rules: readonly string[], email: string): boolean {
  * checked against the new rules at their next sign-in.
  */
 export function admissionFingerprint(settings: OidcProviderSettings): string {
-  const rules = { groups: settings.allowed_groups, emails: settings.allowed_emails, verified: settings.require_verified_email, link: settings.link_local_users };
+  const rules = {
+    groups: settings.allowed_groups,
+    emails: settings.allowed_emails,
+    verified: settings.require_verified_email,
+    link: settings.link_local_users,
+    // Only when set: sessions opened before the key existed keep their fingerprint.
+    ...(settings.groups_prefix === '' ? {} : { prefix: settings.groups_prefix }),
+  };
   return createHash('sha256').update(JSON.stringify(rules)).digest('base64url').slice(0, 16);
 }
 

@@ -21,7 +21,8 @@ const HEADER =
 export class FileBindingStore implements BindingStore {
   readonly #path: string;
 
-  private constructor(path: string) {
+  /** No I/O until the first call; open() also checks the file. */
+  constructor(path: string) {
     this.#path = path;
   }
 
