@@ -27,10 +27,14 @@ export interface ProviderIdentity {
 const MAX_TEXT = 256;
 const MAX_GROUPS = 256;
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one: no UTF-8 form.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A claim text fit for a header and a log line: a string, not empty, short, with no control characters and no lone surrogate. */
 function cleanText(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string' || value.length > MAX_TEXT * 2) return undefined;
   const text = value.trim();
-  return text === '' || text.length > MAX_TEXT || hasControlChars(text) ? undefined : text;
+  return text === '' || text.length > MAX_TEXT || hasControlChars(text) || LONE_SURROGATE.test(text) ? undefined : text;
 }
 
 function groupsOf(value: unknown): string[] {
@@ -61,7 +65,7 @@ export function mapClaims(settings: OidcProviderSettings, claims: Readonly<Recor
       'warn',
     );
   }
-  const problem = validateUsername(raw.trim());
+  const problem = LONE_SURROGATE.test(raw) ? 'contains a lone surrogate (not text)' : validateUsername(raw.trim());
   if (problem !== undefined) {
     throw new SignInRefused(403, `Your username at ${where} cannot be used here. Ask the administrator.`, `claim '${names.username}' (username) ${problem}`, 'warn');
   }
