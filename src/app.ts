@@ -196,6 +196,11 @@ export function buildApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger));
   app.use(exactGetRoutes(verify));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
+  // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501) ctx.status = 405;
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
