@@ -98,6 +98,9 @@ oidc:
   const start = await browser.get(`${POSTERN_URL}/oidc/idp/start`);
   expect((await browser.get(await signInAtProvider(browser, start.header('location')!, { login: 'carol' }))).status).toBe(303);
   sessionIds.push((await sessionIdOf(browser.postern))!);
+  // With Redis configured, the provider sign-in bound its username there, without a TTL.
+  expect(JSON.parse((await kv.hget('postern:oidc:bindings', 'carol'))!)).toMatchObject({ user: 'carol', iss: idp.issuer, sub: 'carol', provider: 'idp' });
+  expect(await kv.ttl('postern:oidc:bindings')).toBe(-1);
 
   // A valid form token, so that some fuzzed sign-ins reach the throttle and the password check.
   const form = new TestClient(postern.port);
@@ -132,7 +135,7 @@ oidc:
     { ...local, user: '', via: 'anonymous', oidc_pending: [pending, { ...pending, state: 7 }] },
     { ...local, user: '', via: 'anonymous', oidc_pending: 'not a list' },
     { ...local, user: '', via: 'anonymous', oidc_pending: [{ ...pending, rd: 12, created: 'now' }] },
-    { ...local, __proto__: { user: 'admin' }, constructor: 'x' },
+    JSON.stringify({ ...local, constructor: 'x' }).replace('{', '{"__proto__":{"user":"admin","via":"local"},'),
     null,
     [],
     'text',
@@ -198,6 +201,40 @@ function describeRequest(index: number, req: FuzzRequest, outcome: Outcome): str
   const short = (v: unknown) => String(JSON.stringify(v)).slice(0, 300);
   return `#${index} ${req.method} ${short(req.path)} → ${outcome.status ?? outcome.error}; headers ${short(req.headers)}; body ${short(req.body?.toString('latin1'))}`;
 }
+
+describe('sessions stored with odd fields', () => {
+  it('are signed-out visitors at verify (401), or signed in with encoded headers (200); never a 500', async () => {
+    const verdicts: string[] = [];
+    for (const id of sessionIds.slice(4)) {
+      const reply = await new TestClient(postern.port).get('http://postern.internal/verify/nginx', {
+        'x-original-url': 'https://photos.example.com/album/1',
+        'x-original-method': 'GET',
+        cookie: `postern_session=${id}`,
+      });
+      verdicts.push(`${id.slice(10, 12)}:${reply.status}:${reply.header('remote-user') ?? ''}`);
+    }
+    // 00: an OIDC session whose user holds a lone surrogate, sent as U+FFFD; 01: one with over-long fields, left out;
+    // 02-08: OIDC sessions with fields of the wrong type or another provider's: signed out.
+    // 07-08: an odd id_token only matters at sign-out. 09-23: local sessions for names no user has, wrong types,
+    // anonymous holders, not objects at all: signed out. Three are alice's own session and stand: 11 (her name in
+    // capitals, normalised), 14 (absurd times: Redis's TTL still ends it), 19 (a "__proto__" key is just a key).
+    const out = (...ns: string[]) => ns.map((n) => `${n}:401:`);
+    expect(verdicts).toEqual([
+      '00:200:ev%EF%BF%BDe',
+      '01:200:carol',
+      ...out('02', '03', '04', '05', '06'),
+      '07:200:carol',
+      '08:200:carol',
+      ...out('09', '10'),
+      '11:200:alice',
+      ...out('12', '13'),
+      '14:200:alice',
+      ...out('15', '16', '17', '18'),
+      '19:200:alice',
+      ...out('20', '21', '22', '23'),
+    ]);
+  });
+});
 
 describe(`fuzzing verify, sign-in, sign-out and the OIDC callback (${COUNT} requests, seed ${SEED})`, () => {
   it('never answers a 5xx other than 503, never hangs, stays alive and keeps its memory flat', async () => {

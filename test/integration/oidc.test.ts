@@ -619,6 +619,9 @@ describe('sessions and configuration', () => {
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_groups: [] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_emails: ['@example.org'] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, require_verified_email: !settings.require_verified_email }));
+    // groups_prefix changes the groups a session carries; an empty one leaves older fingerprints as they were.
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, groups_prefix: 'kc-' }));
+    expect(admissionFingerprint(oidc.get('other')!.settings)).not.toBe(admissionFingerprint({ ...oidc.get('other')!.settings, groups_prefix: '' }));
   });
 });
 
