@@ -20,14 +20,14 @@ import { startRedis, type RedisProcess } from '../support/redis-server.js';
  * (503 is allowed: saturation), stay alive, and keep its memory flat.
  *
  * POSTERN_FUZZ_REQUESTS sets the count (default 100 000) and POSTERN_FUZZ_SECONDS the time budget
- * (default 45 s): the run stops at whichever comes first and prints how many it sent (on a quiet
- * 2-core machine about 100 000 take 90 s; loaded, 45 s holds 25 000 to 45 000). At least 10 000 must
- * go out. POSTERN_FUZZ_SEED replays a run: the seed is printed with every result.
+ * (default 55 s): the run stops at whichever comes first and prints how many it sent (measured on
+ * the shared 2-core machine: about 2 000 a second when it is quiet, so 100 000 in about 50 s; 500 to
+ * 1 000 a second when other suites run beside it). At least 10 000 must go out. POSTERN_FUZZ_SEED replays a run: the seed is printed with every result.
  */
 
 const COUNT = Number(process.env.POSTERN_FUZZ_REQUESTS ?? 100_000);
 /** The run stops here even if COUNT is not reached (a loaded machine), and says how many it sent. */
-const BUDGET_SECONDS = Number(process.env.POSTERN_FUZZ_SECONDS ?? 45);
+const BUDGET_SECONDS = Number(process.env.POSTERN_FUZZ_SECONDS ?? 55);
 /** Fewer than this within the budget fails the run: a fuzz test that sends almost nothing proves nothing. */
 const MINIMUM = Math.min(COUNT, 10_000);
 const SEED = Number(process.env.POSTERN_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -274,8 +274,8 @@ describe(`fuzzing verify, sign-in, sign-out and the OIDC callback (${COUNT} requ
     expect(postern.pid, `Postern exited during the run; ${summary}\n${postern.output.slice(-20).join('\n')}`).toBeDefined();
     const health = await new TestClient(postern.port).get(`${POSTERN_URL}/healthz`);
     expect(health.status).toBe(200);
-    // The real session still stands (unless the run signed it out), and a fresh sign-in works.
-    const client = new TestClient(postern.port);
+    // A fresh sign-in works, from an address the run did not get throttled (the run came from 127.0.0.1).
+    const client = new TestClient(postern.port, '127.0.0.9');
     expect((await client.submitForm(`${POSTERN_URL}/login`, { username: 'alice', password: 'alice-password-123' })).status).toBe(303);
     expect(issued, `too few requests within ${BUDGET_SECONDS} s; ${summary}`).toBeGreaterThanOrEqual(MINIMUM);
     // Generous: the heap grows and settles; a leak per request would show as tens of MB over 100 000.
