@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
+import { join } from 'node:path';
 import type { CompiledAccess } from './access/rules.js';
 import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
@@ -25,7 +26,9 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import type { BindingStore } from './oidc/bindings.js';
 import { admissionFingerprint } from './oidc/claims.js';
+import { BINDINGS_FILE, FileBindingStore } from './oidc/file-bindings.js';
 import type { OidcProviders } from './oidc/providers.js';
 import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
@@ -51,6 +54,8 @@ export interface AppDeps {
   readonly oidcStartLimit?: RequestLimit;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
   readonly deviceStore?: DeviceStore;
+  /** Which provider subject owns each username; a file in `data_dir` when not given. */
+  readonly oidcBindings?: BindingStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -120,7 +125,7 @@ export function buildApp(deps: AppDeps): Koa {
         logger: deps.logger,
         publicUrl,
         urls,
-        ttl: config.session.ttl,
+        bindings: deps.oidcBindings ?? new FileBindingStore(join(config.data_dir, BINDINGS_FILE)),
         rememberMe: config.session.remember_me,
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
@@ -191,6 +196,11 @@ export function buildApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger));
   app.use(exactGetRoutes(verify));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
+  // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501) ctx.status = 405;
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -15,6 +15,7 @@ import { createClientIpResolver } from './http/client-ip.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { OidcProviders } from './oidc/providers.js';
+import { openBindingStore } from './oidc/open-bindings.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
@@ -128,6 +129,8 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   await calibrated;
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
+  // Before listening: a bindings file (or Redis hash) that cannot be read stops the start, with where.
+  const oidcBindings = config.oidc ? await openBindingStore(config.data_dir, redis, logger) : undefined;
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
@@ -151,6 +154,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
     ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
+    ...(oidcBindings ? { oidcBindings } : {}),
   });
 
   const server = createServer(app.callback());

@@ -8,6 +8,7 @@ import { SERVE_USAGE, versionCommand } from './about.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
+import { oidcCommand } from './oidc-command.js';
 import { throttleCommand } from './throttle-command.js';
 import { sessionsCommand } from './sessions-command.js';
 import { userCommand } from './user-commands.js';
@@ -22,6 +23,7 @@ Commands:
   throttle list|clear        show or clear failed sign-in counters (Redis)
   sessions list|revoke       show or end sign-in sessions (Redis)
   access explain URL         show which access rule decides a URL, and how
+  oidc bindings list|remove  show or release usernames bound to a provider subject
   config check               validate the configuration and print every problem
   version                    print the version (also --version)
 
@@ -114,6 +116,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         return await sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'access':
         return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+      case 'oidc':
+        return await oidcCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');

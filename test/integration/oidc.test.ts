@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oidcCommand } from '../../src/cli/oidc-command.js';
 import { identityOf } from '../../src/auth/identity.js';
 import { admissionFingerprint } from '../../src/oidc/claims.js';
 import { OidcProviders } from '../../src/oidc/providers.js';
@@ -27,8 +29,16 @@ const ACCOUNTS_A = {
   linda: { preferred_username: 'linda.sso', email: 'Linda@Example.com', email_verified: true, groups: ['family'] },
   lindy: { preferred_username: 'lindy', email: 'linda@example.com', email_verified: false },
   nameless: { email: 'x@example.com', email_verified: true },
+  // Another account at the same provider claiming a name another subject holds.
+  alice2: { preferred_username: 'ALICE', email: 'alice2@example.com', email_verified: true },
+  dora: { preferred_username: 'dora', email: 'dora@example.com', email_verified: true },
+  dora2: { preferred_username: 'Dora', email: 'dora2@example.com', email_verified: true },
 };
-const ACCOUNTS_B = { alice: { preferred_username: 'alice.b', email: 'alice@b.example.com', email_verified: true, name: 'Alice (B)', groups: ['b-team'] } };
+const ACCOUNTS_B = {
+  alice: { preferred_username: 'alice.b', email: 'alice@b.example.com', email_verified: true, name: 'Alice (B)', groups: ['b-team'] },
+  // Another provider's account claiming the username provider A's alice holds.
+  impostor: { preferred_username: 'alice', email: 'alice@evil.test', email_verified: true, groups: ['admins'] },
+};
 
 const LOCAL_USERS = {
   admin: { password: 'admin-password-123', role: 'admin', groups: ['admins'], email: 'admin@example.com' },
@@ -77,7 +87,16 @@ beforeAll(async () => {
           allowed_emails: ['@example.com'],
         },
         { id: 'link', issuer_url: idpA.issuer, client_id: 'postern-link', token_endpoint_auth_method: 'none', scope: 'openid email profile groups', link_local_users: 'email' },
-        { id: 'other', button_text: 'Sign in with B', issuer_url: idpB.issuer, client_id: 'postern-b', client_secret: SECRET_B, scope: 'openid email profile groups' },
+        {
+          id: 'other',
+          button_text: 'Sign in with B',
+          issuer_url: idpB.issuer,
+          client_id: 'postern-b',
+          client_secret: SECRET_B,
+          scope: 'openid email profile groups',
+          groups_prefix: 'b:',
+          session_ttl: '2h',
+        },
       ],
     },
   };
@@ -213,7 +232,8 @@ describe('signing in through a provider', () => {
     const verdictB = await signedInHeaders(b);
     expect(verdictB.header('remote-user')).toBe('alice.b');
     expect(verdictB.header('remote-role')).toBe('viewer');
-    expect(verdictB.header('remote-groups')).toBe('b-team');
+    // groups_prefix: provider B's groups cannot pass for provider A's.
+    expect(verdictB.header('remote-groups')).toBe('b:b-team');
     expect((await app.deps.store.get((await sessionId(b))!))?.iss).toBe(idpB.issuer);
   });
 
@@ -360,6 +380,9 @@ describe('a failed sign-in ends on the sign-in page, logged, with no session', (
     const browser = new Browser(app.port);
     const reply = await browser.get(await throughProvider(browser, 'idp', 'mallory'));
     await expectRefused(browser, reply, 403, 'An account named admin already exists here');
+    expect(lastFailure('idp')?.reason).toBe("username 'admin' is a local user and link_local_users (none) did not link them");
+    // Refused before anything is bound: a local username never becomes a provider's.
+    expect((await bindings()).map((b) => b.user)).not.toContain('admin');
   });
 
   it('never logs the code, the tokens or the client secrets', async () => {
@@ -374,6 +397,118 @@ describe('a failed sign-in ends on the sign-in page, logged, with no session', (
     expect(log).not.toContain(idToken.split('.')[1]!);
     expect(log).not.toContain(SECRET_A);
     expect(log).not.toContain(SECRET_B);
+  });
+});
+
+/** Runs `postern oidc bindings …` against this app's configuration (its data_dir); returns the exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await oidcCommand(['bindings', ...args], { stdin: new PassThrough(), stdout, stderr }, app.deps.config);
+  return { code, stdout: out, stderr: err };
+}
+
+async function bindings(): Promise<Array<Record<string, string>>> {
+  const listed = await cli('list', '--json');
+  expect(listed.code).toBe(0);
+  return JSON.parse(listed.stdout) as Array<Record<string, string>>;
+}
+
+describe('one identity per person across providers', () => {
+  const BOUND = 'The username alice already belongs to another account here, so this sign-in cannot be used for it. Ask the administrator.';
+
+  it('binds the username to the subject at its first sign-in, and the same subject signs in again', async () => {
+    for (let i = 0; i < 2; i++) {
+      const browser = new Browser(app.port);
+      expect((await browser.get(await throughProvider(browser, 'idp', 'alice'))).status).toBe(303);
+      expect((await signedInHeaders(browser)).header('remote-user')).toBe('alice');
+    }
+    expect((await bindings()).find((b) => b.user === 'alice')).toMatchObject({ issuer: idpA.issuer, subject: 'alice' });
+  });
+
+  it('lets the same subject in through another provider entry of the same issuer', async () => {
+    const browser = new Browser(app.port);
+    expect((await browser.get(await throughProvider(browser, 'strict', 'alice'))).status).toBe(303);
+    expect((await signedInHeaders(browser)).header('remote-user')).toBe('alice');
+  });
+
+  it('refuses another subject of the same provider claiming a bound username', async () => {
+    const browser = new Browser(app.port);
+    const reply = await browser.get(await throughProvider(browser, 'idp', 'alice2'));
+    await expectRefused(browser, reply, 403, BOUND);
+    expect(lastFailure('idp')).toMatchObject({
+      status: 403,
+      reason: "username 'alice' is bound to another subject (the same provider); 'postern oidc bindings remove alice' releases it",
+    });
+  });
+
+  it("refuses another provider's subject claiming a bound username", async () => {
+    const browser = new Browser(app.port);
+    const reply = await browser.get(await throughProvider(browser, 'other', 'impostor'));
+    await expectRefused(browser, reply, 403, BOUND);
+    expect(lastFailure('other')).toMatchObject({ status: 403, reason: expect.stringMatching(/^username 'alice' is bound to another subject \(provider (idp|strict)\)/) });
+    expect((await bindings()).find((b) => b.user === 'alice')).toMatchObject({ issuer: idpA.issuer, subject: 'alice' });
+  });
+
+  it('lists bindings on the command line, and releasing one lets the next subject bind it', async () => {
+    const first = new Browser(app.port);
+    expect((await first.get(await throughProvider(first, 'idp', 'dora'))).status).toBe(303);
+    const second = new Browser(app.port);
+    await expectRefused(second, await second.get(await throughProvider(second, 'idp', 'dora2')), 403, 'The username dora already belongs to another account here');
+
+    const listed = await cli('list');
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^USER +PROVIDER +ISSUER +SUBJECT +BOUND$/);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^dora +idp +${idpA.issuer} +dora +\\d{4}-\\d\\d-\\d\\dT`)));
+
+    const removed = await cli('remove', 'Dora');
+    expect(removed).toEqual({
+      code: 0,
+      stdout: `Released 'dora' (was bound to subject dora at ${idpA.issuer}, provider idp). The next subject that signs in as 'dora' binds it.\n`,
+      stderr: '',
+    });
+    const again = new Browser(app.port);
+    expect((await again.get(await throughProvider(again, 'idp', 'dora2'))).status).toBe(303);
+    expect((await signedInHeaders(again)).header('remote-email')).toBe('dora2@example.com');
+    expect((await bindings()).find((b) => b.user === 'dora')).toMatchObject({ subject: 'dora2' });
+  });
+
+  it('says so, exit code 2, when asked to release a username that is not bound', async () => {
+    expect(await cli('remove', 'nobody-bound')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "No username 'nobody-bound' is bound; nothing was changed. 'postern oidc bindings list' shows the bound usernames.\n",
+    });
+    expect((await cli('frobnicate')).code).toBe(2);
+  });
+});
+
+describe('a provider session lifetime (session_ttl)', () => {
+  it('defaults to session.ttl (24 h)', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const stored = await app.deps.store.get((await sessionId(browser))!);
+    expect(stored!.expires - stored!.created).toBe(24 * 3_600_000);
+  });
+
+  it("ends a session opened through the provider after the provider's own session_ttl (2 h)", async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'other', 'alice'));
+    const stored = await app.deps.store.get((await sessionId(browser))!);
+    expect(stored!.expires - stored!.created).toBe(2 * 3_600_000);
+    try {
+      skew = 2 * 3_600_000 - 60_000;
+      expect((await signedInHeaders(browser)).status).toBe(200);
+      skew = 2 * 3_600_000 + 1000;
+      expect((await signedInHeaders(browser)).status).toBe(401);
+    } finally {
+      skew = 0;
+    }
   });
 });
 
@@ -484,6 +619,9 @@ describe('sessions and configuration', () => {
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_groups: [] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_emails: ['@example.org'] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, require_verified_email: !settings.require_verified_email }));
+    // groups_prefix changes the groups a session carries; an empty one leaves older fingerprints as they were.
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, groups_prefix: 'kc-' }));
+    expect(admissionFingerprint(oidc.get('other')!.settings)).not.toBe(admissionFingerprint({ ...oidc.get('other')!.settings, groups_prefix: '' }));
   });
 });
 

@@ -12,6 +12,8 @@ export interface PosternProcess {
   readonly port: number;
   readonly dir: string;
   readonly configFile: string;
+  /** The running process's id (to read /proc/<pid>/status); undefined once it has exited. */
+  readonly pid: number | undefined;
   /** Every line written to stdout and stderr so far. */
   readonly output: string[];
   /** stdout lines that are pino JSON, parsed. */
@@ -61,6 +63,9 @@ export async function startPostern(config: string, opts: { env?: NodeJS.ProcessE
 
   await start();
   return {
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     port,
     dir,
     configFile,
