@@ -38,7 +38,10 @@ export interface AppDeps {
   readonly throttle: LoginThrottle;
   readonly access: CompiledAccess;
   readonly resolveClientIp: ClientIpResolver;
+  /** What verify needs (the session store): any one failing makes /readyz 503. */
   readonly readiness: readonly ReadinessCheck[];
+  /** True once the process is shutting down: /readyz answers 503 from then on. Never, when not given. */
+  readonly shuttingDown?: () => boolean;
   readonly now: () => number;
   /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
   readonly oidc?: OidcProviders;
@@ -117,7 +120,11 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
   });
-  const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
+  const readyz = createReadyz({
+    required: deps.readiness,
+    degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
+    shuttingDown: deps.shuttingDown ?? (() => false),
+  });
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
@@ -130,7 +137,7 @@ export function buildApp(deps: AppDeps): Koa {
   ]);
   const router = new Router();
   router.get('/healthz', healthz);
-  router.get('/readyz', createReadyz(readiness));
+  router.get('/readyz', readyz);
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, login.addressGate, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
