@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
+import { drain, listen } from './http/server-lifecycle.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { OidcProviders } from './oidc/providers.js';
@@ -36,7 +38,54 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly logger: Logger;
-  close(): Promise<void>;
+  /** From now on `/readyz` answers 503 (the load balancer stops sending traffic); everything else is still served. */
+  beginShutdown(): void;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (at most `drainMs`, default 10 s),
+   * then closes the users-file watcher, the OIDC retries and Redis. Implies beginShutdown().
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
+}
+
+export const DEFAULT_DRAIN_MS = 10_000;
+
+/**
+ * What start-up has opened so far (Redis client, file watcher, retry timers), closed newest first:
+ * when a later step fails, so that the failure ends the process instead of leaving it running idle,
+ * and at shutdown.
+ */
+class OpenResources {
+  readonly #closers: Array<() => unknown> = [];
+
+  add(close: () => unknown): void {
+    this.#closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch {
+        // Closing is best effort: one that fails must not keep the others open.
+      }
+    }
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? ((err as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Runs one start-up step; a file-system failure (EACCES, EISDIR...) gets `explain`'s one line: what, and what to do. */
+async function step<T>(run: () => Promise<T>, explain: (code: string, err: Error) => string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === undefined) throw err;
+    throw new Error(explain(code, err as Error), { cause: err });
+  }
 }
 
 export interface StartOptions {
@@ -52,6 +101,17 @@ export interface StartOptions {
  * Nothing imports this file but the CLI.
  */
 export async function startServer(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const opened = new OpenResources();
+  try {
+    return await start(loaded, opts, opened);
+  } catch (err) {
+    // Whatever opened before the failure must not keep the process alive: the CLI then exits non-zero.
+    await opened.closeAll();
+    throw err;
+  }
+}
+
+async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResources): Promise<RunningServer> {
   const { config } = loaded;
   const now = opts.now ?? Date.now;
   const logger = createLogger(config.log.level, opts.logDestination);
@@ -59,15 +119,28 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
 
-  await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
-  const secret = config.session.secret ?? (await loadOrCreateSessionSecret(config.data_dir)).secret;
+  await step(
+    () => mkdir(config.data_dir, { recursive: true, mode: 0o700 }),
+    (code) => `cannot create data_dir ${config.data_dir} (${code}); create it, or set data_dir to a directory the user running Postern can write`,
+  );
+  const secret =
+    config.session.secret ??
+    (
+      await step(
+        () => loadOrCreateSessionSecret(config.data_dir),
+        (code) =>
+          `cannot read the session secret ${join(config.data_dir, 'session.secret')} (${code}); make it a file the user running Postern can read, or set session.secret`,
+      )
+    ).secret;
 
   const hasher = createPasswordHasher({
     argon2: config.users.argon2,
     // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
     limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
   });
-  const initial = await createInitialUsersFile(config.users.file, hasher);
+  const usersFileProblem = (code: string, err: Error) =>
+    `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
+  const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
   if (initial) {
     announce(
       [
@@ -83,11 +156,17 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
       ].join('\n'),
     );
   }
-  const users = await UsersFile.open(config.users.file, {
-    onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
-    onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
-  });
+  const users = await step(
+    () =>
+      UsersFile.open(config.users.file, {
+        onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
+        onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
+      }),
+    usersFileProblem,
+  );
+  opened.add(() => users.close());
 
+  let shuttingDown = false;
   let redis: Redis | undefined;
   let store: SessionStore;
   if (config.session.redis.url) {
@@ -103,6 +182,8 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     store = new MemorySessionStore();
     logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
   }
+  // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
+  opened.add(() => store.close());
 
   let throttleWarned = false;
   const throttle = createLoginThrottle(config.login.throttle, {
@@ -121,6 +202,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   void hasher.verifyDummy('warm-up').catch(() => undefined);
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
+  if (oidc) opened.add(() => oidc.close());
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
@@ -140,6 +222,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
       onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
+    shuttingDown: () => shuttingDown,
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
@@ -150,25 +233,27 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.address, () => resolve());
-  });
+  await listen(server, config.server.port, config.server.address);
   const port = (server.address() as AddressInfo).port;
   logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);
 
+  let closing: Promise<void> | undefined;
   return {
     server,
     port,
     logger,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      users.close();
-      oidc?.close();
-      await store.close();
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    close({ drainMs = DEFAULT_DRAIN_MS } = {}) {
+      shuttingDown = true;
+      closing ??= (async () => {
+        const inTime = await drain(server, drainMs);
+        if (!inTime) logger.warn({ event: 'shutdown.cut', drain_ms: drainMs }, 'requests still running after the drain time were cut off');
+        // After the drain: the requests that finished in it still read and wrote sessions.
+        await opened.closeAll();
+      })();
+      return closing;
     },
   };
 }

@@ -193,6 +193,7 @@ function finish(parsed: FileConfig, baseDir: string): Config {
       public_url: server.public_url,
       trusted_proxies: [...server.trusted_proxies],
       client_ip_header: server.client_ip_header,
+      shutdown_grace: server.shutdown_grace,
     },
     session: {
       secret: session.secret,

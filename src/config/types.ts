@@ -17,6 +17,8 @@ export interface Config {
     readonly trusted_proxies: readonly string[];
     /** Extra single-address header honoured from trusted peers (`x-real-ip`, `cf-connecting-ip`), or `forwarded`. */
     readonly client_ip_header: string | undefined;
+    /** Milliseconds between SIGTERM (readiness 503) and closing the listener. */
+    readonly shutdown_grace: number;
   };
   readonly session: {
     /** Undefined until main.ts generates or reads `<data_dir>/session.secret`. */

@@ -84,3 +84,44 @@ export async function startPostern(config: string, opts: { env?: NodeJS.ProcessE
     },
   };
 }
+
+export interface ExitedProcess {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** From spawn to exit. */
+  readonly ms: number;
+  /** From the first output on stderr (the reason it gives) to exit; undefined when it wrote none. */
+  readonly msAfterStderr: number | undefined;
+}
+
+/**
+ * Runs the built CLI with `args` (only PATH and `env` in its environment) and waits for it to exit.
+ * Killed, and the promise rejected, if it is still running after `timeoutMs`: a process that should
+ * have exited and did not is the failure being tested for.
+ */
+export function runToExit(args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ExitedProcess> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const started = performance.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawnTracked(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { PATH: process.env.PATH, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    let stderrAt: number | undefined;
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      stderrAt ??= performance.now();
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`postern ${args.join(' ')} was still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const now = performance.now();
+      resolvePromise({ code, signal, stdout, stderr, ms: now - started, msAfterStderr: stderrAt === undefined ? undefined : now - stderrAt });
+    });
+  });
+}
