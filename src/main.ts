@@ -13,7 +13,7 @@ import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
-import { drain, listen } from './http/server-lifecycle.js';
+import { closeConnectionsWhile, drain, listen } from './http/server-lifecycle.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { OidcProviders } from './oidc/providers.js';
@@ -233,6 +233,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  closeConnectionsWhile(server, () => shuttingDown);
   await listen(server, config.server.port, config.server.address);
   const port = (server.address() as AddressInfo).port;
   logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);

@@ -36,14 +36,23 @@ function listenFailure(err: NodeJS.ErrnoException, port: number, address: string
 }
 
 /**
+ * While `when()` is true every response carries `Connection: close`. Set from the start of a shutdown,
+ * a proxy's keep-alive pool to this process empties during the grace period (each connection ends
+ * after its response), so that when the listener closes there is no idle connection left that the
+ * proxy could send a request on at the moment it is closed: a POST sent that way is not retried
+ * elsewhere, and reaches the client as a 502.
+ */
+export function closeConnectionsWhile(server: Server, when: () => boolean): void {
+  server.prependListener('request', (_req, res) => {
+    if (when()) res.setHeader('Connection', 'close');
+  });
+}
+
+/**
  * Stops accepting connections and waits for the requests in flight, at most `timeoutMs`; then cuts
- * what is left. From here on every response carries `Connection: close`, so a proxy's keep-alive
- * connection is not reused for a request this process would no longer answer; idle ones are closed
- * at once (a proxy retries a request that meets a closed idle connection on its next upstream).
- * Resolves true when everything finished in time.
+ * what is left. Idle connections are closed at once. Resolves true when everything finished in time.
  */
 export async function drain(server: Server, timeoutMs: number): Promise<boolean> {
-  server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
   let timer: NodeJS.Timeout | undefined;
   const closed = new Promise<boolean>((resolve) => {
     server.close(() => resolve(true));
