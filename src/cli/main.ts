@@ -38,17 +38,27 @@ function splitGlobal(argv: string[]): { global: string[]; rest: string[] } {
   return { global, rest };
 }
 
-/** Resolves with each SIGTERM or SIGINT as it comes: the first starts the shutdown, a second cuts its grace period short. */
+/**
+ * SIGTERM and SIGINT, counted from the moment this is called: `next()` resolves with the first one
+ * not yet taken, at once if it has already arrived. The first starts the shutdown; a second cuts
+ * its grace period short.
+ */
 function shutdownSignals(): { next(): Promise<NodeJS.Signals> } {
-  let waiting: Array<(signal: NodeJS.Signals) => void> = [];
-  const deliver = (signal: NodeJS.Signals) => {
-    const resolvers = waiting;
-    waiting = [];
-    for (const resolve of resolvers) resolve(signal);
+  const received: NodeJS.Signals[] = [];
+  let taken = 0;
+  let wake: (() => void) | undefined;
+  const receive = (signal: NodeJS.Signals) => {
+    received.push(signal);
+    wake?.();
   };
-  process.on('SIGTERM', deliver);
-  process.on('SIGINT', deliver);
-  return { next: () => new Promise((resolve) => waiting.push(resolve)) };
+  process.on('SIGTERM', receive);
+  process.on('SIGINT', receive);
+  return {
+    async next() {
+      while (received.length <= taken) await new Promise<void>((resolve) => (wake = resolve));
+      return received[taken++]!;
+    },
+  };
 }
 
 /**
