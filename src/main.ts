@@ -8,9 +8,10 @@ import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
-import { createPasswordHasher } from './auth/passwords.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/types.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { closeConnectionsWhile, drain, listen } from './http/server-lifecycle.js';
@@ -96,6 +97,65 @@ export interface StartOptions {
   readonly now?: () => number;
 }
 
+/** Creates `data_dir`; the session secret from the config, else read (or generated once) from `<data_dir>/session.secret`. */
+async function openDataDir(config: Config): Promise<string> {
+  await step(
+    () => mkdir(config.data_dir, { recursive: true, mode: 0o700 }),
+    (code) => `cannot create data_dir ${config.data_dir} (${code}); create it, or set data_dir to a directory the user running Postern can write`,
+  );
+  if (config.session.secret !== undefined) return config.session.secret;
+  const { secret } = await step(
+    () => loadOrCreateSessionSecret(config.data_dir),
+    (code) => `cannot read the session secret ${join(config.data_dir, 'session.secret')} (${code}); make it a file the user running Postern can read, or set session.secret`,
+  );
+  return secret;
+}
+
+/** Opens the users file (watched from then on), first creating it with one admin when it does not exist. */
+async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void): Promise<UsersFile> {
+  const usersFileProblem = (code: string, err: Error) =>
+    `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
+  const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
+  if (initial) {
+    announce(
+      [
+        '',
+        '================================================================',
+        ` Postern created ${config.users.file}`,
+        ` with one user: ${initial.username}`,
+        ` password:      ${initial.password}`,
+        ' This password is shown only once. Sign in and change it with:',
+        `   npx postern user passwd ${initial.username} --password-stdin`,
+        '================================================================',
+        '',
+      ].join('\n'),
+    );
+  }
+  return step(
+    () =>
+      UsersFile.open(config.users.file, {
+        onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
+        onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
+      }),
+    usersFileProblem,
+  );
+}
+
+/** The session store: Redis behind a short read cache when `session.redis.url` is set, else memory. */
+function openSessionStore(config: Config, logger: Logger): { redis: Redis | undefined; store: SessionStore } {
+  if (!config.session.redis.url) {
+    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
+    return { redis: undefined, store: new MemorySessionStore() };
+  }
+  const redis = createRedisClient(config.session.redis.url, {
+    onStatus: (status, err) =>
+      status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+  });
+  // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
+  // replica's logout is still seen everywhere within half a second.
+  return { redis, store: new CachedSessionStore(new RedisSessionStore(redis), { backendUp: () => redis.status === 'ready' }) };
+}
+
 /**
  * The composition root: builds every dependency from the validated config, builds the app, listens.
  * Nothing imports this file but the CLI.
@@ -119,69 +179,17 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   for (const warning of loaded.warnings) logger.warn(warning);
   if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
 
-  await step(
-    () => mkdir(config.data_dir, { recursive: true, mode: 0o700 }),
-    (code) => `cannot create data_dir ${config.data_dir} (${code}); create it, or set data_dir to a directory the user running Postern can write`,
-  );
-  const secret =
-    config.session.secret ??
-    (
-      await step(
-        () => loadOrCreateSessionSecret(config.data_dir),
-        (code) =>
-          `cannot read the session secret ${join(config.data_dir, 'session.secret')} (${code}); make it a file the user running Postern can read, or set session.secret`,
-      )
-    ).secret;
+  const secret = await openDataDir(config);
 
   const hasher = createPasswordHasher({
     argon2: config.users.argon2,
     // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
     limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
   });
-  const usersFileProblem = (code: string, err: Error) =>
-    `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
-  const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
-  if (initial) {
-    announce(
-      [
-        '',
-        '================================================================',
-        ` Postern created ${config.users.file}`,
-        ` with one user: ${initial.username}`,
-        ` password:      ${initial.password}`,
-        ' This password is shown only once. Sign in and change it with:',
-        `   npx postern user passwd ${initial.username} --password-stdin`,
-        '================================================================',
-        '',
-      ].join('\n'),
-    );
-  }
-  const users = await step(
-    () =>
-      UsersFile.open(config.users.file, {
-        onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
-        onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
-      }),
-    usersFileProblem,
-  );
+  const users = await openUsers(config, hasher, logger, announce);
   opened.add(() => users.close());
 
-  let shuttingDown = false;
-  let redis: Redis | undefined;
-  let store: SessionStore;
-  if (config.session.redis.url) {
-    redis = createRedisClient(config.session.redis.url, {
-      onStatus: (status, err) =>
-        status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
-    });
-    const client = redis;
-    // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
-    // replica's logout is still seen everywhere within half a second.
-    store = new CachedSessionStore(new RedisSessionStore(client), { backendUp: () => client.status === 'ready' });
-  } else {
-    store = new MemorySessionStore();
-    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
-  }
+  const { redis, store } = openSessionStore(config, logger);
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
   opened.add(() => store.close());
 
@@ -207,6 +215,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
+  let shuttingDown = false;
   const app = buildApp({
     config,
     secret,
