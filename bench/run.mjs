@@ -15,6 +15,7 @@ import { rawGet, runAutocannon, runPaced } from './lib/load.mjs';
 import { startPostern } from './lib/postern.mjs';
 import { installHooks, stopAll } from './lib/proc.mjs';
 import { verifyHeaders, APP_HOST, BENCH_USER, createSessions, processGroups, startStack } from './lib/stack.mjs';
+import { measureRefusals, REFUSAL_KINDS } from './lib/refusals.mjs';
 import { median, Samples } from './lib/stats.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -38,6 +39,7 @@ const S = {
   signins: 20,
   p4Sessions: int('BENCH_P4_SESSIONS', QUICK ? 10_000 : 100_000),
   p5Attempts: int('BENCH_P5_ATTEMPTS', QUICK ? 500 : 2000),
+  p5bAttempts: int('BENCH_P5B_ATTEMPTS', QUICK ? 5 : 8),
   p6Requests: int('BENCH_P6_REQUESTS', QUICK ? 100_000 : 1_000_000),
   // As packaged nginx.conf files have it; a second pair of nginx with 1 worker (as the tests run it) is measured beside.
   nginxWorkers: env.BENCH_NGINX_WORKERS || 'auto',
@@ -50,6 +52,7 @@ const TARGETS = {
   P3b: { op: '<=', value: 10, unit: 'ms' },
   P4: { op: '<=', value: 300, unit: 'B' },
   P5: { op: '<=', value: 0.5, unit: 'ms' },
+  P5b: { op: '<=', value: 20, unit: '%' },
   P6: { op: '<=', value: 150, unit: 'MB' },
   P6b: { op: '<=', value: 150, unit: 'MB' },
 };
@@ -353,6 +356,15 @@ async function main() {
   };
   out.details.P5 = p5;
 
+  // ---- P5b: time to refuse an unknown name vs a wrong password per hash scheme ---------------------
+  log(`P5b: refused sign-ins, unknown name vs argon2id, PBKDF2-600k and bcrypt accounts (${S.p5bAttempts} per kind per round, its own Postern)`);
+  const p5b = await measureRefusals({ redisPort: stack.redis.port, rounds: S.rounds, attempts: S.p5bAttempts, log });
+  out.figures.P5b = {
+    ...summarise(p5b.map((r) => r.spreadPercent)),
+    ms: Object.fromEntries(REFUSAL_KINDS.map((k) => [k, summarise(p5b.map((r) => r.medians[k]))])),
+  };
+  out.details.P5b = p5b;
+
   // ---- P6: RSS over 1 M verify requests, in a fresh Postern process ------------------------------
   // The process that served P1–P5, sign-ins included: argon2's 19 MiB buffers are allocated by libuv
   // threads, and glibc keeps each thread's arena, so this is what a long-running Postern looks like.
@@ -505,6 +517,8 @@ function render(out) {
     ['', `  value ${f.P4.valueBytes} B + key ${f.P4.keyBytes} B; used_memory grew ${fmt(f.P4.usedMemoryPerSession, 1)} B per session (incl. expiry bookkeeping)`],
     ['P5', 'ms for a throttled sign-in attempt (p50; one connection)', fmt(f.P5.median, 3), `${fmt(f.P5.min, 3)}–${fmt(f.P5.max, 3)}`, t('P5'), verdict('P5', f.P5.median)],
     ['', `  p99 ${fmt(f.P5.p99.median, 3)} ms (${fmt(f.P5.p99.min, 3)}–${fmt(f.P5.p99.max, 3)}), ${fmtInt(f.P5.attemptsPerSec.median)} attempts/s`],
+    ['P5b', 'refusal time spread, unknown name vs each hash scheme (% of unknown)', fmt(f.P5b.median, 1), `${fmt(f.P5b.min, 1)}–${fmt(f.P5b.max, 1)}`, t('P5b'), verdict('P5b', f.P5b.median)],
+    ['', `  median ms to refuse: ${REFUSAL_KINDS.map((k) => `${k} ${fmt(f.P5b.ms[k].median, 1)}`).join(', ')} (PBKDF2 600 000 iterations, bcrypt cost 12)`],
     ['P6', `RSS MB of Postern after ${fmtInt(f.P6.requests)} verify requests`, fmt(f.P6.endMB, 1), `${fmt(f.P6.min, 1)}–${fmt(f.P6.max, 1)}`, `${t('P6')}, flat`, verdict('P6', f.P6.endMB, p6flat)],
     ['', `  fresh process: start ${fmt(f.P6.startMB, 1)} MB, half-way ${fmt(f.P6.halfMB, 1)} MB, end ${fmt(f.P6.endMB, 1)} MB: second half ${f.P6.growthSecondHalfMB >= 0 ? '+' : ''}${fmt(f.P6.growthSecondHalfMB, 1)} MB (flat = ≤ ${P6_FLAT_MB} MB) at ${fmtInt(f.P6.rps)} req/s`],
     ['P6b', 'RSS MB of the long-lived Postern after P1–P5 (sign-ins too)', fmt(f.P6b.median, 1), '–', t('P6b'), verdict('P6b', f.P6b.median)],

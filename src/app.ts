@@ -8,6 +8,7 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
+import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
@@ -92,8 +93,19 @@ export function buildApp(deps: AppDeps): Koa {
     headerNames: config.headers,
     loginUrl: urls.login,
     logger: deps.logger,
+    forbiddenPage: (view: RefusalView) => forbidden.render(view),
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
+  const forbidden = createForbiddenHandlers({
+    ...verifyDeps,
+    secret: deps.secret,
+    redirectPolicy,
+    urls: { ...urls, forbidden: `${publicUrl}/forbidden` },
+    moreFormTargets: () => oidc?.endSessionOrigins() ?? [],
+    // "Sign in as someone else" (a POST with its own CSRF token) ends the session as the sign-out button does:
+    // at the provider too, for SSO, or the provider would sign the same person straight back in.
+    endSession: (ctx, rd) => logout.withIntent(ctx, rd),
+  });
   const sso = oidc
     ? createSsoHandlers({
         ...subject,
@@ -143,6 +155,8 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  router.get('/forbidden', forbidden.show);
+  router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {
     router.get('/oidc/:id/start', pages, session, sso.start);
     router.get('/oidc/:id/callback', pages, session, sso.callback);

@@ -112,7 +112,7 @@ async function openDataDir(config: Config): Promise<string> {
 }
 
 /** Opens the users file (watched from then on), first creating it with one admin when it does not exist. */
-async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void): Promise<UsersFile> {
+async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void, onReload: () => void): Promise<UsersFile> {
   const usersFileProblem = (code: string, err: Error) =>
     `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
   const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
@@ -134,7 +134,10 @@ async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger,
   return step(
     () =>
       UsersFile.open(config.users.file, {
-        onReload: (count) => logger.info({ event: 'users.reload', count }, 'users file reloaded'),
+        onReload: (count) => {
+          logger.info({ event: 'users.reload', count }, 'users file reloaded');
+          onReload();
+        },
         onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
       }),
     usersFileProblem,
@@ -186,8 +189,14 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
     limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
   });
-  const users = await openUsers(config, hasher, logger, announce);
+  // Refusals are held to the cost of the slowest hash in the users file: time it now and after each reload.
+  const calibrate = async (): Promise<void> => {
+    const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
+    logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes as long as the slowest hash in use');
+  };
+  const users = await openUsers(config, hasher, logger, announce, () => void calibrate());
   opened.add(() => users.close());
+  const calibrated = calibrate();
 
   const { redis, store } = openSessionStore(config, logger);
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
@@ -206,8 +215,8 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const access = compileAccess(config.access, config.session.domain);
   if (access.problems.length > 0) throw new Error(`the access rules have problems:\n${access.problems.map((p) => `  - ${p}`).join('\n')}`);
   for (const warning of access.shadowWarnings) logger.warn(warning);
-  // The first unknown-user sign-in must not be the one that pays for building the dummy hash.
-  void hasher.verifyDummy('warm-up').catch(() => undefined);
+  // Before listening: the first refusals must already wait as long as the slowest hash (this also builds the dummy hash).
+  await calibrated;
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
   if (oidc) opened.add(() => oidc.close());
@@ -227,7 +236,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     access,
     resolveClientIp: createClientIpResolver({
       isTrusted: compileTrustedProxies(config.server.trusted_proxies),
-      header: config.server.client_ip_header as never,
+      header: config.server.client_ip_header,
       onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],

@@ -1,47 +1,93 @@
 /**
- * Password hashing and verification: argon2id for new hashes, and PBKDF2-SHA256 in the
- * Frigate/Django form `pbkdf2_sha256$<iterations>$<salt>$<base64>` so a Frigate users table can be
- * moved over unchanged. Every computation goes through the optional HashLimiter.
+ * Password hashing and verification. New hashes are argon2id; stored hashes may also be
+ * PBKDF2-SHA256 in Frigate's form or bcrypt (`$2a$/$2b$/$2y$`), both for imported accounts, both
+ * reported by needsRehash() so a sign-in can upgrade them. The schemes' formats live in
+ * hash-schemes/; every computation goes through the optional HashLimiter.
+ *
+ * Refusals cost the same whatever the account. A refused check (verify() answering false, for a
+ * wrong password or an unusable hash, and every verifyDummy()) is held until the refusal floor
+ * (refusal-floor.ts) has passed since its computation started: the 90th percentile of recent
+ * durations of the slowest hash class in use. So an unknown username (a dummy argon2id check at the
+ * configured parameters) takes as long to refuse as a wrong password for a PBKDF2-600k or bcrypt
+ * account. calibrate(hashes), called when the users file is loaded and reloaded, names the classes
+ * in use and times each a few times; every later computation keeps the estimate current.
+ *
+ * The hold is a timer after the computation, outside the HashLimiter: a held refusal occupies no
+ * hashing slot, and is measured from the moment its computation started, not from the call, so
+ * a queue in front of the limiter adds the same wait to every kind of refusal. A successful check
+ * is not held (it reveals nothing the answer does not). Errors (PasswordTooLongError before any
+ * work, HashBusyError from the limiter) are not held either: they answer the same for every account.
+ *
+ * What the floor does not hide: how long a check occupies its hashing slot. Under a burst of
+ * parallel attempts for one username, the queue in front of the limiter grows by each check's own
+ * cost, so a burst against a PBKDF2 account drains more slowly than one against an unknown name.
+ * Hiding that too would take a dummy that burns as much CPU as the slowest hash on every unknown
+ * name (more work per attempt for an attacker to ask for); the login throttle, which counts an
+ * attempt before it is hashed, bounds how many checks one username gets instead.
  */
-import { pbkdf2 as pbkdf2Callback, randomBytes, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import type { HashLimiter } from './hash-limiter.js';
+import {
+  ARGON2ID_PREFIX,
+  type Argon2Params,
+  argon2idCostKey,
+  checkArgon2Params,
+  parseArgon2id,
+} from './hash-schemes/argon2id.js';
+import { bcryptCostKey, bcryptMatches, parseBcrypt } from './hash-schemes/bcrypt.js';
+import { parsePbkdf2, pbkdf2CostKey, pbkdf2Hash, pbkdf2Matches } from './hash-schemes/pbkdf2.js';
+import { RefusalFloor } from './refusal-floor.js';
 
-const pbkdf2 = promisify(pbkdf2Callback);
+export { type Argon2Params, DEFAULT_ARGON2 } from './hash-schemes/argon2id.js';
+export { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS } from './hash-schemes/pbkdf2.js';
+export { BCRYPT_MAX_COST, BCRYPT_MIN_COST } from './hash-schemes/bcrypt.js';
 
-export interface Argon2Params {
-  /** KiB of memory per hash. */
-  memory_cost: number;
-  /** Passes over the memory. */
-  time_cost: number;
-  /** Lanes. */
-  parallelism: number;
-}
-
-/** OWASP (2023) minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
-export const DEFAULT_ARGON2: Argon2Params = { memory_cost: 19456, time_cost: 2, parallelism: 1 };
-
+/** The schemes new hashes can be written in (bcrypt is read, never written). */
 export type HashAlgorithm = 'argon2id' | 'pbkdf2-sha256';
+
+/** What calibrate() measured: the floor and each hash class's own 90th percentile, in ms. */
+export interface Calibration {
+  readonly floorMs: number;
+  readonly classes: Readonly<Record<string, number>>;
+}
 
 export interface PasswordHasher {
   /** A new hash of `password`, argon2id unless asked otherwise. Throws PasswordTooLongError, HashBusyError. */
   hash(password: string, algorithm?: HashAlgorithm): Promise<string>;
   /**
    * Whether `password` matches `hash`. A malformed or unsupported hash gives false, never an error.
-   * Throws PasswordTooLongError before any work, HashBusyError when the limiter is saturated, and
-   * rethrows a failure of the computation itself (e.g. memory allocation), which is not a wrong password.
+   * False is answered no sooner than the refusal floor. Throws PasswordTooLongError before any work,
+   * HashBusyError when the limiter is saturated, and rethrows a failure of the computation itself
+   * (e.g. memory allocation), which is not a wrong password.
    */
   verify(hash: string, password: string): Promise<boolean>;
   /**
-   * Verify against a dummy hash of the same cost: spends the same time when the user is unknown or
-   * disabled, so response time does not reveal which usernames exist. Throws like verify().
+   * For an unknown or disabled user: a check against a dummy argon2id hash at the configured
+   * parameters, held to the refusal floor like every refusal, so response time does not reveal
+   * which usernames exist. Throws like verify().
    */
   verifyDummy(password: string): Promise<false>;
+  /**
+   * True when `hash` is not argon2id (v=19) at the configured parameters: PBKDF2, bcrypt, argon2id
+   * with other m/t/p, or anything unsupported. A sign-in that verified it should store a new hash.
+   */
+  needsRehash(hash: string): boolean;
+  /**
+   * Names the hash classes now in use (those of `hashes`, plus the dummy's) and times each that has
+   * fewer than CALIBRATION_RUNS measurements, so the refusal floor covers the slowest. Call it when
+   * the users file is loaded and whenever it is reloaded. Never rejects: a class it could not time
+   * (limiter busy) is timed by the next real check.
+   */
+  calibrate(hashes: Iterable<string>): Promise<Calibration>;
 }
 
 /** Longest accepted password, in UTF-8 bytes: bounds the work an attacker can ask for per attempt. */
 export const MAX_PASSWORD_BYTES = 1024;
+
+/** Timings per hash class taken by calibrate() before the running estimate takes over. */
+export const CALIBRATION_RUNS = 3;
 
 export class PasswordTooLongError extends Error {
   override readonly name = 'PasswordTooLongError';
@@ -50,70 +96,38 @@ export class PasswordTooLongError extends Error {
   }
 }
 
-/** Iterations written into new PBKDF2 hashes: the OWASP 2023 figure, and what Frigate writes. */
-export const PBKDF2_ITERATIONS = 600_000;
-/** Fewer iterations than this is too cheap to brute-force: such a hash is refused, not verified. */
-export const PBKDF2_MIN_ITERATIONS = 100_000;
-/** More than this would let one login occupy a core for seconds. */
-export const PBKDF2_MAX_ITERATIONS = 10_000_000;
-const PBKDF2_KEY_BYTES = 32;
-const PBKDF2_PREFIX = 'pbkdf2_sha256';
-
-// PHC string: `$argon2id$v=19$<params>$<salt>$<hash>`, params m, t, p once each in any order
-// (libargon2 writes m,t,p; node-argon2 writes m,p,t), unpadded standard base64 salt (>= 8 bytes)
-// and hash (>= 16 bytes).
-const ARGON2ID_PHC = /^\$argon2id\$v=19\$([a-z0-9=,]+)\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{22,}$/;
-/** 4 GiB: a larger memory_cost in a users file is a typo that would take the server down at the first login. */
-const ARGON2_MAX_MEMORY_KIB = 4 * 1024 * 1024;
-
-interface Pbkdf2Hash {
-  readonly iterations: number;
-  readonly salt: string;
-  readonly key: Buffer;
+/** A stored hash we accept, as its cost class and the computation that checks a password against it. */
+interface ParsedHash {
+  readonly costKey: string;
+  readonly matches: (password: string) => Promise<boolean>;
 }
 
-/** True for an argon2id PHC string or a PBKDF2-SHA256 hash within the accepted iteration range. */
-export function isSupportedHash(hash: string): boolean {
-  if (hash.startsWith('$argon2id$')) return parseArgon2id(hash);
-  return parsePbkdf2(hash) !== undefined;
-}
-
-function parseArgon2id(hash: string): boolean {
-  const match = ARGON2ID_PHC.exec(hash);
-  if (match === null) return false;
-  const params = new Map<string, number>();
-  for (const pair of (match[1] ?? '').split(',')) {
-    const [, key = '', value = ''] = /^([mtp])=([1-9][0-9]{0,9})$/.exec(pair) ?? [];
-    if (key === '' || params.has(key)) return false;
-    params.set(key, Number(value));
+function parseHash(hash: string): ParsedHash | undefined {
+  if (hash.startsWith(ARGON2ID_PREFIX)) {
+    const params = parseArgon2id(hash);
+    return params && { costKey: argon2idCostKey(params), matches: (password) => argon2.verify(hash, password) };
   }
-  const memory = params.get('m');
-  const time = params.get('t');
-  const lanes = params.get('p');
-  if (memory === undefined || time === undefined || lanes === undefined) return false;
-  return lanes <= 0xff_ffff && time <= 0xffff_ffff && memory >= 8 * lanes && memory <= ARGON2_MAX_MEMORY_KIB;
+  const bcrypt = parseBcrypt(hash);
+  if (bcrypt) return { costKey: bcryptCostKey(bcrypt), matches: (password) => bcryptMatches(bcrypt, password) };
+  const pbkdf2 = parsePbkdf2(hash);
+  if (pbkdf2) return { costKey: pbkdf2CostKey(pbkdf2), matches: (password) => pbkdf2Matches(pbkdf2, password) };
+  return undefined;
 }
 
-function parsePbkdf2(hash: string): Pbkdf2Hash | undefined {
-  const parts = hash.split('$');
-  if (parts.length !== 4) return undefined;
-  const [prefix, iterationsText, salt, keyText] = parts as [string, string, string, string];
-  if (prefix !== PBKDF2_PREFIX) return undefined;
-  if (!/^[1-9][0-9]{0,8}$/.test(iterationsText)) return undefined;
-  const iterations = Number(iterationsText);
-  if (iterations < PBKDF2_MIN_ITERATIONS || iterations > PBKDF2_MAX_ITERATIONS) return undefined;
-  if (salt.length === 0) return undefined;
-  // 32 bytes in standard base64 is 43 characters and one '='.
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(keyText)) return undefined;
-  const key = Buffer.from(keyText, 'base64');
-  if (key.length !== PBKDF2_KEY_BYTES) return undefined;
-  return { iterations, salt, key };
+/**
+ * True for an argon2id PHC string, a PBKDF2-SHA256 hash of 100 000 to 10 000 000 iterations, or a
+ * bcrypt hash (`$2a$`, `$2b$`, `$2y$`) of cost 10 to 15.
+ */
+export function isSupportedHash(hash: string): boolean {
+  return parseHash(hash) !== undefined;
 }
 
 export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: HashLimiter }): PasswordHasher {
   const params = checkArgon2Params(opts.argon2);
   const limiter = opts.limiter;
   const limited = <T>(fn: () => Promise<T>): Promise<T> => (limiter ? limiter.run(fn) : fn());
+  const floor = new RefusalFloor();
+  const dummyKey = argon2idCostKey(params);
 
   const hashArgon2 = (password: string): Promise<string> =>
     limited(() =>
@@ -125,30 +139,35 @@ export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: Has
       }),
     );
 
-  let dummy: Promise<string> | undefined;
-  const dummyHash = (): Promise<string> => {
+  let dummy: Promise<ParsedHash> | undefined;
+  const dummyHash = (): Promise<ParsedHash> => {
     if (dummy === undefined) {
-      dummy = hashArgon2(generatePassword());
+      const made = hashArgon2(generatePassword()).then((hash) => ({ costKey: dummyKey, matches: (password: string) => argon2.verify(hash, password) }));
+      dummy = made;
       // A failed attempt (e.g. HashBusyError) must not be cached: the next call tries again.
-      dummy.catch(() => {
-        dummy = undefined;
+      made.catch(() => {
+        if (dummy === made) dummy = undefined;
       });
     }
     return dummy;
   };
 
-  const verify = async (hash: string, password: string): Promise<boolean> => {
-    checkLength(password);
-    if (hash.startsWith('$argon2id$')) {
-      if (!parseArgon2id(hash)) return false;
-      return limited(() => argon2.verify(hash, password));
-    }
-    const parsed = parsePbkdf2(hash);
-    if (parsed === undefined) return false;
-    return limited(async () => {
-      const key = await pbkdf2(password, parsed.salt, parsed.iterations, PBKDF2_KEY_BYTES, 'sha256');
-      return key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
+  /** One timed computation in a limiter slot; returns its result and when it started (performance.now()). */
+  const timed = async (parsed: ParsedHash, password: string): Promise<{ ok: boolean; started: number }> => {
+    let started = 0;
+    const ok = await limited(async () => {
+      started = performance.now();
+      const result = await parsed.matches(password);
+      floor.record(parsed.costKey, performance.now() - started);
+      return result;
     });
+    return { ok, started };
+  };
+
+  /** Waits, outside the limiter, until the floor has passed since `started`. */
+  const holdRefusal = async (started: number): Promise<void> => {
+    const remaining = started + floor.ms - performance.now();
+    if (remaining >= 1) await sleep(remaining);
   };
 
   return {
@@ -157,29 +176,63 @@ export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: Has
       switch (algorithm) {
         case 'argon2id':
           return hashArgon2(password);
-        case 'pbkdf2-sha256': {
-          // Exactly what Frigate writes: 32 hex characters of salt, used as UTF-8 text.
-          const salt = randomBytes(16).toString('hex');
-          const key = await limited(() =>
-            pbkdf2(password, salt, PBKDF2_ITERATIONS, PBKDF2_KEY_BYTES, 'sha256'),
-          );
-          return `${PBKDF2_PREFIX}$${PBKDF2_ITERATIONS}$${salt}$${key.toString('base64')}`;
-        }
+        case 'pbkdf2-sha256':
+          return limited(() => pbkdf2Hash(password));
         default:
           throw new TypeError(`unknown hash algorithm '${String(algorithm)}'; expected argon2id or pbkdf2-sha256`);
       }
     },
 
-    verify,
+    async verify(hash, password) {
+      checkLength(password);
+      const parsed = parseHash(hash);
+      if (parsed === undefined) {
+        // Nothing to compute, but still a refusal: it waits like one.
+        await holdRefusal(performance.now());
+        return false;
+      }
+      const { ok, started } = await timed(parsed, password);
+      if (!ok) await holdRefusal(started);
+      return ok;
+    },
 
     async verifyDummy(password) {
       // Same length check as verify(): an over-long password must fail the same way for every username.
       checkLength(password);
-      const hash = await dummyHash();
-      // Straight to argon2, not through verify(): a format check that turned the dummy down would
-      // answer at once and bring back the timing difference this exists to remove.
-      await limited(() => argon2.verify(hash, password));
+      const { started } = await timed(await dummyHash(), password);
+      await holdRefusal(started);
       return false;
+    },
+
+    needsRehash(hash) {
+      if (!hash.startsWith(ARGON2ID_PREFIX)) return true;
+      const stored = parseArgon2id(hash);
+      return (
+        stored === undefined ||
+        stored.memory_cost !== params.memory_cost ||
+        stored.time_cost !== params.time_cost ||
+        stored.parallelism !== params.parallelism
+      );
+    },
+
+    async calibrate(hashes) {
+      const classes = new Map<string, ParsedHash | undefined>([[dummyKey, undefined]]);
+      for (const hash of hashes) {
+        const parsed = parseHash(hash);
+        if (parsed && !classes.has(parsed.costKey)) classes.set(parsed.costKey, parsed);
+      }
+      floor.setPresent(classes.keys());
+      for (const [key, parsed] of classes) {
+        for (let run = floor.samples(key); run < CALIBRATION_RUNS; run++) {
+          try {
+            // A random password: the answer is false, and only the time is kept.
+            await timed(parsed ?? (await dummyHash()), generatePassword());
+          } catch {
+            break; // busy or failing now: the next real check of this class is timed instead
+          }
+        }
+      }
+      return { floorMs: floor.ms, classes: floor.perClass() };
     },
   };
 }
@@ -191,19 +244,4 @@ export function generatePassword(): string {
 
 function checkLength(password: string): void {
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw new PasswordTooLongError();
-}
-
-function checkArgon2Params(p: Argon2Params): Argon2Params {
-  const problems: string[] = [];
-  const check = (key: keyof Argon2Params, min: number, max: number): void => {
-    const v = p[key];
-    if (!Number.isSafeInteger(v) || v < min || v > max) {
-      problems.push(`argon2.${key} must be an integer from ${min} to ${max}, got ${String(v)}`);
-    }
-  };
-  check('parallelism', 1, 0xff_ffff);
-  check('time_cost', 1, 0xffff_ffff);
-  check('memory_cost', 8 * (Number.isSafeInteger(p.parallelism) ? Math.max(1, p.parallelism) : 1), ARGON2_MAX_MEMORY_KIB);
-  if (problems.length > 0) throw new TypeError(problems.join('; '));
-  return Object.freeze({ memory_cost: p.memory_cost, time_cost: p.time_cost, parallelism: p.parallelism });
 }

@@ -115,7 +115,7 @@ function parseUser(username: string, value: unknown, at: string, problems: strin
   } else if (typeof rawPassword !== 'string') {
     problems.push(`${at}.password must be a string`);
   } else if (!isSupportedHash(rawPassword)) {
-    problems.push(`${at}.password is not a supported hash (argon2id or pbkdf2_sha256)`);
+    problems.push(`${at}.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)`);
   } else {
     password = rawPassword;
   }

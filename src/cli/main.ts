@@ -4,6 +4,7 @@ import { loadConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { compileAccess } from '../access/schema.js';
 import { createPasswordHasher } from '../auth/passwords.js';
+import { SERVE_USAGE, versionCommand } from './about.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
@@ -19,10 +20,12 @@ Commands:
   throttle list|clear        show or clear failed sign-in counters (Redis)
   access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
+  version                    print the version (also --version)
 
 Options:
   --config FILE              the YAML config file (else POSTERN_CONFIG, else ./postern.yml if present)
   --help                     show help for a command
+  --version                  print the version
 `;
 
 /** Splits `--config FILE` off so that every command sees the same global option. */
@@ -110,10 +113,14 @@ function asksForHelp(args: string[]): boolean {
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { global, rest } = splitGlobal(argv);
   const [command = 'serve', ...args] = rest;
+  if (command === 'version' || argv.includes('--version')) return versionCommand(argv, io);
   try {
     switch (command) {
       case 'serve':
-        if (args.includes('--help')) break;
+        if (asksForHelp(args)) {
+          io.stdout.write(SERVE_USAGE);
+          return 0;
+        }
         return await serve(global, io);
       case 'hash-password': {
         const config = configFor(global, asksForHelp(args));

@@ -49,5 +49,9 @@ export function createLogoutHandlers(deps: LogoutDeps) {
       if (!deps.csrf.verify(ctx, body?.csrf)) throw new HttpError(403, 'This sign-out form has expired. Reload the page and try again.');
       await end(ctx, typeof body?.rd === 'string' ? body.rd : undefined, true);
     },
+    /** For another form that has checked its own CSRF token (the forbidden page's "sign in as someone else"): as POST, at the provider too. */
+    async withIntent(ctx: Context, rd: string | undefined): Promise<void> {
+      await end(ctx, rd, true);
+    },
   };
 }

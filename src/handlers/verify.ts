@@ -4,10 +4,12 @@ import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
 import { createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
 import { identityFromSessionId, type SessionIdDeps } from '../auth/session-subject.js';
+import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
 import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
+import type { RefusalView } from './forbidden.js';
 
 export interface VerifyDeps extends SessionIdDeps {
   readonly access: CompiledAccess;
@@ -17,10 +19,12 @@ export interface VerifyDeps extends SessionIdDeps {
   /** `<public_url>/login`, absolute. */
   readonly loginUrl: string;
   readonly logger: Logger;
+  /** The forbidden page for a browser (Traefik and Caddy show verify's 403 body); rendered only on that branch. */
+  readonly forbiddenPage?: (view: RefusalView) => { headers: string[]; body: Buffer };
 }
 
 /** API and XHR clients get a 401 they can act on; browsers get a redirect. Never decided on User-Agent. */
-function isApiClient(ctx: Context): boolean {
+export function isApiClient(ctx: Context): boolean {
   if (ctx.get('x-requested-with').toLowerCase() === 'xmlhttprequest') return true;
   return !ctx.get('accept').toLowerCase().includes('text/html');
 }
@@ -45,10 +49,10 @@ const EMPTY = ['Cache-Control', 'no-store', 'Content-Length', '0'];
  * Ends the reply here with a flat header list: no body (`Content-Length: 0`, so nginx keeps the
  * upstream connection alive), and none of Koa's per-header and body handling on the hot path.
  */
-function reply(ctx: Context, status: number, headers: readonly string[]): void {
+function reply(ctx: Context, status: number, headers: readonly string[], body?: Buffer): void {
   ctx.respond = false;
   ctx.res.writeHead(status, headers as string[]);
-  ctx.res.end();
+  ctx.res.end(body);
 }
 
 /**
@@ -78,16 +82,22 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const match = matchTarget(target, clientIp, deps.access);
     // A bypass rule answers the same for everyone: no session lookup for public share links.
     const anonymous = decideFor(match, undefined);
-    const identity = anonymous.kind === 'allow' ? undefined : await identityFromSessionId(readSessionId(headers.cookie), deps);
+    const sessionId = anonymous.kind === 'allow' ? undefined : readSessionId(headers.cookie);
+    const identity = sessionId === undefined ? undefined : await identityFromSessionId(sessionId, deps);
     const decision = identity ? decideFor(match, identity) : anonymous;
 
     if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(decision.anonymous ? undefined : identity));
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
+      // nginx drops this body (its error_page asks GET /forbidden instead); API clients get an empty 403.
+      if (flavour !== 'nginx' && deps.forbiddenPage && !isApiClient(ctx)) {
+        const page = deps.forbiddenPage({ identity, sessionId, host: original.host, method: original.method, url: original.url, reason: decision.reason });
+        return reply(ctx, 403, page.headers, page.body);
+      }
       return reply(ctx, 403, EMPTY);
     }
 
-    const location = `${deps.loginUrl}?rd=${encodeURIComponent(original.url)}`;
+    const location = signInLocation(deps.loginUrl, original);
     if (isApiClient(ctx)) {
       const challenge = ['WWW-Authenticate', 'Postern realm="postern"'];
       if (flavour === 'nginx') return reply(ctx, 401, [...EMPTY, ...challenge]);

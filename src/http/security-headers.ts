@@ -8,9 +8,25 @@ import { STYLE_HASH } from '../views/layout.js';
  * home page's sign-out form may end at an OIDC provider's end-session endpoint, known once discovered).
  */
 export function pageSecurityHeaders(protectedDomain: string, allowHttp: boolean, moreFormTargets?: () => readonly string[]) {
+  const policy = contentSecurityPolicy(protectedDomain, allowHttp);
+  const csp = policy([]);
+  return async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+    const more = moreFormTargets?.() ?? [];
+    const list = headerList(more.length > 0 ? policy(more) : csp);
+    for (let i = 0; i < list.length; i += 2) ctx.set(list[i]!, list[i + 1]!);
+    await next();
+  };
+}
+
+/** The same headers as a flat list, for a page written outside Koa's response handling (verify's 403 page). */
+export function pageSecurityHeaderList(protectedDomain: string, allowHttp: boolean, moreFormTargets: readonly string[] = []): string[] {
+  return headerList(contentSecurityPolicy(protectedDomain, allowHttp)(moreFormTargets));
+}
+
+function contentSecurityPolicy(protectedDomain: string, allowHttp: boolean): (more: readonly string[]) => string {
   const targets = [`https://${protectedDomain}`, `https://*.${protectedDomain}`];
   if (allowHttp) targets.push(`http://${protectedDomain}`, `http://*.${protectedDomain}`);
-  const policy = (more: readonly string[]) =>
+  return (more) =>
     [
       "default-src 'none'",
       `style-src ${STYLE_HASH}`,
@@ -18,14 +34,8 @@ export function pageSecurityHeaders(protectedDomain: string, allowHttp: boolean,
       "frame-ancestors 'none'",
       "base-uri 'none'",
     ].join('; ');
-  const csp = policy([]);
-  return async function securityHeaders(ctx: Context, next: Next): Promise<void> {
-    const more = moreFormTargets?.() ?? [];
-    ctx.set('Content-Security-Policy', more.length > 0 ? policy(more) : csp);
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('Cache-Control', 'no-store');
-    await next();
-  };
+}
+
+function headerList(csp: string): string[] {
+  return ['Content-Security-Policy', csp, 'X-Frame-Options', 'DENY', 'X-Content-Type-Options', 'nosniff', 'Referrer-Policy', 'no-referrer', 'Cache-Control', 'no-store'];
 }

@@ -385,7 +385,7 @@ describe.concurrent('config check', () => {
     expect(result.code).toBe(1);
     expect(result.signal).toBe(null);
     expect(result.stdout).not.toContain('"event":"listening"');
-    expect(result.stderr).toBe(`postern: users file ${users} has 1 problem:\n  - users.kim.password is not a supported hash (argon2id or pbkdf2_sha256)\n`);
+    expect(result.stderr).toBe(`postern: users file ${users} has 1 problem:\n  - users.kim.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)\n`);
   });
 });
 

@@ -22,12 +22,17 @@ export interface ExamplePorts {
   readonly redis?: number;
   /** The test identity provider's issuer, for `https://keycloak.example.com/realms/home`. */
   readonly issuer?: string;
+  /** The proxy's TLS port, for `listen 443 ssl` (TLS variants only). */
+  readonly proxyTls?: number;
+  /** A folder with the suite's self-signed `fullchain.pem` and `privkey.pem`, for certbot's `/etc/letsencrypt/live/example.com`. */
+  readonly certificates?: string;
 }
 
 /**
  * The only changes the harness makes to an example file: service addresses, the listening port,
  * the home network (192.168.1.0/24 becomes 127.0.0.2/32) and the load balancer (192.0.2.10 becomes
- * 127.0.0.5): addresses a test client can bind.
+ * 127.0.0.5): addresses a test client can bind. TLS variants: `listen 443 ssl` moves to `proxyTls`
+ * and the certificate folder to the suite's self-signed one.
  * Host names stay as written, so the test sends `Host: app.example.com` to loopback.
  */
 export function substitute(text: string, ports: ExamplePorts): string {
@@ -39,6 +44,8 @@ export function substitute(text: string, ports: ExamplePorts): string {
     .replaceAll('192.0.2.10', LOAD_BALANCER)
     .replaceAll('https://keycloak.example.com/realms/home', ports.issuer ?? 'https://keycloak.example.com/realms/home')
     .replace(/listen 80;/g, `listen 127.0.0.1:${ports.proxy};`)
+    .replace(/listen 443 ssl;/g, ports.proxyTls === undefined ? 'listen 443 ssl;' : `listen 127.0.0.1:${ports.proxyTls} ssl;`)
+    .replaceAll('/etc/letsencrypt/live/example.com', ports.certificates ?? '/etc/letsencrypt/live/example.com')
     .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
 }
 

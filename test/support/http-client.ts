@@ -1,4 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { CookieJar } from 'tough-cookie';
 
 export interface Reply {
@@ -23,10 +24,14 @@ export interface RequestOptions {
 export class TestClient {
   readonly jar = new CookieJar();
 
-  /** `localAddress` binds the client's side of the socket, so a test can come "from" 127.0.0.2. */
+  /**
+   * `localAddress` binds the client's side of the socket, so a test can come "from" 127.0.0.2.
+   * `tls`: `https://` URLs go over TLS to this port, checking the certificate against `ca` for the URL's host.
+   */
   constructor(
     private readonly port: number,
     private readonly localAddress?: string,
+    private readonly tls?: { readonly port: number; readonly ca: string },
   ) {}
 
   async request(url: string, opts: RequestOptions = {}): Promise<Reply> {
@@ -41,7 +46,8 @@ export class TestClient {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: this.port, method: opts.method ?? 'GET', path: rawRequestTarget(url), headers, localAddress: this.localAddress }, (res) => {
+      const common = { host: '127.0.0.1', method: opts.method ?? 'GET', path: rawRequestTarget(url), headers, localAddress: this.localAddress };
+      const onReply = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -56,7 +62,11 @@ export class TestClient {
           }),
         );
         res.on('error', reject);
-      });
+      };
+      const req =
+        target.protocol === 'https:' && this.tls
+          ? httpsRequest({ ...common, port: this.tls.port, ca: this.tls.ca, servername: target.hostname, agent: false }, onReply)
+          : httpRequest({ ...common, port: this.port }, onReply);
       req.on('error', reject);
       req.setTimeout(10_000, () => req.destroy(new Error(`request to ${url} timed out`)));
       req.end(body);

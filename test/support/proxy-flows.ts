@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestClient } from './http-client.js';
+import { TestClient, parseForm } from './http-client.js';
 import { startProxy, startStack, type Stack } from './stack.js';
 import type { ExamplePorts } from './examples.js';
 
@@ -20,14 +20,17 @@ export interface ProxyFlowSpec {
 
 const USERS = {
   alice: { password: 'correct horse battery', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Alice Liddell' },
+  vera: { password: 'viewer password one', role: 'viewer', name: 'Vera Viewer' },
 };
+const NVR = 'http://nvr.example.com';
+const ADMIN = 'http://admin.example.com';
 const APP = 'http://app.example.com';
 const AUTH = 'http://auth.example.com';
 const SHARE = 'http://share.example.com';
 const SPOOFED = { 'Remote-User': 'admin', Remote_User: 'admin', 'X-Forwarded-User': 'admin', 'Remote-Role': 'admin', 'Remote-Groups': 'admins' };
 
 /**
- * The eight flows of the wiring issue, run against one proxy started from its published example.
+ * The eight flows of the wiring issue (and the forbidden page), run against one proxy started from its published example.
  * Every request goes to the proxy's port; host names travel in the Host header.
  */
 export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
@@ -36,11 +39,11 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
     let proxy: RunningProxy;
     const browser = () => new TestClient(stack.ports.proxy);
 
-    async function signIn(client: TestClient, rd: string) {
+    async function signIn(client: TestClient, rd: string, user: keyof typeof USERS = 'alice') {
       const start = await client.get(rd);
       expect(start.status).toBe(302);
       const login = start.header('location')!;
-      const reply = await client.submitForm(login, { username: 'alice', password: USERS.alice.password });
+      const reply = await client.submitForm(login, { username: user, password: USERS[user].password });
       expect(reply.status).toBe(303);
       expect(reply.header('location')).toBe(rd);
       return reply;
@@ -161,6 +164,37 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       } finally {
         await stack.postern.start();
       }
+    });
+
+    it('9. shows a signed-in user who is not allowed Postern\'s page: who, why in words, switch user, home', async () => {
+      const client = browser();
+      await signIn(client, `${NVR}/live`, 'vera');
+      expect((await client.get(`${NVR}/live`)).status).toBe(200);
+
+      const write = await client.request(`${NVR}/settings`, { method: 'POST', headers: { accept: 'text/html' }, body: 'x=1' });
+      expect(write.status).toBe(403);
+      expect(write.header('content-type')).toBe('text/html; charset=utf-8');
+      expect(write.body).toContain('You are signed in as <strong>Vera Viewer</strong> (vera), role <strong>viewer</strong>.');
+      expect(write.body).toContain('not change anything there (a POST request was refused)');
+      expect(write.body).toContain('<a href="http://auth.example.com/">');
+
+      const admin = await client.get(`${ADMIN}/panel`);
+      expect(admin.status).toBe(403);
+      expect(admin.body).toContain('your account is not one of them');
+      const api = await client.request(`${ADMIN}/api`, { headers: { accept: 'application/json' } });
+      expect(api.status).toBe(403);
+      expect(api.body).not.toContain('<html');
+      expect(stack.app.seen.filter((r) => r.url === '/settings' || r.url === '/panel' || r.url === '/api')).toHaveLength(0);
+
+      // "Sign in as someone else": ends the session and goes back to the page, which asks for a sign-in.
+      const form = parseForm(admin.body);
+      expect(form.action).toBe('http://auth.example.com/forbidden');
+      const out = await client.request(form.action, { method: 'POST', body: new URLSearchParams(form.fields), headers: { accept: 'text/html' } });
+      expect(out.status).toBe(303);
+      expect(out.header('location')).toBe(`${ADMIN}/panel`);
+      const again = await client.get(`${ADMIN}/panel`);
+      expect(again.status).toBe(302);
+      expect(again.header('location')).toBe(`${AUTH}/login?rd=${encodeURIComponent(`${ADMIN}/panel`)}`);
     });
   });
 }

@@ -1,10 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/config/load.js';
-import { CONFIG_KEYS, SECRET_KEYS } from '../../src/config/schema.js';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
+import { SECRET_KEYS } from '../../src/config/schema.js';
+import type { ClientIpHeader } from '../../src/http/client-ip.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -118,6 +120,18 @@ describe('defaults', () => {
       '10.0.0.0/8',
     ]);
     expect(parseConfig({}).config.server.trusted_proxies).toEqual(['loopback']);
+  });
+
+  test('the Config type is the schema output: each key has the type its consumer takes, without a cast', () => {
+    const { config } = parseConfig({ server: { client_ip_header: 'X-Real-IP' }, access: { networks: { home: ['10.0.0.0/8'] } } });
+
+    expectTypeOf(config.server.client_ip_header).toEqualTypeOf<ClientIpHeader>();
+    expectTypeOf(config.log.level).toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
+    expectTypeOf(config.users.file).toEqualTypeOf<string>();
+    expectTypeOf(config.session.domain).toEqualTypeOf<string>();
+    expectTypeOf(config.server.trusted_proxies).toEqualTypeOf<readonly string[]>();
+    expect(config.server.client_ip_header).toBe('x-real-ip');
+    expect(config.access?.networks).toEqual({ home: ['10.0.0.0/8'] });
   });
 
   test('parseConfig reads no process.env unless given it', () => {

@@ -146,7 +146,7 @@ describe('parseUsersFile', () => {
   it('reports an unsupported hash without printing it', () => {
     const { users, problems } = parseUsersFile(yamlUsers(`  bob:\n    password: plaintext-oops\n`));
     expect(users.size).toBe(0);
-    expect(problems).toEqual(['users.bob.password is not a supported hash (argon2id or pbkdf2_sha256)']);
+    expect(problems).toEqual(['users.bob.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)']);
   });
 
   it('reports two spellings of one user', () => {
@@ -329,7 +329,7 @@ describe('UsersFile', () => {
     file = await UsersFile.open(path, { onProblem: (p) => reported.push(p) });
     await writeFile(path, yamlUsers(`  alice:\n    password: "${argonHash}"\n  bob:\n    password: plain\n`));
     await eventually(() => reported.length > 0);
-    expect(reported[0]).toEqual(['users.bob.password is not a supported hash (argon2id or pbkdf2_sha256)']);
+    expect(reported[0]).toEqual(['users.bob.password is not a supported hash (argon2id, pbkdf2_sha256 of at least 100000 iterations, or bcrypt $2a$/$2b$/$2y$ of cost 10 to 15)']);
     expect(file.find('alice')).toBeDefined();
     expect(file.find('bob')).toBeUndefined();
 

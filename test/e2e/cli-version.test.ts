@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+// An empty folder with a broken ./postern.yml: version and help must not need a valid configuration.
+const cwd = mkdtempSync(join(tmpdir(), 'postern-version-'));
+writeFileSync(join(cwd, 'postern.yml'), 'session: { ttl: 0s }\n');
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+/** Runs the built CLI; the tests run concurrently, each start of Node is most of their time. */
+function postern(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.concurrent('postern --version and postern version', () => {
+  it.each([['--version'], ['version']])('%s prints the version from package.json and exits 0', async (arg) => {
+    expect(await postern(arg)).toEqual({ code: 0, stdout: `postern ${VERSION}\n`, stderr: '' });
+  });
+
+  it.each([['--version', 'serve'], ['serve', '--version'], ['version', 'extra'], ['--config', 'x.yml', '--version'], ['--version', '--version']])(
+    'with other arguments (%s %s) says so and exits 2, printing nothing on stdout',
+    async (...args) => {
+      const result = await postern(...args);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`postern: --version and version take no other arguments (got: ${args.join(' ')}); run 'postern --version' alone\n`);
+    },
+  );
+
+  it('is listed in the top-level help', async () => {
+    const help = await postern('--help');
+    expect(help.stdout).toContain('  version                    print the version (also --version)\n');
+    expect(help.stdout).toContain('  --version                  print the version\n');
+  });
+});
+
+describe.concurrent('postern serve --help', () => {
+  it.each([['serve', '--help'], ['serve', '-h'], ['--config', 'elsewhere.yml', 'serve', '--help']])('%s %s prints what serve does, without starting, and exits 0', async (...args) => {
+    const result = await postern(...args);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^Usage: postern \[--config FILE\] serve\n\nStarts the server/);
+    expect(result.stdout).toContain('a change to the configuration file takes effect only after a restart');
+  });
+});
