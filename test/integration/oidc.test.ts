@@ -492,6 +492,21 @@ describe('logout of a session opened through a provider', () => {
     expect((await signedInHeaders(browser)).status).toBe(401);
   });
 
+  it('"Sign in as someone else" on the not-allowed page (a POST with its token) also ends the session at the provider', async () => {
+    // bob has no role claim: the provider's default_role, viewer, may not POST.
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'bob'));
+    const page = await askVerify(postern, browser.postern, 'traefik', RD, { method: 'POST' });
+    expect(page.status).toBe(403);
+    const form = parseForm(page.body);
+    const reply = await browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams(form.fields), headers: { accept: 'text/html' } });
+    expect(reply.status).toBe(303);
+    const target = new URL(reply.header('location')!);
+    expect(`${target.origin}${target.pathname}`).toBe(`${idpA.issuer}/session/end`);
+    expect(target.searchParams.get('post_logout_redirect_uri')).toBe(RD);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+  });
+
   it('is unchanged for a local session', async () => {
     const browser = new TestClient(app.port);
     await browser.submitForm(LOGIN, { username: 'admin', password: LOCAL_USERS.admin.password });
