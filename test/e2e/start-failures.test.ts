@@ -30,7 +30,8 @@ let redis: RedisProcess;
 let root: string;
 let taken: net.Server;
 let takenPort: number;
-let idpDownPort: number;
+/** Nothing listens here: a provider or a Redis that is down. */
+let nothingPort: number;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -39,8 +40,7 @@ beforeAll(async () => {
   takenPort = await freePort();
   taken = net.createServer();
   await new Promise<void>((resolve) => taken.listen(takenPort, '127.0.0.1', resolve));
-  // Nothing listens here: a provider that is down, so its discovery retry timer is running.
-  idpDownPort = await freePort();
+  nothingPort = await freePort();
 });
 afterAll(async () => {
   await new Promise((resolve) => taken?.close(resolve));
@@ -48,21 +48,22 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type Extra = 'memory' | 'redis' | 'redis+oidc';
+type Extra = 'memory' | 'redis' | 'redis down' | 'redis+oidc';
 type Section = Record<string, unknown>;
 
 /**
- * The config for a variant: memory sessions, a running Redis, or Redis plus an OIDC provider that is
- * down (so its retry timer runs); `change` adjusts the sections a test is about.
+ * The config for a variant: memory sessions, a running Redis, a Redis that is down (the client keeps
+ * reconnecting), or Redis plus an OIDC provider that is down (its retry timer runs); `change` adjusts
+ * the sections a test is about.
  */
 function config(extra: Extra, change: { session?: Section; users?: Section } = {}): string {
   const doc: Record<string, unknown> = {
     server: { public_url: 'http://auth.example.com', address: '127.0.0.1' },
-    session: { domain: 'example.com', ...(extra === 'memory' ? {} : { redis: { url: redis.url } }), ...change.session },
+    session: { domain: 'example.com', ...(extra === 'memory' ? {} : { redis: { url: extra === 'redis down' ? `redis://127.0.0.1:${nothingPort}/0` : redis.url } }), ...change.session },
     users: { argon2: { memory_cost: 8192, time_cost: 1, parallelism: 1 }, ...change.users },
   };
   if (extra === 'redis+oidc') {
-    doc.oidc = { providers: [{ id: 'home', issuer_url: `http://127.0.0.1:${idpDownPort}`, client_id: 'postern', client_secret: 'client-secret-0123456789' }] };
+    doc.oidc = { providers: [{ id: 'home', issuer_url: `http://127.0.0.1:${nothingPort}`, client_id: 'postern', client_secret: 'client-secret-0123456789' }] };
   }
   return stringify(doc);
 }
@@ -80,7 +81,7 @@ async function serveIn(text: string, opts: { port?: number; prepare?: (dir: stri
 }
 
 // One after another: a process start is what is timed, and ten at once on two cores would time the machine.
-describe.for<Extra>(['memory', 'redis', 'redis+oidc'])('postern serve that cannot start (%s)', (extra) => {
+describe.for<Extra>(['memory', 'redis', 'redis down', 'redis+oidc'])('postern serve that cannot start (%s)', (extra) => {
   it('a port already in use: exit 1 within 5 s, one line naming the address and server.port', async ({ expect }) => {
     const run = await serveIn(config(extra), { port: takenPort });
     expect(run.code).toBe(1);
@@ -93,7 +94,7 @@ describe.for<Extra>(['memory', 'redis', 'redis+oidc'])('postern serve that canno
   });
 
   // The other failures come before anything is opened; with Redis configured they must end the process all the same.
-  if (extra === 'redis+oidc') return;
+  if (extra === 'redis down' || extra === 'redis+oidc') return;
 
   it('a users file that cannot be read (a directory): exit 1 within 5 s, one line naming the file and users.file', async ({ expect }) => {
     const run = await serveIn(config(extra, { users: { file: './users-dir' } }), { prepare: (dir) => mkdirSync(join(dir, 'users-dir')) });
