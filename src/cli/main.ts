@@ -73,7 +73,15 @@ function shutdownSignals(): { next(): Promise<NodeJS.Signals> } {
 async function serve(global: string[], io: CliIO): Promise<number> {
   // Loaded here, not at the top: the other commands start faster without koa, ioredis and pino.
   const { startServer } = await import('../main.js');
-  const loaded = loadConfig({ argv: global });
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig({ argv: global });
+  } catch (err) {
+    // One problem, one line: what a service manager's log shows of a start that failed. Several are listed as `config check` lists them.
+    if (!(err instanceof ConfigError) || err.problems.length !== 1) throw err;
+    io.stderr.write(`postern: cannot start: the configuration has a problem: ${err.problems[0]}\n`);
+    return 2;
+  }
   const signals = shutdownSignals();
   const running = await startServer(loaded);
   const signal = await signals.next();

@@ -114,19 +114,19 @@ describe.for<Extra>(['memory', 'redis', 'redis down', 'redis+oidc'])('postern se
     );
   });
 
-  it('a session.secret_file that cannot be read: exit 2 within 5 s, the problem names the key and the file', async ({ expect }) => {
+  it('a session.secret_file that cannot be read: exit 2 within 5 s, one line naming the key and the file', async ({ expect }) => {
     const run = await serveIn(config(extra, { session: { secret_file: './missing-secret' } }));
     expect(run.code).toBe(2);
     expectPromptExit(run, expect);
-    expect(run.stderr).toBe(`The configuration has 1 problem:\n  - session.secret_file cannot be read: '${join(run.dir, 'missing-secret')}' (ENOENT)\n`);
+    expect(run.stderr).toBe(`postern: cannot start: the configuration has a problem: session.secret_file cannot be read: '${join(run.dir, 'missing-secret')}' (ENOENT)\n`);
   });
 });
 
 describe('postern serve with a malformed Redis URL', () => {
-  it.for(['redis://127.0.0.1:6379/abc', 'redis://[::1', 'http://127.0.0.1:6379'])('%s: exit 2 within 5 s naming session.redis.url, never its value', async (url, { expect }) => {
+  it.for(['redis://127.0.0.1:6379/abc', 'redis://[::1', 'http://127.0.0.1:6379'])('%s: exit 2 within 5 s, one line naming session.redis.url, never its value', async (url, { expect }) => {
     const run = await serveIn(config('memory', { session: { redis: { url } } }));
     expect(run.code).toBe(2);
     expectPromptExit(run, expect);
-    expect(run.stderr).toBe('The configuration has 1 problem:\n  - session.redis.url must be a redis:// or rediss:// URL, got <hidden>\n');
+    expect(run.stderr).toBe('postern: cannot start: the configuration has a problem: session.redis.url must be a redis:// or rediss:// URL, got <hidden>\n');
   });
 });
