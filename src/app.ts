@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { CompiledAccess } from './access/rules.js';
+import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
@@ -10,6 +11,7 @@ import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
+import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
 import { createSsoHandlers } from './handlers/oidc.js';
@@ -25,6 +27,8 @@ import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
 import { admissionFingerprint } from './oidc/claims.js';
 import type { OidcProviders } from './oidc/providers.js';
+import type { DeviceStore } from './store/device-store.js';
+import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -48,6 +52,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Trusted devices (login.device_ttl); in this process's memory when not given. */
+  readonly deviceStore?: DeviceStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -120,6 +126,21 @@ export function buildApp(deps: AppDeps): Koa {
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
+  const devices =
+    config.login.device_ttl > 0
+      ? {
+          trust: createDeviceTrust({
+            store: deps.deviceStore ?? new MemoryDeviceStore(deps.now),
+            secret: deps.secret,
+            users: deps.users,
+            passwordFingerprint: subject.rules.passwordFingerprint,
+            ttlMs: config.login.device_ttl,
+            now: deps.now,
+            onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
+          }),
+          cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
+        }
+      : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -131,6 +152,16 @@ export function buildApp(deps: AppDeps): Koa {
     ttl: config.session.ttl,
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
+    ...(devices ? { devices } : {}),
+    // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
+    rehasher: createRehasher({
+      usersFile: config.users.file,
+      hasher: deps.hasher,
+      needsRehash: (hash) => deps.hasher.needsRehash(hash),
+      passwordFingerprint: subject.rules.passwordFingerprint,
+      logger: deps.logger,
+      now: deps.now,
+    }),
   });
   const readyz = createReadyz({
     required: deps.readiness,

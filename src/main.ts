@@ -21,6 +21,7 @@ import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
+import { RedisDeviceStore } from './store/device-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -202,14 +203,10 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
   opened.add(() => store.close());
 
-  let throttleWarned = false;
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
-    onStoreFailure: (err) => {
-      if (throttleWarned) return;
-      throttleWarned = true;
-      logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back');
-    },
+    // Called once per outage.
+    onStoreFailure: (err) => logger.error({ reason: err.message }, 'login throttle cannot reach redis; limiting in memory until it is back'),
   });
 
   const access = compileAccess(config.access, config.session.domain);
@@ -244,6 +241,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
+    ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
   });
 
   const server = createServer(app.callback());

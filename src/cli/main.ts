@@ -9,15 +9,18 @@ import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
 import { throttleCommand } from './throttle-command.js';
+import { sessionsCommand } from './sessions-command.js';
 import { userCommand } from './user-commands.js';
+import { afterUserChange } from './user-effects.js';
 
 const USAGE = `Usage: postern [--config FILE] <command>
 
 Commands:
   serve                      start the server (default)
   hash-password              hash a password read from stdin (argon2id, or --algorithm pbkdf2-sha256)
-  user add|passwd|remove|list   manage the users file
+  user add|passwd|disable|enable|remove|list   manage the users file
   throttle list|clear        show or clear failed sign-in counters (Redis)
+  sessions list|revoke       show or end sign-in sessions (Redis)
   access explain URL         show which access rule decides a URL, and how
   config check               validate the configuration and print every problem
   version                    print the version (also --version)
@@ -136,10 +139,17 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'user': {
         const config = configFor(global, args.length === 0 || asksForHelp(args));
-        return await userCommand(args, io, { usersFile: config.users.file, hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
+        return await userCommand(args, io, {
+          usersFile: config.users.file,
+          hasher: createPasswordHasher({ argon2: config.users.argon2 }),
+          minPasswordLength: config.users.min_password_length,
+          onUserChanged: (username, change) => afterUserChange(config, username, change),
+        });
       }
       case 'throttle':
         return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+      case 'sessions':
+        return await sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'access':
         return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':

@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
-import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
+import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
 import { TRUSTED_PROXY_NAMES, trustedProxyProblem } from '../http/trusted-proxies.js';
 import { isWithinDomain } from '../net/domain.js';
@@ -223,6 +223,8 @@ const users = z
     {
       /** The users file. Default `<data_dir>/users.yml`. */
       file: text('must be a file path').optional(),
+      /** Fewest characters `postern user add|passwd` accepts in a password (`--force` skips it), 1..128. Default 12. */
+      min_password_length: integer(1, 128).default(12),
       /** Parameters for new argon2id hashes; existing hashes keep their own. OWASP 2023: m=19 MiB, t=2, p=1. */
       argon2: z
         .strictObject(
@@ -322,13 +324,22 @@ const login = z
       account_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUser),
       /** Failed sign-ins allowed per username from one address; a success clears it. Default `5/minute;20/hour`. */
       account_address_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUserIp),
+      /**
+       * How long a browser that signed in with the right password stays a trusted device for that
+       * username: its attempts are judged by login.device_rate_limit alone. 0 turns device trust off. Default `2160h` (90 days).
+       */
+      device_ttl: duration('1h', '8760h', { off: true }).prefault('2160h'),
+      /** Failed sign-ins allowed per trusted device; reaching it ends the device's trust. Default `5/minute;20/hour`. */
+      device_rate_limit: rateLimit(DEFAULT_DEVICE_SPEC).refine((windows) => windows.length > 0, {
+        error: 'must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0)',
+      }),
     },
     { error: MAPPING },
   )
-  // The three windows come out as the one value the throttle takes (`login.throttle`).
-  .transform(({ rate_limit, account_rate_limit, account_address_rate_limit, ...rest }) => ({
+  // The four windows come out as the one value the throttle takes (`login.throttle`).
+  .transform(({ rate_limit, account_rate_limit, account_address_rate_limit, device_rate_limit, ...rest }) => ({
     ...rest,
-    throttle: { perIp: rate_limit, perUser: account_rate_limit, perUserIp: account_address_rate_limit },
+    throttle: { perIp: rate_limit, perUser: account_rate_limit, perUserIp: account_address_rate_limit, perDevice: device_rate_limit },
   }))
   .prefault({});
 

@@ -5,6 +5,7 @@ import type { RequestLimit } from '../auth/request-limit.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
+import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
 import { admissionFingerprint, admit, chooseAccount, mapClaims, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
 import { SignInRefused } from '../oidc/errors.js';
@@ -99,7 +100,7 @@ export function createSsoHandlers(deps: SsoDeps) {
             name: identity.name,
           };
     for (const key of Object.keys(session.toJSON())) delete (session as unknown as SessionRecord)[key];
-    Object.assign(session, data);
+    Object.assign(session, data, sessionOrigin(ctx));
     // Other tabs' sign-ins in flight stay valid: they belong to this same browser.
     if (keep.length > 0) (session as unknown as SessionRecord)[PENDING_KEY] = keep;
     session.maxAge = 'session';

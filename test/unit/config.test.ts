@@ -73,6 +73,7 @@ describe('defaults', () => {
       data_dir: join(dir, 'data'),
       users: {
         file: join(dir, 'data', 'users.yml'),
+        min_password_length: 12,
         argon2: { memory_cost: 19456, time_cost: 2, parallelism: 1 },
       },
       headers: {
@@ -88,7 +89,9 @@ describe('defaults', () => {
           perIp: [{ points: 10, durationSec: 60 }, { points: 50, durationSec: 3600 }],
           perUser: [{ points: 20, durationSec: 60 }, { points: 100, durationSec: 3600 }],
           perUserIp: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
+          perDevice: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
+        device_ttl: 90 * 24 * HOUR,
       },
       access: undefined,
     });
@@ -309,6 +312,20 @@ describe('reporting problems', () => {
     expect(problemsOf(() => parseConfig({ server: { shutdown_grace: '10m' } }))).toEqual(["server.shutdown_grace must be 0 (off) or between 1s and 5m, got '10m'"]);
     expect(problemsOf(() => parseConfig({ server: { shutdown_grace: 5 } }))).toEqual([
       "server.shutdown_grace must be 0 (off) or a duration such as '24h', '30m' or '2h30m', between 1s and 5m, got '5'",
+    ]);
+  });
+
+  test('login.device_ttl is a duration (0: device trust off) and login.device_rate_limit needs a window', () => {
+    const { login } = parseConfig({ login: { device_ttl: '30d', device_rate_limit: '3/minute;10/day' } }).config;
+    expect(login.device_ttl).toBe(30 * 24 * HOUR);
+    expect(login.throttle.perDevice).toEqual([
+      { points: 3, durationSec: 60 },
+      { points: 10, durationSec: 86_400 },
+    ]);
+    expect(parseConfig({ login: { device_ttl: 0 } }).config.login.device_ttl).toBe(0);
+    expect(problemsOf(() => parseConfig({ login: { device_ttl: '30m', device_rate_limit: 'off' } }))).toEqual([
+      "login.device_ttl must be 0 (off) or between 1h and 8760h, got '30m'",
+      'login.device_rate_limit must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0), got \'off\'',
     ]);
   });
 
