@@ -46,7 +46,10 @@ export interface AppDeps {
   readonly throttle: LoginThrottle;
   readonly access: CompiledAccess;
   readonly resolveClientIp: ClientIpResolver;
+  /** What verify needs (the session store): any one failing makes /readyz 503. */
   readonly readiness: readonly ReadinessCheck[];
+  /** True once the process is shutting down: /readyz answers 503 from then on. Never, when not given. */
+  readonly shuttingDown?: () => boolean;
   readonly now: () => number;
   /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
   readonly oidc?: OidcProviders;
@@ -110,11 +113,9 @@ export function buildApp(deps: AppDeps): Koa {
     redirectPolicy,
     urls: { ...urls, forbidden: `${publicUrl}/forbidden` },
     moreFormTargets: () => oidc?.endSessionOrigins() ?? [],
-    // "Sign in as someone else" ends the session exactly as GET /logout?rd= does (at the provider too, for SSO).
-    endSession: (ctx, rd) => {
-      ctx.query = rd === undefined ? {} : { rd };
-      return logout.viaGet(ctx);
-    },
+    // "Sign in as someone else" (a POST with its own CSRF token) ends the session as the sign-out button does:
+    // at the provider too, for SSO, or the provider would sign the same person straight back in.
+    endSession: (ctx, rd) => logout.withIntent(ctx, rd),
   });
   const sso = oidc
     ? createSsoHandlers({
@@ -167,7 +168,11 @@ export function buildApp(deps: AppDeps): Koa {
       now: deps.now,
     }),
   });
-  const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
+  const readyz = createReadyz({
+    required: deps.readiness,
+    degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
+    shuttingDown: deps.shuttingDown ?? (() => false),
+  });
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
@@ -180,7 +185,7 @@ export function buildApp(deps: AppDeps): Koa {
   ]);
   const router = new Router();
   router.get('/healthz', healthz);
-  router.get('/readyz', createReadyz(readiness));
+  router.get('/readyz', readyz);
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, login.addressGate, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);

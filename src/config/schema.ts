@@ -143,6 +143,11 @@ const server = z
           return name as (typeof CLIENT_IP_HEADERS)[number];
         })
         .optional(),
+      /**
+       * After SIGTERM: how long `/readyz` answers 503 while the listener still serves, so the load
+       * balancer notices before the port closes; then in-flight requests get up to 10 s. 0..5m. Default `5s`.
+       */
+      shutdown_grace: duration('1s', '5m', { off: true }).prefault('5s'),
     },
     { error: MAPPING },
   )
@@ -197,8 +202,9 @@ const session = z
              */
             url: text('must be a redis:// or rediss:// URL', (v) => {
               if (!URL.canParse(v)) return false;
-              const { protocol } = new URL(v);
-              return protocol === 'redis:' || protocol === 'rediss:';
+              const { protocol, pathname } = new URL(v);
+              // The path is the database number: 'redis://host/abc' would make the client select NaN and retry forever.
+              return (protocol === 'redis:' || protocol === 'rediss:') && /^(\/\d*)?$/.test(pathname);
             }).optional(),
           },
           { error: MAPPING },

@@ -541,11 +541,20 @@ describe('link_local_users: email', () => {
 });
 
 describe('logout of a session opened through a provider', () => {
-  it('ends the session and continues to the end_session_endpoint with id_token_hint, which comes back to Postern', async () => {
+  /** The home page's sign-out button: POST /logout with its CSRF token (and `rd` when given). */
+  async function signOutFromHome(browser: Browser, rd?: string): Promise<Reply> {
+    const home = await browser.get(`${POSTERN}/`);
+    expect(home.status).toBe(200);
+    const form = parseForm(home.body);
+    expect(form.action).toBe(`${POSTERN}/logout`);
+    return browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams({ ...form.fields, ...(rd ? { rd } : {}) }) });
+  }
+
+  it('the sign-out button (POST with CSRF) ends the session and continues to the end_session_endpoint with id_token_hint, which comes back to Postern', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'idp', 'alice'));
     const idToken = (await app.deps.store.get((await sessionId(browser))!))?.id_token;
-    const reply = await browser.get(`${POSTERN}/logout`);
+    const reply = await signOutFromHome(browser);
     expect(reply.status).toBe(303);
     const target = new URL(reply.header('location')!);
     expect(`${target.origin}${target.pathname}`).toBe(`${idpA.issuer}/session/end`);
@@ -553,15 +562,48 @@ describe('logout of a session opened through a provider', () => {
     expect(target.searchParams.get('post_logout_redirect_uri')).toBe(LOGIN);
     expect(target.searchParams.get('client_id')).toBe('postern');
     expect((await signedInHeaders(browser)).status).toBe(401);
+    expect(app.logs.filter((l) => l.event === 'logout').at(-1)).toMatchObject({ user: 'alice', provider: 'idp', at_provider: true });
     // The provider accepts the hint and the registered redirect, and sends the browser back.
     expect(await confirmProviderLogout(browser, target.href)).toBe(LOGIN);
   });
 
-  it('passes a validated rd as post_logout_redirect_uri', async () => {
+  it('the sign-out button passes a validated rd as post_logout_redirect_uri', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await signOutFromHome(browser, RD);
+    expect(new URL(reply.header('location')!).searchParams.get('post_logout_redirect_uri')).toBe(RD);
+  });
+
+  it('GET /logout ends only the Postern session and goes to the sign-in page, never to the provider', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await browser.get(`${POSTERN}/logout`);
+    expect(reply.status).toBe(303);
+    expect(reply.header('location')).toBe(LOGIN);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+    expect(app.logs.filter((l) => l.event === 'logout').at(-1)).toMatchObject({ user: 'alice', provider: 'idp', at_provider: false });
+    // Still signed in at the provider: a new sign-in comes back with a code without its login page
+    // (`abort` would cancel that page and come back with an error instead).
+    const again = new URL(await signInAtProvider(browser, await start(browser, 'idp'), { login: 'alice', abort: true }));
+    expect(again.searchParams.has('code')).toBe(true);
+  });
+
+  it('GET /logout?rd= (a sign-out link any page can hold) goes to the validated rd, never to the provider', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'idp', 'alice'));
     const reply = await browser.get(`${POSTERN}/logout?rd=${encodeURIComponent(RD)}`);
-    expect(new URL(reply.header('location')!).searchParams.get('post_logout_redirect_uri')).toBe(RD);
+    expect(reply.status).toBe(303);
+    expect(reply.header('location')).toBe(RD);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+  });
+
+  it('POST /logout without the CSRF token is refused: the session stays, nothing goes to the provider', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await browser.postern.request(`${POSTERN}/logout`, { method: 'POST', body: new URLSearchParams({ rd: RD }) });
+    expect(reply.status).toBe(403);
+    expect(reply.header('location')).toBeUndefined();
+    expect((await signedInHeaders(browser)).status).toBe(200);
   });
 
   it('lets the home page sign-out form reach the provider (form-action)', async () => {
@@ -576,12 +618,27 @@ describe('logout of a session opened through a provider', () => {
     expect(reply.header('location')!.startsWith(`${idpA.issuer}/session/end?`)).toBe(true);
   });
 
-  it('is local only when the provider advertises no end_session_endpoint', async () => {
+  it('is local only when the provider advertises no end_session_endpoint, even from the button', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'other', 'alice'));
-    const reply = await browser.get(`${POSTERN}/logout?rd=${encodeURIComponent(RD)}`);
+    const reply = await signOutFromHome(browser, RD);
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe(RD);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+  });
+
+  it('"Sign in as someone else" on the not-allowed page (a POST with its token) also ends the session at the provider', async () => {
+    // bob has no role claim: the provider's default_role, viewer, may not POST.
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'bob'));
+    const page = await askVerify(postern, browser.postern, 'traefik', RD, { method: 'POST' });
+    expect(page.status).toBe(403);
+    const form = parseForm(page.body);
+    const reply = await browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams(form.fields), headers: { accept: 'text/html' } });
+    expect(reply.status).toBe(303);
+    const target = new URL(reply.header('location')!);
+    expect(`${target.origin}${target.pathname}`).toBe(`${idpA.issuer}/session/end`);
+    expect(target.searchParams.get('post_logout_redirect_uri')).toBe(RD);
     expect((await signedInHeaders(browser)).status).toBe(401);
   });
 
