@@ -1,7 +1,9 @@
 import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
+import type { Rehasher } from '../auth/rehash.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
@@ -27,6 +29,8 @@ export interface LoginDeps extends SubjectDeps {
   readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
   /** Trusted devices; absent when login.device_ttl is 0. */
   readonly devices?: DeviceCookie;
+  /** Rewrites a hash that is not argon2id at the configured parameters after a successful sign-in. */
+  readonly rehasher?: Rehasher;
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -69,7 +73,7 @@ export function createLoginHandlers(deps: LoginDeps) {
     const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user) };
     const session = ctx.session!;
     for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
-    Object.assign(session, data);
+    Object.assign(session, data, sessionOrigin(ctx));
     session.maxAge = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session';
     // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
     await session.regenerate();
@@ -146,6 +150,8 @@ export function createLoginHandlers(deps: LoginDeps) {
       }
 
       await admission.succeeded(ctx, clientIp, user, deviceId);
+      // Not awaited: the sign-in never waits for, or fails with, the users-file rewrite (it logs its own outcome).
+      if (deps.rehasher && deps.hasher.needsRehash(user.password)) void deps.rehasher.rehash(user.username, password, user.password);
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
       ctx.status = 303;

@@ -16,7 +16,7 @@ import { startProxy, startStack, type Stack } from '../support/stack.js';
 
 const run = promisify(execFile);
 const LOGIN = 'http://auth.example.com/login';
-const PASSWORDS = { alice: 'alice-password-1', bob: 'bob-password-1', carol: 'carol-password-1' } as const;
+const PASSWORDS = { alice: 'alice-password-1', bob: 'bob-password-1', carol: 'carol-password-1', dave: 'dave-password-1' } as const;
 // A small per-user window so a storm fills it quickly; the per-address windows stay out of the way.
 const ENV = { POSTERN_LOGIN_RATE_LIMIT: '100/minute', POSTERN_LOGIN_ACCOUNT_RATE_LIMIT: '5/minute', POSTERN_LOGIN_ACCOUNT_ADDRESS_RATE_LIMIT: '100/minute' };
 
@@ -26,7 +26,7 @@ let nginx: NginxProcess;
 let alicesBrowser: TestClient;
 
 beforeAll(async () => {
-  stack = await startStack('nginx/postern.yml', { alice: { password: PASSWORDS.alice }, bob: { password: PASSWORDS.bob }, carol: { password: PASSWORDS.carol } }, ENV);
+  stack = await startStack('nginx/postern.yml', { alice: { password: PASSWORDS.alice }, bob: { password: PASSWORDS.bob }, carol: { password: PASSWORDS.carol }, dave: { password: PASSWORDS.dave } }, ENV);
   nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
 });
 afterAll(async () => {
@@ -100,5 +100,24 @@ describe('trusted devices through nginx', () => {
     expect(cleared.stdout).toMatch(/^Ended the trust of 1 device of carol\.$/m);
     await storm('carol');
     expect((await signIn(owner, 'carol')).status).toBe(429);
+  });
+
+  it('postern user disable ends the sessions and device trusts of that user: enabling the user again brings neither back', async () => {
+    const owner = await earlierBrowser('dave', '127.0.0.8');
+    const signedIn = new TestClient(stack.ports.proxy, '127.0.0.9');
+    expect((await signIn(signedIn, 'dave')).status).toBe(303);
+    expect((await signedIn.get('http://app.example.com/')).status).toBe(200);
+
+    const cli = (...args: string[]) => run(process.execPath, [CLI, '--config', stack.postern.configFile, 'user', ...args], { env: { PATH: process.env.PATH, ...ENV } });
+    await cli('disable', 'dave');
+    await cli('enable', 'dave');
+
+    // Every replica sees a revocation within one second (the read cache).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const after = await signedIn.get('http://app.example.com/');
+    expect(after.status).toBe(302);
+    expect(after.headers.location).toMatch(/^http:\/\/auth\.example\.com\/login\?rd=/);
+    await storm('dave');
+    expect((await signIn(owner, 'dave')).status).toBe(429);
   });
 });
