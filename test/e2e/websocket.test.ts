@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXAMPLES_DIR, readExampleTree } from '../support/examples.js';
+import { startNginx } from '../support/nginx.js';
+import { startProxy, startStack } from '../support/stack.js';
+import { TestClient } from '../support/http-client.js';
+import { describeWebSocketFlows } from '../support/websocket-flows.js';
+
+/** What `envsubst '$POSTERN_PROXY_SECRET'` (or the nginx image's templates) makes of the published template. */
+function renderProxySecretTemplate(secret: string): string {
+  const template = readFileSync(join(EXAMPLES_DIR, 'nginx/postern-proxy-secret.conf.template'), 'utf8');
+  if (!template.includes('${POSTERN_PROXY_SECRET}')) throw new Error('postern-proxy-secret.conf.template no longer uses ${POSTERN_PROXY_SECRET}');
+  return template.replaceAll('${POSTERN_PROXY_SECRET}', secret);
+}
+
+describeWebSocketFlows('nginx', {
+  posternYml: 'nginx/postern.yml',
+  async start(ports, secret) {
+    const files = { ...readExampleTree('nginx', ports), 'postern-proxy-secret.conf': renderProxySecretTemplate(secret) };
+    const nginx = await startNginx('include postern.conf;', ports.proxy, files);
+    return { stop: () => nginx.stop() };
+  },
+});
+
+describe('nginx without the proxy secret file, in front of a Postern that wants one', () => {
+  // Verify answers 403; nginx's error_page then asks /forbidden, which does not check the secret (it
+  // only explains a refusal) and sends this anonymous browser to sign in. What matters: no app page.
+  it('lets nothing through to the app, and Postern logs which peer came without the secret', async () => {
+    const stack = await startStack('nginx/postern.yml', { alice: { password: 'correct horse battery' } }, { POSTERN_SERVER_PROXY_SECRET: 'f0e1d2c3b4a5968778695a4b3c2d1e0f' });
+    const nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
+    try {
+      const reply = await new TestClient(stack.ports.proxy).get('http://app.example.com/private');
+      expect(reply.status).not.toBe(200);
+      expect(reply.body).not.toContain('Hello');
+      expect(stack.app.seen).toHaveLength(0);
+      const warning = stack.postern.logLines().find((l) => String(l.msg).includes('without the right X-Postern-Proxy-Secret'));
+      expect(warning).toMatchObject({ proxy_secret: 'missing', peer: '127.0.0.1' });
+    } finally {
+      await nginx.stop();
+      await stack.close();
+    }
+  });
+});
