@@ -1324,3 +1324,47 @@ describe('config checks', () => {
     expect(err?.message).toContain('routers[0].middlewares[1] must be { forwardAuth: {...} }');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the headers middleware (customRequestHeaders), before a forwardAuth', () => {
+  async function withSecretHeader(value: string): Promise<TraefikDouble> {
+    return startRouted({
+      entry: TRUST_NOBODY,
+      routers: [
+        {
+          name: 'app',
+          middlewares: [
+            { name: 'secret', headers: { customRequestHeaders: { 'x-postern-proxy-secret': value } } },
+            { name: 'fwd-auth', forwardAuth: { address: `${auth.url}/verify`, trustForwardHeader: true, authResponseHeaders: ['X-Postern-Proxy-Secret'] } },
+          ],
+          service: backend.url,
+        },
+      ],
+    });
+  }
+
+  it('sets the header on the request, replacing the client’s copy, so forwardAuth sends it to the auth server', async () => {
+    const double = await withSecretHeader('s3cret-value');
+    await send(double.port, { headers: [['X-Postern-Proxy-Secret', 'client-guess']] });
+    expect(valuesOf(auth.only().lines, 'X-Postern-Proxy-Secret')).toEqual(['s3cret-value']);
+  });
+
+  it('listed in authResponseHeaders and absent from the reply, the header is deleted before the backend', async () => {
+    const double = await withSecretHeader('s3cret-value');
+    await send(double.port);
+    expect(valuesOf(backend.only().lines, 'X-Postern-Proxy-Secret')).toEqual([]);
+  });
+
+  it('an empty value deletes the header (the client’s copy too)', async () => {
+    const double = await withSecretHeader('');
+    await send(double.port, { headers: [['X-Postern-Proxy-Secret', 'client-guess']] });
+    expect(valuesOf(auth.only().lines, 'X-Postern-Proxy-Secret')).toEqual([]);
+  });
+
+  it('refuses a headers middleware with an option the double does not have', async () => {
+    await expect(
+      startTraefikDouble({ entry: TRUST_NOBODY, routers: [{ service: backend.url, middlewares: [{ headers: { customResponseHeaders: { a: 'b' } } as never }] }] }),
+    ).rejects.toThrow('routers[0].middlewares[0].headers.customResponseHeaders is not an option of the double');
+  });
+});

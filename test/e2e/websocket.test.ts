@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLES_DIR, readExampleTree } from '../support/examples.js';
+import { EXAMPLES_DIR, readExample, readExampleTree, substitute } from '../support/examples.js';
 import { startNginx } from '../support/nginx.js';
 import { startProxy, startStack } from '../support/stack.js';
 import { TestClient } from '../support/http-client.js';
+import { startTraefikDouble } from '../support/traefik-double.js';
+import { traefikConfigFromExample } from '../support/traefik-example.js';
 import { describeWebSocketFlows } from '../support/websocket-flows.js';
 
 /** What `envsubst '$POSTERN_PROXY_SECRET'` (or the nginx image's templates) makes of the published template. */
@@ -20,6 +22,17 @@ describeWebSocketFlows('nginx', {
     const files = { ...readExampleTree('nginx', ports), 'postern-proxy-secret.conf': renderProxySecretTemplate(secret) };
     const nginx = await startNginx('include postern.conf;', ports.proxy, files);
     return { stop: () => nginx.stop() };
+  },
+});
+
+describeWebSocketFlows('Traefik forwardAuth (test double)', {
+  posternYml: 'traefik/postern.yml',
+  async start(ports, secret) {
+    const config = traefikConfigFromExample(substitute(readExample('traefik/traefik.yml'), ports), substitute(readExample('traefik/dynamic.yml'), ports), 'web', {
+      POSTERN_PROXY_SECRET: secret,
+    });
+    const traefik = await startTraefikDouble(config, { port: ports.proxy });
+    return { stop: () => traefik.close() };
   },
 });
 

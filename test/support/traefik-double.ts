@@ -80,12 +80,19 @@ export interface EmuConfig {
 /** One `http.middlewares.<name>.forwardAuth` block. */
 export type ForwardAuthConfig = Omit<EmuConfig, 'entry' | 'upstream'>;
 
-/** One entry of a router's middleware chain. Only forwardAuth exists in the double. */
-export interface MiddlewareConfig {
-  /** `http.middlewares.<name>`: informational, for whoever reads the config. */
-  name?: string;
-  forwardAuth: ForwardAuthConfig;
+/**
+ * One `http.middlewares.<name>.headers` block; the double has `customRequestHeaders` only: each
+ * header is set on the request (replacing the client's copy), or deleted when its value is ''
+ * (Traefik `pkg/middlewares/headers`, `modifyCustomRequestHeaders`).
+ */
+export interface HeadersMiddlewareConfig {
+  customRequestHeaders?: Record<string, string>;
 }
+
+/** One entry of a router's middleware chain: a forwardAuth, or a headers middleware. */
+export type MiddlewareConfig =
+  | { /** `http.middlewares.<name>`: informational. */ name?: string; forwardAuth: ForwardAuthConfig; headers?: never }
+  | { name?: string; headers: HeadersMiddlewareConfig; forwardAuth?: never };
 
 /** One `http.routers.<name>`. */
 export interface RouterConfig {
@@ -1066,6 +1073,18 @@ function forwardAuthMiddleware(fa: CompiledForwardAuth, next: Handler): Handler 
   };
 }
 
+/** The `headers` middleware, request side: set each custom header, or delete it when its value is ''. */
+function headersMiddleware(config: HeadersMiddlewareConfig, next: Handler): Handler {
+  const custom = Object.entries(config.customRequestHeaders ?? {});
+  return (req) => {
+    for (const [name, value] of custom) {
+      if (value === '') req.headers.del(name);
+      else req.headers.set(name, value);
+    }
+    return next(req);
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Step 7 (end): the reverse proxy to the service; step 8: its error mapping
 // ---------------------------------------------------------------------------------------------
@@ -1259,7 +1278,16 @@ function checkConfig(cfg: unknown): void {
           if (!Array.isArray(router.middlewares)) return problems.add(`${at}.middlewares`, 'must be an array', router.middlewares);
           router.middlewares.forEach((mw: unknown, j) => {
             const mwAt = `${at}.middlewares[${j}]`;
-            if (!isObject(mw) || !isObject(mw.forwardAuth)) return problems.add(mwAt, 'must be { forwardAuth: {...} } (the only middleware the double has)', mw);
+            if (isObject(mw) && isObject(mw.headers) && mw.forwardAuth === undefined) {
+              problems.keys(mw, new Set(['name', 'headers']), mwAt);
+              problems.keys(mw.headers, new Set(['customRequestHeaders']), `${mwAt}.headers`);
+              const custom = mw.headers.customRequestHeaders;
+              if (custom !== undefined && !(isObject(custom) && Object.values(custom).every((v) => typeof v === 'string'))) {
+                problems.add(`${mwAt}.headers.customRequestHeaders`, 'must map header names to strings', custom);
+              }
+              return;
+            }
+            if (!isObject(mw) || !isObject(mw.forwardAuth)) return problems.add(mwAt, 'must be { forwardAuth: {...} } or { headers: {...} } (the middlewares the double has)', mw);
             problems.keys(mw, new Set(['name', 'forwardAuth']), mwAt);
             checkForwardAuth(problems, mw.forwardAuth, `${mwAt}.forwardAuth`, FORWARD_AUTH_KEYS);
           });
@@ -1337,7 +1365,7 @@ function compileRouters(cfg: RoutedConfig, timeoutMs: number): CompiledRouter[] 
     const middlewares = r.middlewares ?? [];
     for (let j = middlewares.length - 1; j >= 0; j--) {
       const mw = middlewares[j]!;
-      handler = forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, timeoutMs), handler);
+      handler = mw.headers ? headersMiddleware(mw.headers, handler) : forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, timeoutMs), handler);
     }
     return { name, host: r.rule?.host.toLowerCase(), handler };
   });
