@@ -1368,3 +1368,38 @@ describe('the headers middleware (customRequestHeaders), before a forwardAuth', 
     ).rejects.toThrow('routers[0].middlewares[0].headers.customResponseHeaders is not an option of the double');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('step 6, Location: resolved as Go’s net/url does (Response.Location, URL.String), not as WHATWG new URL()', () => {
+  it.each([
+    ['a backslash is a path byte, escaped, never a slash (WHATWG: http://evil.example/x)', '\\\\evil.example/x', (a: string) => `http://${a}/%5C%5Cevil.example/x`],
+    ['a default port stays (WHATWG drops :80)', 'http://auth.example.com:80/login', () => 'http://auth.example.com:80/login'],
+    ['an origin without a path gets no trailing slash (WHATWG adds one)', 'https://auth.example.com', () => 'https://auth.example.com'],
+    ['the query is kept as written, space and bad escape included (WHATWG encodes the space)', '/login?rd=a b&x=%zz', (a: string) => `http://${a}/login?rd=a b&x=%zz`],
+    ['dot segments of a relative path are removed', '/a/./b/../c', (a: string) => `http://${a}/a/c`],
+    ['a scheme-relative Location takes the address scheme', '//auth.example.com/login', () => 'http://auth.example.com/login'],
+  ])('%s', async (_, location, expected) => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', location]]);
+    const double = await start();
+    const res = await send(double.port);
+    expect(res.status).toBe(302);
+    expect(valueOf(res.lines, 'Location')).toBe(expected(authAuthority));
+  });
+
+  it.each([['/log%zzin'], ['http://[::1/login'], ['http://auth.example.com:8o/']])('answers 500 for %j, which Go cannot parse (WHATWG would keep or fix it)', async (location) => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', location]], 'moved');
+    const double = await start();
+    const res = await send(double.port);
+    expect(res.status).toBe(500);
+    expect(res.text).toBe('');
+  });
+
+  it('preserveLocationHeader: url.Parse(location).String(), so a backslash is escaped and a bad path escape is a 500', async () => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', '/a\\b?q=1']]);
+    const double = await start({ preserveLocationHeader: true });
+    expect(valueOf((await send(double.port)).lines, 'Location')).toBe('/a%5Cb?q=1');
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', '/a%zz']]);
+    expect((await send(double.port)).status).toBe(500);
+  });
+});

@@ -17,6 +17,7 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import os from 'node:os';
 import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { goReparse, goResolveLocation } from './go-url.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration (§2.6 `EmuConfig`, plus the routed form that mirrors a Traefik dynamic config)
@@ -964,17 +965,13 @@ function groupLines(lines: Array<[string, string]>): Map<string, string[]> {
   return out;
 }
 
-/** Step 6: `Location` resolved against `address` (Go `Response.Location()`), or kept when preserved. */
+/**
+ * Step 6: `Location` resolved against `address` as Go's net/url does (`Response.Location()`, then
+ * `String()`), or re-serialised as written when preserved (`url.Parse(location).String()`).
+ * Undefined where Go errors: Traefik then answers 500.
+ */
 function rewriteLocation(fa: CompiledForwardAuth, location: string): string | undefined {
-  if (fa.preserveLocationHeader) {
-    // Go: url.Parse(location).String(); what url.Parse refuses gives 500.
-    return /%(?![0-9A-Fa-f]{2})|[\x00-\x1f\x7f]/.test(location) ? undefined : location;
-  }
-  try {
-    return new URL(location, fa.addressHref).href;
-  } catch {
-    return undefined;
-  }
+  return fa.preserveLocationHeader ? goReparse(location) : goResolveLocation(fa.addressHref, location);
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
