@@ -567,6 +567,8 @@ describe('step 5: building the auth request', () => {
       'x-forwarded-proto': 'http',
       'x-forwarded-uri': '/path?q=1',
       'accept-encoding': 'gzip',
+      // The allow-list drops writeHeader's empty User-Agent, so Go's client adds its own.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -579,22 +581,25 @@ describe('step 5: building the auth request', () => {
       expect(valueOf(auth.only().lines, 'User-Agent')).toBe('Mozilla/5.0 test');
     });
 
-    it.each([undefined, false, true])('trust=%s: none when the client sent none (the default)', async (trustForwardHeader) => {
-      const over: Partial<EmuConfig> = {};
-      if (trustForwardHeader !== undefined) over.trustForwardHeader = trustForwardHeader;
-      const double = await start(over);
+    it.each([false, true])('trust=%s: none when the client sent none (writeHeader sets an empty User-Agent, v3.6.9+)', async (trustForwardHeader) => {
+      const double = await start({ trustForwardHeader });
       await send(double.port);
       expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual([]);
     });
 
-    it('quirks.legacyUserAgent: Go’s default User-Agent on the legacy path only', async () => {
-      const legacy = await start({ quirks: { legacyUserAgent: true } });
-      await send(legacy.port);
-      expect(valueOf(auth.only().lines, 'User-Agent')).toBe('Go-http-client/1.1');
-      auth.reset();
-      const explicit = await start({ trustForwardHeader: true, quirks: { legacyUserAgent: true } });
-      await send(explicit.port);
-      expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual([]);
+    it('legacy path (trustForwardHeader unset): Go’s default User-Agent when the client sent none', async () => {
+      const double = await start();
+      await send(double.port);
+      expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual(['Go-http-client/1.1']);
+    });
+
+    it.each([undefined, false, true])('trust=%s with an authRequestHeaders list that omits User-Agent: Go’s default, whatever the client sent', async (trustForwardHeader) => {
+      const over: Partial<EmuConfig> = { authRequestHeaders: ['Cookie'] };
+      if (trustForwardHeader !== undefined) over.trustForwardHeader = trustForwardHeader;
+      const double = await start(over);
+      await send(double.port, { headers: [['User-Agent', 'Mozilla/5.0 test']] });
+      await send(double.port);
+      expect(auth.seen.map((r) => valuesOf(r.lines, 'User-Agent'))).toEqual([['Go-http-client/1.1'], ['Go-http-client/1.1']]);
     });
   });
 
@@ -731,11 +736,19 @@ describe('step 6: reading the auth reply', () => {
   });
 
   describe('authSigninURL (v3.7+)', () => {
+    const V3_7 = { release: 'v3.7.9' } as const;
+
+    it('is refused by a double that follows v3.6.24 (the default), as Traefik v3.6 does not know the option', async () => {
+      await expect(startTraefikDouble({ address: `${auth.url}/verify`, upstream: backend.url, entry: TRUST_NOBODY, authSigninURL: SIGNIN })).rejects.toThrow(
+        'authSigninURL exists from Traefik v3.7.0',
+      );
+    });
+
     const SIGNIN = 'https://auth.example.com/sign-in?rd=1&x=<y>';
 
     it('turns a 401 into a 302 to the sign-in URL and discards the auth reply', async () => {
       auth.respond = (_rec, res) => reply(res, 401, [['Set-Cookie', 'a=b'], ['Www-Authenticate', 'Basic']], 'nope');
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const res = await send(double.port);
       expect(res.status).toBe(302);
       expect(asObject(endToEnd(res.lines), ['date'])).toEqual({
@@ -748,7 +761,7 @@ describe('step 6: reading the auth reply', () => {
 
     it('HEAD: Content-Type but no body; POST: neither', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const head = await send(double.port, { method: 'HEAD' });
       expect(head.status).toBe(302);
       expect(valueOf(head.lines, 'Content-Type')).toBe('text/html; charset=utf-8');
@@ -761,19 +774,19 @@ describe('step 6: reading the auth reply', () => {
 
     it('hex-escapes non-ASCII bytes in the Location', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: 'https://auth.example.com/é' });
+      const double = await start({ authSigninURL: 'https://auth.example.com/é' }, V3_7);
       expect(valueOf((await send(double.port)).lines, 'Location')).toBe('https://auth.example.com/%c3%a9');
     });
 
     it('makes a relative sign-in URL absolute-path against the request path', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: 'sign-in?x=1' });
+      const double = await start({ authSigninURL: 'sign-in?x=1' }, V3_7);
       expect(valueOf((await send(double.port, { target: '/app/page' })).lines, 'Location')).toBe('/app/sign-in?x=1');
     });
 
     it('leaves a 403 alone', async () => {
       auth.respond = (_rec, res) => reply(res, 403, [], 'forbidden');
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const res = await send(double.port);
       expect(res.status).toBe(403);
       expect(res.text).toBe('forbidden');
@@ -1114,7 +1127,7 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
     });
   });
 
-  it('legacy, same input: the same minus forwardAuth’s X-Forwarded-Port and the User-Agent entry', async () => {
+  it('legacy, same input: the same minus forwardAuth’s X-Forwarded-Port, and Go’s default User-Agent instead of none', async () => {
     const double = await start({});
     await send(double.port, { headers: HOP_BY_HOP });
     expect(asObject(auth.only().lines)).toEqual({
@@ -1130,6 +1143,8 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
       'x-forwarded-port': '80',
       'x-real-ip': '127.0.0.1',
       'x-forwarded-server': HOSTNAME,
+      // forward_test.go compares the header map; on the wire Go's client adds its default User-Agent.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -1150,6 +1165,8 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
       'x-forwarded-uri': '/path?q=1',
       'x-forwarded-method': 'GET',
       'x-forwarded-port': '80',
+      // On the wire: the allow-list dropped the empty User-Agent, so Go's default goes out.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -1246,7 +1263,7 @@ describe('forward_test.go reply vectors', () => {
 
   it('with authSigninURL set, a 401 gives 302 to that URL', async () => {
     auth.respond = (_rec, res) => reply(res, 401);
-    const double = await start({ authSigninURL: 'https://auth.example.com/sign-in' });
+    const double = await start({ authSigninURL: 'https://auth.example.com/sign-in' }, { release: 'v3.7.9' });
     const res = await send(double.port);
     expect(res.status).toBe(302);
     expect(valueOf(res.lines, 'Location')).toBe('https://auth.example.com/sign-in');
