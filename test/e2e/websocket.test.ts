@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLES_DIR, readExample, readExampleTree, substitute } from '../support/examples.js';
+import { startCaddy } from '../support/caddy.js';
 import { startNginx } from '../support/nginx.js';
 import { startProxy, startStack } from '../support/stack.js';
 import { TestClient } from '../support/http-client.js';
@@ -18,8 +19,9 @@ function renderProxySecretTemplate(secret: string): string {
 
 describeWebSocketFlows('nginx', {
   posternYml: 'nginx/postern.yml',
+  withProxySecret: true,
   async start(ports, secret) {
-    const files = { ...readExampleTree('nginx', ports), 'postern-proxy-secret.conf': renderProxySecretTemplate(secret) };
+    const files = { ...readExampleTree('nginx', ports), 'postern-proxy-secret.conf': renderProxySecretTemplate(secret!) };
     const nginx = await startNginx('include postern.conf;', ports.proxy, files);
     return { stop: () => nginx.stop() };
   },
@@ -27,12 +29,23 @@ describeWebSocketFlows('nginx', {
 
 describeWebSocketFlows('Traefik forwardAuth (test double)', {
   posternYml: 'traefik/postern.yml',
+  withProxySecret: true,
   async start(ports, secret) {
     const config = traefikConfigFromExample(substitute(readExample('traefik/traefik.yml'), ports), substitute(readExample('traefik/dynamic.yml'), ports), 'web', {
-      POSTERN_PROXY_SECRET: secret,
+      POSTERN_PROXY_SECRET: secret!,
     });
     const traefik = await startTraefikDouble(config, { port: ports.proxy });
     return { stop: () => traefik.close() };
+  },
+});
+
+// The Caddy example belongs to the app-passwords work: run as published, without a proxy secret.
+describeWebSocketFlows('Caddy', {
+  posternYml: 'caddy/postern.yml',
+  withProxySecret: false,
+  async start(ports) {
+    const caddy = await startCaddy(substitute(readExample('caddy/Caddyfile'), ports), ports.proxy);
+    return { stop: () => caddy.stop() };
   },
 });
 

@@ -8,8 +8,13 @@ import { openWebSocket } from './websocket.js';
 export interface WebSocketFlowSpec {
   /** The example's postern.yml, relative to examples/. */
   readonly posternYml: string;
-  /** Starts the proxy from its published example, configured to send `proxySecret` (README "Proxy secret"). */
-  start(ports: ExamplePorts, proxySecret: string): Promise<RunningProxy>;
+  /**
+   * Whether the example is run with Postern's `server.proxy_secret` set, the proxy being handed the
+   * secret as README "Proxy secret" says (`start` gets it); false runs both without one.
+   */
+  readonly withProxySecret: boolean;
+  /** Starts the proxy from its published example. */
+  start(ports: ExamplePorts, proxySecret: string | undefined): Promise<RunningProxy>;
 }
 
 const PROXY_SECRET = 'a3f0c9e1b7d24c6e8f1a0b9c7d5e3f21';
@@ -17,19 +22,20 @@ const USERS = { alice: { password: 'correct horse battery', role: 'admin' } };
 const APP = 'http://app.example.com';
 
 /**
- * WebSockets and the proxy secret through one proxy started from its published example, with
- * Postern's `server.proxy_secret` set: a signed-in browser's WebSocket is upgraded (101) and frames
+ * WebSockets (and the proxy secret, when `withProxySecret`) through one proxy started from its
+ * published example: a signed-in browser's WebSocket is upgraded (101) and frames
  * go both ways; an anonymous one is refused before the app; the secret never reaches the app.
  */
 export function describeWebSocketFlows(name: string, spec: WebSocketFlowSpec): void {
-  describe(`${name}: WebSockets and the proxy secret, from the published example`, () => {
+  const secret = spec.withProxySecret ? PROXY_SECRET : undefined;
+  describe(`${name}: WebSockets${secret ? ' and the proxy secret' : ''}, from the published example`, () => {
     let stack: Stack;
     let proxy: RunningProxy;
     let cookie: string;
 
     beforeAll(async () => {
-      stack = await startStack(spec.posternYml, USERS, { POSTERN_SERVER_PROXY_SECRET: PROXY_SECRET });
-      proxy = await startProxy(stack, (ports) => spec.start(ports, PROXY_SECRET));
+      stack = await startStack(spec.posternYml, USERS, secret ? { POSTERN_SERVER_PROXY_SECRET: secret } : {});
+      proxy = await startProxy(stack, (ports) => spec.start(ports, secret));
       const browser = new TestClient(stack.ports.proxy);
       const start = await browser.get(`${APP}/`);
       expect(start.status).toBe(302);
@@ -74,7 +80,7 @@ export function describeWebSocketFlows(name: string, spec: WebSocketFlowSpec): v
       expect(stack.app.seen.filter((r) => r.url === '/api/socket?forged=1')).toHaveLength(0);
     });
 
-    it('serves plain pages to the signed-in browser as before, and the app never sees the proxy secret', async () => {
+    it(`serves plain pages to the signed-in browser as before${secret ? ', and the app never sees the proxy secret' : ''}`, async () => {
       const page = await new TestClient(stack.ports.proxy).request(`${APP}/page`, { headers: { cookie, 'x-postern-proxy-secret': 'client-chosen-value' } });
       expect(page.status).toBe(200);
       expect(page.body).toContain('Hello alice');
