@@ -6,6 +6,7 @@ import { startCaddy } from '../support/caddy.js';
 import { startNginx } from '../support/nginx.js';
 import { startProxy, startStack } from '../support/stack.js';
 import { TestClient } from '../support/http-client.js';
+import { waitFor } from '../support/wait.js';
 import { startTraefikDouble } from '../support/traefik-double.js';
 import { traefikConfigFromExample } from '../support/traefik-example.js';
 import { describeWebSocketFlows } from '../support/websocket-flows.js';
@@ -60,7 +61,10 @@ describe('nginx without the proxy secret file, in front of a Postern that wants 
       expect(reply.status).not.toBe(200);
       expect(reply.body).not.toContain('Hello');
       expect(stack.app.seen).toHaveLength(0);
-      const warning = stack.postern.logLines().find((l) => String(l.msg).includes('without the right X-Postern-Proxy-Secret'));
+      // The log line travels through Postern's stdout pipe: it may arrive after the reply.
+      const warning = await waitFor(() => stack.postern.logLines().find((l) => String(l.msg).includes('without the right X-Postern-Proxy-Secret')), {
+        what: 'the proxy-secret log line',
+      });
       expect(warning).toMatchObject({ proxy_secret: 'missing', peer: '127.0.0.1' });
     } finally {
       await nginx.stop();

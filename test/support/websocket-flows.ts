@@ -85,6 +85,7 @@ export function describeWebSocketFlows(name: string, spec: WebSocketFlowSpec): v
       expect(page.status).toBe(200);
       expect(page.body).toContain('Hello alice');
       for (const seen of stack.app.seen) expect(JSON.stringify(seen.headers)).not.toContain(PROXY_SECRET);
+      expect(stack.postern.output.join('\n')).not.toContain(PROXY_SECRET);
     });
   });
 }
