@@ -72,3 +72,25 @@ describe('nginx without the proxy secret file, in front of a Postern that wants 
     }
   });
 });
+
+describe('Traefik (double) without POSTERN_PROXY_SECRET, in front of a Postern that wants one', () => {
+  it('sends no header (the empty template value deletes it), so verify answers 403 and the app sees nothing', async () => {
+    const stack = await startStack('traefik/postern.yml', { alice: { password: 'correct horse battery' } }, { POSTERN_SERVER_PROXY_SECRET: 'f0e1d2c3b4a5968778695a4b3c2d1e0f' });
+    const traefik = await startProxy(stack, (ports) =>
+      startTraefikDouble(traefikConfigFromExample(substitute(readExample('traefik/traefik.yml'), ports), substitute(readExample('traefik/dynamic.yml'), ports)), { port: ports.proxy }),
+    );
+    try {
+      const reply = await new TestClient(stack.ports.proxy).get('http://app.example.com/private');
+      expect(reply.status).toBe(403);
+      expect(reply.body).toBe('');
+      expect(stack.app.seen).toHaveLength(0);
+      const warning = await waitFor(() => stack.postern.logLines().find((l) => String(l.msg).includes('without the right X-Postern-Proxy-Secret')), {
+        what: 'the proxy-secret log line',
+      });
+      expect(warning).toMatchObject({ proxy_secret: 'missing', peer: '127.0.0.1' });
+    } finally {
+      await traefik.close();
+      await stack.close();
+    }
+  });
+});
