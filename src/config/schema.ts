@@ -146,6 +146,11 @@ const server = z
         })
         .optional(),
       /**
+       * After SIGTERM: how long `/readyz` answers 503 while the listener still serves, so the load
+       * balancer notices before the port closes; then in-flight requests get up to 10 s. 0..5m. Default `5s`.
+       */
+      shutdown_grace: duration('1s', '5m', { off: true }).prefault('5s'),
+      /**
        * A secret the proxy sends in `X-Postern-Proxy-Secret` on every verify request; when set, a
        * verify request without it, or with another value, gets 403. For a Postern whose port more
        * than the proxy can reach. At least 16 characters, visible ASCII without quotes, `$` or `\`
@@ -207,8 +212,9 @@ const session = z
              */
             url: text('must be a redis:// or rediss:// URL', (v) => {
               if (!URL.canParse(v)) return false;
-              const { protocol } = new URL(v);
-              return protocol === 'redis:' || protocol === 'rediss:';
+              const { protocol, pathname } = new URL(v);
+              // The path is the database number: 'redis://host/abc' would make the client select NaN and retry forever.
+              return (protocol === 'redis:' || protocol === 'rediss:') && /^(\/\d*)?$/.test(pathname);
             }).optional(),
           },
           { error: MAPPING },
@@ -353,6 +359,7 @@ export const OIDC_LINK_MODES = ['none', 'email'] as const;
 const CLAIM_ERROR = "must be a claim name such as 'preferred_username'";
 const claimName = (fallback: string) => text(CLAIM_ERROR, (v) => /^[\x21-\x7e]+$/.test(v)).default(fallback);
 const ISSUER_ERROR = 'must be an absolute https URL without credentials, query or fragment (http only for a loopback host or when server.public_url is http)';
+const GROUPS_PREFIX_ERROR = "must be at most 32 printable ASCII characters without spaces or commas, such as 'kc-'";
 const EMAIL_RULE_ERROR = "must be an email address ('alice@example.com') or a domain written '@example.com'";
 
 /** True for `localhost`, 127.0.0.0/8 and ::1: an identity provider on this machine may use plain http. */
@@ -421,6 +428,17 @@ const oidcProvider = z.strictObject(
      * that local user. `none` (the default): never; a provider username equal to a local username is refused.
      */
     link_local_users: z.enum(OIDC_LINK_MODES, { error: `must be one of ${OIDC_LINK_MODES.join(', ')}` }).default('none'),
+    /**
+     * Put before every group this provider emits (`kc-` makes `admins` arrive as `kc-admins`), so two
+     * providers cannot grant each other's groups. `allowed_groups` still names the provider's own
+     * groups. Default empty.
+     */
+    groups_prefix: z
+      .string({ error: GROUPS_PREFIX_ERROR })
+      .refine((v) => /^[\x21-\x2b\x2d-\x7e]{0,32}$/.test(v), { error: GROUPS_PREFIX_ERROR })
+      .default(''),
+    /** Lifetime of a session opened through this provider. Default: `session.ttl`. */
+    session_ttl: duration('5m', '720h').optional(),
   },
   { error: MAPPING },
 ).transform((provider) => ({
@@ -523,6 +541,10 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
   ...config,
   session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },
   users: { ...config.users, file: config.users.file ?? join(config.data_dir, 'users.yml') },
+  oidc: config.oidc && {
+    ...config.oidc,
+    providers: config.oidc.providers.map((provider) => ({ ...provider, session_ttl: provider.session_ttl ?? config.session.ttl })),
+  },
 }));
 
 /**

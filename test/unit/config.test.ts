@@ -59,6 +59,7 @@ describe('defaults', () => {
         public_url: 'http://localhost:9190',
         trusted_proxies: ['loopback'],
         client_ip_header: undefined,
+        shutdown_grace: 5000,
         proxy_secret: undefined,
       },
       session: {
@@ -305,6 +306,16 @@ describe('reporting problems', () => {
     expect(session.remember_me).toBe(0);
   });
 
+  test('server.shutdown_grace: 0 (off) or 1s..5m, in milliseconds, from YAML or the environment', () => {
+    expect(parseConfig({ server: { shutdown_grace: '1s' } }).config.server.shutdown_grace).toBe(1000);
+    expect(parseConfig({ server: { shutdown_grace: 0 } }).config.server.shutdown_grace).toBe(0);
+    expect(parseConfig({}, { POSTERN_SERVER_SHUTDOWN_GRACE: '30s' }).config.server.shutdown_grace).toBe(30_000);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: '10m' } }))).toEqual(["server.shutdown_grace must be 0 (off) or between 1s and 5m, got '10m'"]);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: 5 } }))).toEqual([
+      "server.shutdown_grace must be 0 (off) or a duration such as '24h', '30m' or '2h30m', between 1s and 5m, got '5'",
+    ]);
+  });
+
   test('login.device_ttl is a duration (0: device trust off) and login.device_rate_limit needs a window', () => {
     const { login } = parseConfig({ login: { device_ttl: '30d', device_rate_limit: '3/minute;10/day' } }).config;
     expect(login.device_ttl).toBe(30 * 24 * HOUR);
@@ -384,6 +395,15 @@ describe('secrets', () => {
     ]);
     expect(problems.join('\n')).not.toContain(shortSecret);
     expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test('session.redis.url: the path is a database number, or absent', () => {
+    for (const url of ['redis://redis:6379', 'redis://redis:6379/', 'redis://redis:6379/3', 'rediss://:pw@redis.internal/0']) {
+      expect(parseConfig({ session: { redis: { url } } }).config.session.redis.url).toBe(url);
+    }
+    for (const url of ['redis://redis:6379/abc', 'redis://redis:6379/0/1']) {
+      expect(problemsOf(() => parseConfig({ session: { redis: { url } } }))).toEqual(['session.redis.url must be a redis:// or rediss:// URL, got <hidden>']);
+    }
   });
 
   test('a secret given through the environment is hidden too', () => {
