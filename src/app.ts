@@ -105,6 +105,7 @@ export function buildApp(deps: AppDeps): Koa {
     loginUrl: urls.login,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
+    proxySecret: config.server.proxy_secret,
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const forbidden = createForbiddenHandlers({

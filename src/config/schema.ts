@@ -33,6 +33,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'session.redis.password',
   'session.redis.sentinel_password',
   'oidc.providers.client_secret',
+  'server.proxy_secret',
 ]);
 
 const MAPPING = 'must be a mapping';
@@ -100,6 +101,8 @@ const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const PUBLIC_URL_ERROR =
   "must be an absolute http(s) URL without credentials, query or fragment, such as 'https://auth.example.com'";
+const PROXY_SECRET = /^[\x21\x23\x25-\x26\x28-\x5b\x5d-\x7e]{16,1024}$/;
+const PROXY_SECRET_ERROR = "must be 16 to 1024 visible ASCII characters without quotes, '$' or '\\' (openssl rand -hex 32 makes one)";
 const CLIENT_IP_HEADER_ERROR = `must be one of ${CLIENT_IP_HEADERS.join(', ')}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +157,14 @@ const server = z
        * balancer notices before the port closes; then in-flight requests get up to 10 s. 0..5m. Default `5s`.
        */
       shutdown_grace: duration('1s', '5m', { off: true }).prefault('5s'),
+      /**
+       * A secret the proxy sends in `X-Postern-Proxy-Secret` on every verify request; when set, a
+       * verify request without it, or with another value, gets 403. For a Postern whose port more
+       * than the proxy can reach. At least 16 characters, visible ASCII without quotes, `$` or `\`
+       * (the proxies' configs carry it as written). Secret (`proxy_secret_file` or
+       * `POSTERN_SERVER_PROXY_SECRET_FILE` read it from a file). Default: none (not checked).
+       */
+      proxy_secret: text(PROXY_SECRET_ERROR, (v) => PROXY_SECRET.test(v)).optional(),
     },
     { error: MAPPING },
   )

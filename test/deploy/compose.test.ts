@@ -90,7 +90,8 @@ const PROXIES = {
   },
   traefik: {
     service: 'traefik',
-    image: 'traefik:v3.6',
+    // A release with every option the example uses: underscoreHeadersStrategy needs v3.6.22.
+    image: 'traefik:v3.6.24',
     configMounts: { '/etc/traefik/traefik.yml': 'traefik/traefik.yml' },
   },
 } as const;
@@ -216,6 +217,7 @@ for (const [proxy, expected] of Object.entries(PROXIES)) {
           .flatMap((p) => [...readFileSync(p, 'utf8').matchAll(/^\s*include\s+([^;\s]+);/gm)].map((match) => match[1]!));
         expect(includes.length).toBeGreaterThan(0);
         for (const include of new Set(includes)) {
+          if (include.includes('*')) continue; // a wildcard include may match no file: nginx accepts that
           const file = inContainer(posix.resolve('/etc/nginx', include));
           expect(file !== undefined && existsSync(file), `include ${include}`).toBe(true);
         }
@@ -223,7 +225,9 @@ for (const [proxy, expected] of Object.entries(PROXIES)) {
     }
 
     if (proxy === 'traefik') {
-      const dynamic = lowerKeys(parse(readFileSync(join(EXAMPLES, 'traefik/dynamic.yml'), 'utf8'))) as { http: { routers: Obj; middlewares: Obj; services: Obj } };
+      // The file provider's {{ env "X" }} is the labels' ${X:-}: the same variable, each in its own syntax.
+      const dynamicText = readFileSync(join(EXAMPLES, 'traefik/dynamic.yml'), 'utf8').replace(/\{\{\s*env\s+"(\w+)"\s*\}\}/g, '$${$1:-}');
+      const dynamic = lowerKeys(parse(dynamicText)) as { http: { routers: Obj; middlewares: Obj; services: Obj } };
       const fromLabels = labelsAsFileProvider(services);
 
       it('the static config it mounts enables the Docker provider, without which Traefik ignores the labels', () => {
