@@ -81,6 +81,8 @@ const PROXIES = {
     configMounts: {
       '/etc/nginx/conf.d/postern.conf': 'nginx/postern.conf',
       '/etc/nginx/snippets': 'nginx/snippets',
+      // Rendered by the image into /etc/nginx/postern-proxy-secret.conf (NGINX_ENVSUBST_OUTPUT_DIR), which the snippets include.
+      '/etc/nginx/templates/postern-proxy-secret.conf.template': 'nginx/postern-proxy-secret.conf.template',
     },
   },
   caddy: {
@@ -153,6 +155,15 @@ for (const [proxy, expected] of Object.entries(PROXIES)) {
       const byTarget = Object.fromEntries(proxyMounts.map((m) => [m.target, relative(EXAMPLES, hostPath(m.source)).split(sep).join('/')]));
       expect(byTarget).toEqual(expected.configMounts);
     });
+
+    if (proxy === 'nginx') {
+      it('renders the proxy-secret template beside nginx.conf, empty unless POSTERN_PROXY_SECRET is set', () => {
+        const env = environment(services.nginx!);
+        expect(env.NGINX_ENVSUBST_OUTPUT_DIR).toBe('/etc/nginx');
+        expect(env.POSTERN_PROXY_SECRET).toBe('${POSTERN_PROXY_SECRET:-}');
+        expect(readFileSync(join(EXAMPLES, 'nginx/snippets/postern-authrequest.conf'), 'utf8')).toMatch(/^\s*include postern-proxy-secret\*\.conf;/m);
+      });
+    }
 
     it(`runs Postern with --config pointing at the mounted examples/${proxy}/postern.yml`, () => {
       const command = posternService.command;
