@@ -6,7 +6,7 @@
  */
 import type { Context } from 'koa';
 import { parsePendingLogins, PENDING_KEY, type PendingLogin } from '../oidc/pending.js';
-import { type SessionData } from '../store/session-store.js';
+import type { SessionData } from '../store/session-store.js';
 import { sessionForKoa } from './session.js';
 
 /**
@@ -60,7 +60,8 @@ export function endSession(ctx: Context): void {
 
 /** The sign-ins in flight kept in this browser's session (possibly none). */
 export function pendingLogins(ctx: Context): PendingLogin[] {
-  return parsePendingLogins(session(ctx)[PENDING_KEY]);
+  const current: KoaSession | null = ctx.session;
+  return parsePendingLogins(current?.[PENDING_KEY]);
 }
 
 /**
