@@ -7,7 +7,7 @@
  */
 
 export interface HashLimiterOptions {
-  /** Hashes running at the same time. main.ts uses max(2, os.availableParallelism()). */
+  /** Hashes running at the same time. main.ts uses max(1, os.availableParallelism() - 1): one core stays free for verify. */
   readonly concurrency: number;
   /** Callers waiting for a slot; one more is refused. main.ts uses 64. */
   readonly maxQueue: number;

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { currentSession, endSession, touchSession } from '../http/session-data.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
 import { identityOf, type Identity, type SessionRules } from './identity.js';
 import type { UserDirectory } from './user.js';
@@ -21,18 +22,16 @@ function seenIsStale(data: SessionData, now: number, inactivity: number): boolea
  * (user removed or disabled, password changed) is destroyed on the spot.
  */
 export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | undefined {
-  const session = ctx.session;
-  if (!session || session.isNew || typeof session.user !== 'string') return undefined;
+  const data = currentSession(ctx);
   // An anonymous holder (a sign-in at a provider in flight, oidc/pending.ts) is nobody, and must survive until the callback.
-  if (session.user === '') return undefined;
-  const data = session as unknown as SessionData;
+  if (!data || data.user === '') return undefined;
   const now = deps.now();
   const identity = identityOf(data, deps.users, deps.rules, now);
   if (!identity) {
-    ctx.session = null;
+    endSession(ctx);
     return undefined;
   }
-  if (seenIsStale(data, now, deps.rules.inactivity)) session.seen = now;
+  if (seenIsStale(data, now, deps.rules.inactivity)) touchSession(ctx, now);
   return identity;
 }
 

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
-import type { Redis } from 'ioredis';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 import type { Binding } from '../oidc/bindings.js';
 import { openBindingStore } from '../oidc/open-bindings.js';
-import { createRedisClient, redisTargetFromConfig, type RedisTarget } from '../store/redis-client.js';
+import { connectForCommand, redisTargetFromConfig } from '../store/redis-client.js';
 import type { CliIO } from './io.js';
 
 const HELP = `Usage: postern oidc bindings list [--json]
@@ -34,7 +33,7 @@ export async function oidcCommand(args: string[], io: CliIO, config: Config): Pr
     return 2;
   }
   const target = redisTargetFromConfig(config.session.redis);
-  const redis = target ? await connect(target) : undefined;
+  const redis = target ? await connectForCommand(target) : undefined;
   try {
     const store = await openBindingStore(config.data_dir, redis, createLogger('silent'));
     if (sub === 'list') {
@@ -65,17 +64,4 @@ function table(bindings: readonly Binding[]): string {
   const rows = [['USER', 'PROVIDER', 'ISSUER', 'SUBJECT', 'BOUND'], ...bindings.map((b) => Object.values(asJson(b)))];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((row) => `${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
-}
-
-async function connect(target: RedisTarget): Promise<Redis> {
-  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
-  const ready = await Promise.race([
-    new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref()),
-  ]);
-  if (!ready) {
-    redis.disconnect();
-    throw new Error('cannot reach Redis (session.redis) within 3 s; nothing was changed');
-  }
-  return redis;
 }

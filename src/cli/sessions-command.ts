@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
-import { createRedisClient, redisTargetFromConfig, waitUntilReachable } from '../store/redis-client.js';
+import { connectForCommand, redisTargetFromConfig } from '../store/redis-client.js';
 import { RedisSessionStore } from '../store/redis-store.js';
 import { sessionHandle, sessionMethod, type SessionStore, type StoredSession } from '../store/session-store.js';
 import { CliError, reportFailure, type CliIO } from './io.js';
@@ -157,10 +157,8 @@ async function revoke(store: SessionStore, options: Options, io: CliIO): Promise
 export async function revokeSessionsOfUser(config: Config, username: string): Promise<number | undefined> {
   const target = redisTargetFromConfig(config.session.redis);
   if (!target) return undefined;
-  const redis = createRedisClient(target, { commandTimeoutMs: 2_000 });
-  const store = new RedisSessionStore(redis);
+  const store = new RedisSessionStore(await connectForCommand(target));
   try {
-    await waitUntilReachable(redis, 3_000);
     const doomed = await sessionsOfUser(store, username);
     for (const session of doomed) await store.destroy(session.id);
     return doomed.length;
@@ -192,9 +190,7 @@ export async function sessionsCommand(args: string[], io: CliIO, config: Config)
         1,
       );
     }
-    const redis = createRedisClient(target, { commandTimeoutMs: 2_000 });
-    store = new RedisSessionStore(redis);
-    await waitUntilReachable(redis, 3_000);
+    store = new RedisSessionStore(await connectForCommand(target));
     return sub === 'list' ? await list(store, options, io) : await revoke(store, options, io);
   } catch (err) {
     return reportFailure(io, err);

@@ -4,7 +4,7 @@ import { createLoginThrottle } from '../auth/login-throttle.js';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
 import { RedisDeviceStore } from '../store/device-store-redis.js';
-import { createRedisClient, redisTargetFromConfig } from '../store/redis-client.js';
+import { connectForCommand, redisTargetFromConfig } from '../store/redis-client.js';
 import type { CliIO } from './io.js';
 
 const HELP = `Usage: postern throttle list
@@ -35,9 +35,8 @@ export async function throttleCommand(args: string[], io: CliIO, config: Config)
     io.stderr.write('The throttle counters live in the memory of the running server (session.redis.url is not set); restarting Postern clears them.\n');
     return 1;
   }
-  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
+  const redis = await connectForCommand(target);
   try {
-    await waitForRedis(redis);
     const throttle = createLoginThrottle(config.login.throttle, { redis });
     if (sub === 'list') {
       const entries = await throttle.list();
@@ -75,24 +74,10 @@ function revokeDevices(redis: Redis, username: string): Promise<number> {
 export async function revokeUser(config: Config, username: string): Promise<number | undefined> {
   const target = redisTargetFromConfig(config.session.redis);
   if (!target) return undefined;
-  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
+  const redis = await connectForCommand(target);
   try {
-    await waitForRedis(redis);
     return await revokeDevices(redis, username);
   } finally {
     redis.disconnect();
-  }
-}
-
-async function waitForRedis(redis: ReturnType<typeof createRedisClient>): Promise<void> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    try {
-      await redis.ping();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis): ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 }

@@ -136,13 +136,18 @@ async function passwdCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
   return 0;
 }
 
+/** The arguments of a command whose only option is --help; undefined once --help has shown `usage`. */
+function argumentsOrUsage(command: string, args: string[], usage: string, io: CliIO): string[] | undefined {
+  const { values, positionals } = parse(command, args, { help: { type: 'boolean', short: 'h' } });
+  if (values.help !== true) return positionals;
+  io.stdout.write(usage);
+  return undefined;
+}
+
 async function setDisabledCommand(disabled: boolean, args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
   const command = disabled ? 'disable' : 'enable';
-  const { values, positionals } = parse(command, args, { help: { type: 'boolean', short: 'h' } });
-  if (values.help === true) {
-    io.stdout.write(disabled ? DISABLE_USAGE : ENABLE_USAGE);
-    return 0;
-  }
+  const positionals = argumentsOrUsage(command, args, disabled ? DISABLE_USAGE : ENABLE_USAGE, io);
+  if (positionals === undefined) return 0;
   const username = usernameArgument(command, positionals);
   await editUsersFile(deps.usersFile, (file) => {
     const user = existingUser(command, file, username, deps.usersFile);
@@ -161,11 +166,8 @@ async function setDisabledCommand(disabled: boolean, args: string[], io: CliIO, 
 }
 
 async function removeCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
-  const { values, positionals } = parse('remove', args, { help: { type: 'boolean', short: 'h' } });
-  if (values.help === true) {
-    io.stdout.write(REMOVE_USAGE);
-    return 0;
-  }
+  const positionals = argumentsOrUsage('remove', args, REMOVE_USAGE, io);
+  if (positionals === undefined) return 0;
   const username = usernameArgument('remove', positionals);
   await editUsersFile(deps.usersFile, (file) => {
     if (!file.users.has(username)) throw notFound(username, deps.usersFile);
@@ -177,11 +179,8 @@ async function removeCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
 }
 
 async function listCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
-  const { values, positionals } = parse('list', args, { help: { type: 'boolean', short: 'h' } });
-  if (values.help === true) {
-    io.stdout.write(LIST_USAGE);
-    return 0;
-  }
+  const positionals = argumentsOrUsage('list', args, LIST_USAGE, io);
+  if (positionals === undefined) return 0;
   if (positionals.length > 0) throw usageError('list', `unexpected argument '${printable(positionals[0] ?? '')}'`);
 
   const text = await readUsersText(deps.usersFile);

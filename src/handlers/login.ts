@@ -3,6 +3,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { Rehasher } from '../auth/rehash.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
@@ -70,13 +71,8 @@ export function createLoginHandlers(deps: LoginDeps) {
   async function signIn(ctx: Context, user: User, rememberMe: boolean): Promise<void> {
     const now = deps.now();
     const lifetime = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : deps.ttl;
-    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user) };
-    const session = ctx.session!;
-    for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
-    Object.assign(session, data, sessionOrigin(ctx));
-    session.maxAge = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session';
-    // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
-    await session.regenerate();
+    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user), ...sessionOrigin(ctx) };
+    await startSession(ctx, data, rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session');
   }
 
   function refuse(ctx: Context, gate: { retryAfterSec: number }, rd: string | undefined, username: string): void {

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
+import { currentSession, endSession } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { OidcProviders } from '../oidc/providers.js';
 
@@ -24,9 +25,11 @@ export interface LogoutDeps {
  */
 export function createLogoutHandlers(deps: LogoutDeps) {
   async function end(ctx: Context, rd: string | undefined, atProvider: boolean): Promise<void> {
-    const data = ctx.session && !ctx.session.isNew ? ctx.session : undefined;
-    const { user, idp, id_token: idToken } = data ?? {};
-    ctx.session = null;
+    const session = currentSession(ctx);
+    const user = session?.user;
+    const idp = session?.idp;
+    const idToken = session?.id_token;
+    endSession(ctx);
     const target = validateRedirect(rd, deps.redirectPolicy) ?? deps.loginUrl;
     // A session opened through a provider, signed out with intent: on to its end_session_endpoint,
     // which comes back to `target`. Without one (or with the provider gone or down) the sign-out is local only.

@@ -5,6 +5,7 @@ import type { RequestLimit } from '../auth/request-limit.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
+import { currentSession, endSession, pendingLogins, setPendingLogins, startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
 import { checkBinding, type BindingStore, type Subject } from '../oidc/bindings.js';
@@ -12,7 +13,7 @@ import { admissionFingerprint, admit, chooseAccount, mapClaims, sessionGroups, s
 import { SignInRefused } from '../oidc/errors.js';
 import { authorizationRequest, redeemCallback, unreachableMessage } from '../oidc/flow.js';
 import { describeError } from '../oidc/providers.js';
-import { addPendingLogin, isEmptyHolder, livePendingLogins, PENDING_KEY, takePendingLogin } from '../oidc/pending.js';
+import { addPendingLogin, holderFields, isEmptyHolder, livePendingLogins, takePendingLogin } from '../oidc/pending.js';
 import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
@@ -34,8 +35,6 @@ export interface SsoDeps extends SubjectDeps {
   /** Sign-ins started per client address (oidc.start_rate_limit). */
   readonly startLimit: RequestLimit;
 }
-
-type SessionRecord = Record<string, unknown>;
 
 function queryValue(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
@@ -86,8 +85,7 @@ export function createSsoHandlers(deps: SsoDeps) {
 
   /** Replaces the session with the signed-in one, under a fresh id (as handlers/login.ts does). */
   async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, now: number): Promise<void> {
-    const session = ctx.session!;
-    const keep = livePendingLogins(session as unknown as SessionRecord, now);
+    const keep = livePendingLogins(pendingLogins(ctx), now);
     const base = { created: now, expires: now + p.settings.session_ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken };
     const data: SessionData =
       account.kind === 'local'
@@ -101,13 +99,8 @@ export function createSsoHandlers(deps: SsoDeps) {
             email: shownEmail(p.settings, identity),
             name: identity.name,
           };
-    for (const key of Object.keys(session.toJSON())) delete (session as unknown as SessionRecord)[key];
-    Object.assign(session, data, sessionOrigin(ctx));
     // Other tabs' sign-ins in flight stay valid: they belong to this same browser.
-    if (keep.length > 0) (session as unknown as SessionRecord)[PENDING_KEY] = keep;
-    session.maxAge = 'session';
-    // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
-    await session.regenerate();
+    await startSession(ctx, { ...data, ...sessionOrigin(ctx) }, 'session', keep);
   }
 
   /** A provider identity signs in only as a username that is free or already its own; the first sign-in binds it. */
@@ -175,19 +168,18 @@ export function createSsoHandlers(deps: SsoDeps) {
       }
       const now = deps.now();
       const { url, pending } = await authorizationRequest(p, configuration, rd, now);
-      addPendingLogin(ctx.session as unknown as SessionRecord, pending, now);
+      setPendingLogins(ctx, addPendingLogin(pendingLogins(ctx), pending, now), holderFields(currentSession(ctx), now));
       ctx.redirect(url.href);
     },
 
     /** GET /oidc/<id>/callback: redeem the code, map and check the identity, sign in, 303 to rd. */
     async callback(ctx: Context): Promise<void> {
       const p = provider(ctx);
-      const session = ctx.session!;
-      const record = session as unknown as SessionRecord;
       const now = deps.now();
       const client = ctx.state.facts.clientIp;
       // Taken out first: whatever happens next, this state cannot be used again.
-      const taken = takePendingLogin(record, p.id, queryValue(ctx, 'state'), now);
+      const { taken, rest } = takePendingLogin(pendingLogins(ctx), p.id, queryValue(ctx, 'state'), now);
+      setPendingLogins(ctx, rest);
       const rd = taken.status === 'unknown' ? undefined : taken.pending.rd;
       try {
         if (taken.status === 'unknown') {
@@ -213,7 +205,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       } catch (err) {
         if (!(err instanceof SignInRefused)) throw err;
         // No session is created: an anonymous holder with nothing left in flight is deleted; a signed-in session stays as it was.
-        if (isEmptyHolder(record)) ctx.session = null;
+        if (isEmptyHolder(currentSession(ctx), pendingLogins(ctx))) endSession(ctx);
         logger[err.level]({ event: 'oidc.login.failure', provider: p.id, client, status: err.status, reason: err.reason }, 'OIDC sign-in failed');
         render(ctx, err.status, rd, err.userMessage);
       }

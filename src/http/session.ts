@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import createSession, { type CreateSessionOptions } from 'koa-session';
 import { sessionIsCurrent } from '../auth/identity.js';
-import type { SessionData, SessionStore } from '../store/session-store.js';
+import { parseSessionData, type SessionData, type SessionStore } from '../store/session-store.js';
 
 export interface SessionCookieOptions {
   readonly cookieName: string;
@@ -23,12 +23,15 @@ export function cookieDomainFor(domain: string): string | undefined {
 const SESSION_MEMBERS = new Set(['toJSON', 'inspect', 'length', 'populated', 'maxAge', 'externalKey', 'isNew', 'save', 'regenerate', 'manuallyCommit', 'commit']);
 
 /**
- * True when every key of stored data can become a field of koa-session's Session: not `__proto__`
- * (it would replace the object's prototype), not one of its members, not a name every object has.
- * Anything else is not a session Postern wrote: the visitor is signed out.
+ * Stored data as koa-session may hold it: a well-formed session (parseSessionData) whose every key
+ * can become a field of koa-session's Session: not `__proto__` (it would replace the object's
+ * prototype), not one of its members, not a name every object has. Anything else is not a session
+ * Postern wrote: the visitor is signed out. (The verify path reads the store without a Session
+ * object, so there parseSessionData alone applies.)
  */
-function isSessionShaped(data: Readonly<Record<string, unknown>>): boolean {
-  return Object.keys(data).every((key) => !SESSION_MEMBERS.has(key) && !(key in Object.prototype));
+export function sessionForKoa(data: unknown): SessionData | undefined {
+  const session = parseSessionData(data);
+  return session && Object.keys(session).every((key) => !SESSION_MEMBERS.has(key) && !(key in Object.prototype)) ? session : undefined;
 }
 
 /** koa-session passes the request's context to its store calls (documented in its README). */
@@ -55,19 +58,22 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
     overwrite: true,
     ...(opts.cookieDomain ? { domain: opts.cookieDomain } : {}),
     genid: () => randomBytes(32).toString('base64url'),
-    valid: (_ctx: unknown, data: unknown) => sessionIsCurrent(data as unknown as SessionData, opts.now(), opts.inactivity),
+    valid: (_ctx: unknown, data: unknown) => {
+      const session = sessionForKoa(data);
+      return session !== undefined && sessionIsCurrent(session, opts.now(), opts.inactivity);
+    },
     store: {
       get: async (id: string, _maxAge: unknown, call?: StoreCallContext) => {
         const data = await store.get(id);
         if (data !== undefined && call?.ctx) readIds.set(call.ctx, id);
-        return data && isSessionShaped(data) ? (data as Record<string, unknown>) : undefined;
+        return sessionForKoa(data);
       },
       set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, call?: StoreCallContext) => {
         // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.
         const { _expire, _maxAge: _, ...rest } = data;
-        const session = rest as unknown as SessionData;
-        const ttl = session.expires - opts.now();
-        if (!(ttl > 0)) await store.destroy(id);
+        const session = parseSessionData(rest);
+        const ttl = session === undefined ? 0 : session.expires - opts.now();
+        if (session === undefined || !(ttl > 0)) await store.destroy(id);
         // An update of the session this request read (a refreshed `seen`) is written only if it is
         // still stored: a logout elsewhere in between stays a logout. A new id (a first write, or
         // regenerate() at sign-in) is written as is.

@@ -2,14 +2,14 @@
  * Bindings in a file (`<data_dir>/oidc-bindings.jsonl`) when no Redis is configured: one JSON object
  * per line, `#` lines are comments. Every change takes the file's lock (proper-lockfile, shared with
  * `postern oidc bindings` run beside the server), re-reads the file, and replaces it atomically
- * (temp file, fsync, rename): a reader sees the old file or the new one, never half of either.
+ * (auth/atomic-file.ts): a reader sees the old file or the new one, never half of either.
  * A line that cannot be read stops everything with the path and the line number; the file is never
  * emptied or rewritten past it.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { writeFileAtomic } from '../auth/atomic-file.js';
 import { byUser, decodeBinding, encodeBinding, BindingsCorruptError, type Binding, type BindingStore, type Subject } from './bindings.js';
 
 export const BINDINGS_FILE = 'oidc-bindings.jsonl';
@@ -78,7 +78,7 @@ export class FileBindingStore implements BindingStore {
     try {
       const bindings = await this.#read();
       const { result, changed } = edit(bindings);
-      if (changed) await writeAtomic(this.#path, HEADER + [...bindings.values()].sort(byUser).map((b) => `${encodeBinding(b)}\n`).join(''));
+      if (changed) await writeFileAtomic(this.#path, HEADER + [...bindings.values()].sort(byUser).map((b) => `${encodeBinding(b)}\n`).join(''), { exclusive: false });
       return result;
     } finally {
       await release();
@@ -108,33 +108,4 @@ export function parseBindingsFile(text: string, path: string): Map<string, Bindi
     bindings.set(binding.user, binding);
   });
   return bindings;
-}
-
-/** Temp file in the same directory (0600), fsync, rename, fsync the directory. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Best effort: not every platform can sync a directory; the data itself is synced.
-  }
 }

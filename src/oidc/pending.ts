@@ -7,9 +7,11 @@
  * `via: 'anonymous'`, which is never an identity (see auth/session-subject.ts).
  *
  * A few can be pending at once (two tabs opened on two protected apps); the oldest is dropped
- * beyond MAX_PENDING_LOGINS. Plain functions over the session's data: no Koa, no I/O.
+ * beyond MAX_PENDING_LOGINS. Plain functions over the list (http/session-data.ts reads and writes
+ * it in the session): no Koa, no I/O.
  */
 import { constantEquals } from '../auth/constant-equals.js';
+import type { SessionData } from '../store/session-store.js';
 
 export interface PendingLogin {
   /** Provider id. */
@@ -32,8 +34,6 @@ export const PENDING_KEY = 'oidc_pending';
 const HOLDER_GRACE_MS = 5 * 60_000;
 export const ANONYMOUS_VIA = 'anonymous';
 
-type SessionRecord = Record<string, unknown>;
-
 function isPending(value: unknown): value is PendingLogin {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -47,34 +47,30 @@ function isPending(value: unknown): value is PendingLogin {
   );
 }
 
-function readList(session: SessionRecord): PendingLogin[] {
-  const list = session[PENDING_KEY];
-  return Array.isArray(list) ? list.filter(isPending) : [];
-}
-
-function writeList(session: SessionRecord, list: readonly PendingLogin[]): void {
-  if (list.length > 0) session[PENDING_KEY] = list;
-  else delete session[PENDING_KEY];
+/** The stored list, as read from a session: anything that is not a well-formed record is dropped. */
+export function parsePendingLogins(value: unknown): PendingLogin[] {
+  return Array.isArray(value) ? value.filter(isPending) : [];
 }
 
 /** The pending sign-ins still in their 10 minutes, to carry over when a sign-in replaces the session. */
-export function livePendingLogins(session: SessionRecord, now: number): PendingLogin[] {
-  return readList(session).filter((p) => now - p.created <= PENDING_LOGIN_TTL_MS);
+export function livePendingLogins(list: readonly PendingLogin[], now: number): PendingLogin[] {
+  return list.filter((p) => now - p.created <= PENDING_LOGIN_TTL_MS);
 }
 
-/** Records a sign-in in flight; turns a session without a user into an anonymous holder. */
-export function addPendingLogin(session: SessionRecord, pending: PendingLogin, now: number): void {
-  const list = [...livePendingLogins(session, now), pending].slice(-MAX_PENDING_LOGINS);
-  writeList(session, list);
-  if (typeof session.user !== 'string' || session.user === '') {
-    if (typeof session.user !== 'string') {
-      session.user = '';
-      session.via = ANONYMOUS_VIA;
-      session.created = now;
-    }
-    session.seen = now;
-    session.expires = now + PENDING_LOGIN_TTL_MS + HOLDER_GRACE_MS;
-  }
+/** The list with one more sign-in in flight (the oldest dropped beyond MAX_PENDING_LOGINS). */
+export function addPendingLogin(list: readonly PendingLogin[], pending: PendingLogin, now: number): PendingLogin[] {
+  return [...livePendingLogins(list, now), pending].slice(-MAX_PENDING_LOGINS);
+}
+
+/**
+ * The session fields to write with a sign-in started: a visitor who is not signed in becomes an
+ * anonymous holder (or stays one, living as long as its newest record needs). A signed-in session
+ * is left as it is.
+ */
+export function holderFields(session: SessionData | undefined, now: number): Partial<SessionData> {
+  if (session !== undefined && session.user !== '') return {};
+  const created = session === undefined ? { user: '', via: ANONYMOUS_VIA, created: now } : {};
+  return { ...created, seen: now, expires: now + PENDING_LOGIN_TTL_MS + HOLDER_GRACE_MS };
 }
 
 export type TakenLogin =
@@ -84,23 +80,27 @@ export type TakenLogin =
   | { readonly status: 'unknown' };
 
 /**
- * Removes and returns the record this callback names (provider and state), whatever happens next:
- * a record is usable once. Expired records of any provider are dropped on the way.
+ * Removes the record this callback names (provider and state) from the list, whatever happens
+ * next: a record is usable once. Expired records of any provider are dropped on the way; `rest`
+ * is the list to store back.
  */
-export function takePendingLogin(session: SessionRecord, providerId: string, state: string | undefined, now: number): TakenLogin {
-  const list = readList(session);
+export function takePendingLogin(
+  list: readonly PendingLogin[],
+  providerId: string,
+  state: string | undefined,
+  now: number,
+): { readonly taken: TakenLogin; readonly rest: PendingLogin[] } {
   let match: PendingLogin | undefined;
   const rest: PendingLogin[] = [];
   for (const pending of list) {
     if (match === undefined && state !== undefined && pending.provider === providerId && constantEquals(pending.state, state)) match = pending;
     else if (now - pending.created <= PENDING_LOGIN_TTL_MS) rest.push(pending);
   }
-  writeList(session, rest);
-  if (match === undefined) return { status: 'unknown' };
-  return now - match.created > PENDING_LOGIN_TTL_MS ? { status: 'expired', pending: match } : { status: 'found', pending: match };
+  if (match === undefined) return { taken: { status: 'unknown' }, rest };
+  return { taken: now - match.created > PENDING_LOGIN_TTL_MS ? { status: 'expired', pending: match } : { status: 'found', pending: match }, rest };
 }
 
 /** True for an anonymous holder with nothing left to hold: the caller may delete the session. */
-export function isEmptyHolder(session: SessionRecord): boolean {
-  return session.user === '' && readList(session).length === 0;
+export function isEmptyHolder(session: SessionData | undefined, list: readonly PendingLogin[]): boolean {
+  return session?.user === '' && list.length === 0;
 }

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
+import { parseSessionData, StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
 
 export interface MemorySessionStoreOptions {
   /** Clock for TTLs and `expires`. Default `Date.now`. */
@@ -54,7 +54,7 @@ export class MemorySessionStore implements SessionStore {
   async get(id: string): Promise<SessionData | undefined> {
     this.#assertOpen();
     const entry = this.#live(id);
-    return entry === undefined ? undefined : (JSON.parse(entry.json) as SessionData);
+    return entry === undefined ? undefined : parseSessionData(JSON.parse(entry.json));
   }
 
   async set(id: string, data: SessionData, ttlMs: number): Promise<void> {
@@ -130,7 +130,8 @@ export class MemorySessionStore implements SessionStore {
     const found: StoredSession[] = [];
     for (const id of this.#byUser.get(user) ?? []) {
       const entry = this.#live(id);
-      if (entry !== undefined) found.push({ id, data: JSON.parse(entry.json) as SessionData });
+      const data = entry === undefined ? undefined : parseSessionData(JSON.parse(entry.json));
+      if (data !== undefined) found.push({ id, data });
     }
     return found.sort((x, y) => x.data.created - y.data.created);
   }

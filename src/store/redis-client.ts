@@ -161,3 +161,18 @@ export async function waitUntilReachable(redis: Redis, timeoutMs: number): Promi
     }
   }
 }
+
+/**
+ * The Redis `session.redis` names, for a one-shot CLI command: a fail-fast client (2 s per command)
+ * that has answered PING within 3 s. Rejects (the client closed) when Redis cannot be reached.
+ */
+export async function connectForCommand(target: RedisTarget): Promise<Redis> {
+  const redis = createRedisClient(target, { commandTimeoutMs: 2_000 });
+  try {
+    await waitUntilReachable(redis, 3_000);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return redis;
+}

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
+import { parseSessionData, StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
 
 export interface RedisSessionStoreOptions {
   /** Prepended to every session id to make the Redis key. Default `postern:session:`. */
@@ -186,25 +186,11 @@ export class RedisSessionStore implements SessionStore {
 
 /** Parses a stored value; anything that is not a well-formed session counts as absent. */
 function decodeSession(raw: string): SessionData | undefined {
-  let value: unknown;
   try {
-    value = JSON.parse(raw);
+    return parseSessionData(JSON.parse(raw));
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
-  if (
-    typeof v.user !== 'string' ||
-    typeof v.via !== 'string' ||
-    !Number.isFinite(v.created) ||
-    !Number.isFinite(v.expires) ||
-    !Number.isFinite(v.seen) ||
-    (v.pwv !== undefined && typeof v.pwv !== 'string')
-  ) {
-    return undefined;
-  }
-  return v as SessionData;
 }
 
 /** A literal string as a SCAN MATCH pattern. */

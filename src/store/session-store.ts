@@ -27,6 +27,25 @@ export interface SessionData {
   readonly [extra: string]: unknown;
 }
 
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * The one reader of stored session data (the Redis store, the session cookie middleware and
+ * http/session-data.ts all go through it): a SessionData, or undefined for anything Postern did
+ * not write, which is a signed-out visitor, never an error. Refused: a non-object, a missing or
+ * mistyped field. Other fields pass through untouched (koa-session's `_session`, `_expire` and
+ * `_maxAge` among them); http/session.ts adds the rule for keys koa-session's Session cannot hold.
+ */
+export function parseSessionData(value: unknown): SessionData | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.user !== 'string' || typeof v.via !== 'string' || !isFiniteNumber(v.created) || !isFiniteNumber(v.expires) || !isFiniteNumber(v.seen)) return undefined;
+  if (v.pwv !== undefined && typeof v.pwv !== 'string') return undefined;
+  return v as SessionData;
+}
+
 /** One interface over Redis and memory; both pass test/integration/session-store.contract.test.ts. */
 export interface SessionStore {
   /** Undefined when absent or expired. Rejects with StoreUnavailableError when the backend is down. */

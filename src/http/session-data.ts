@@ -1,0 +1,76 @@
+/**
+ * The one place that touches koa-session's `ctx.session`. koa-session keeps whatever fields it is
+ * given; these functions give it only a SessionData (store/session-store.ts) and the list of
+ * sign-ins in flight (oidc/pending.ts), and read both back through their parsers, so a stored
+ * value of the wrong shape is a signed-out visitor, never an exception.
+ */
+import type { Context } from 'koa';
+import { parsePendingLogins, PENDING_KEY, type PendingLogin } from '../oidc/pending.js';
+import type { SessionData } from '../store/session-store.js';
+import { sessionForKoa } from './session.js';
+
+/**
+ * What we use of koa-session's Session object: its public members, and the fields it holds
+ * (Koa types `ctx.session` as `any`; this is the only place that gives it a type).
+ */
+interface KoaSession {
+  readonly isNew: boolean;
+  maxAge: number | 'session' | undefined;
+  toJSON(): Record<string, unknown>;
+  regenerate(): Promise<void> | undefined;
+  [field: string]: unknown;
+}
+
+/** This request's session; koa-session creates an empty one on first access when the cookie named none. */
+function session(ctx: Context): KoaSession {
+  return ctx.session;
+}
+
+/** The session this request came with (read from the store, not one begun by this request), or undefined. */
+export function currentSession(ctx: Context): SessionData | undefined {
+  const current: KoaSession | null = ctx.session;
+  if (!current || current.isNew) return undefined;
+  return sessionForKoa(current.toJSON());
+}
+
+/**
+ * Replaces whatever the session held with `data` under a fresh id, and keeps `pending` (sign-ins
+ * in flight in other tabs of this same browser). `maxAge` shapes the cookie: a number for
+ * "remember me", 'session' for a browser-session cookie.
+ */
+export async function startSession(ctx: Context, data: SessionData, maxAge: number | 'session', pending: readonly PendingLogin[] = []): Promise<void> {
+  const fresh = session(ctx);
+  for (const key of Object.keys(fresh.toJSON())) delete fresh[key];
+  Object.assign(fresh, data);
+  if (pending.length > 0) fresh[PENDING_KEY] = pending;
+  fresh.maxAge = maxAge;
+  // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
+  await fresh.regenerate();
+}
+
+/** Records activity (the inactivity timeout counts from `seen`). */
+export function touchSession(ctx: Context, now: number): void {
+  session(ctx).seen = now;
+}
+
+/** Deletes the session from the store and clears the cookie. */
+export function endSession(ctx: Context): void {
+  ctx.session = null;
+}
+
+/** The sign-ins in flight kept in this browser's session (possibly none). */
+export function pendingLogins(ctx: Context): PendingLogin[] {
+  const current: KoaSession | null = ctx.session;
+  return parsePendingLogins(current?.[PENDING_KEY]);
+}
+
+/**
+ * Stores the list of sign-ins in flight (an empty list removes the key), with `holder`: the
+ * fields that make a visitor who is not signed in an anonymous holder (oidc/pending.ts holderFields).
+ */
+export function setPendingLogins(ctx: Context, list: readonly PendingLogin[], holder: Partial<SessionData> = {}): void {
+  const record = session(ctx);
+  if (list.length > 0) record[PENDING_KEY] = list;
+  else delete record[PENDING_KEY];
+  Object.assign(record, holder);
+}
