@@ -23,6 +23,7 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import { noMetrics, type Metrics } from './metrics/metrics.js';
 import { admissionFingerprint } from './oidc/claims.js';
 import type { OidcProviders } from './oidc/providers.js';
 import type { SessionStore } from './store/session-store.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
+  readonly metrics?: Metrics;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -91,6 +94,7 @@ export function buildApp(deps: AppDeps): Koa {
     loginUrl: urls.login,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
+    metrics: deps.metrics ?? noMetrics,
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const forbidden = createForbiddenHandlers({

@@ -14,6 +14,9 @@ import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { startMetricsListener, type MetricsListener } from './metrics/listener.js';
+import { createMetrics, noMetrics } from './metrics/metrics.js';
+import { observedStore } from './metrics/observed-store.js';
 import { OidcProviders } from './oidc/providers.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
@@ -36,6 +39,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly logger: Logger;
+  /** The metrics listener's port; undefined when metrics are off (metrics.port unset). */
+  readonly metricsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -62,11 +67,11 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
   const secret = config.session.secret ?? (await loadOrCreateSessionSecret(config.data_dir)).secret;
 
-  const hasher = createPasswordHasher({
-    argon2: config.users.argon2,
-    // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
-    limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
-  });
+  const metrics = config.metrics.port === undefined ? noMetrics : createMetrics({ redis: config.session.redis.url !== undefined });
+  // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
+  const hashLimiter = new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 });
+  metrics.readAtScrape({ hashLimiter });
+  const hasher = createPasswordHasher({ argon2: config.users.argon2, limiter: hashLimiter });
   const initial = await createInitialUsersFile(config.users.file, hasher);
   if (initial) {
     announce(
@@ -102,13 +107,18 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   let store: SessionStore;
   if (config.session.redis.url) {
     redis = createRedisClient(config.session.redis.url, {
-      onStatus: (status, err) =>
-        status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+      onStatus: (status, err) => {
+        metrics.redisStatus(status);
+        if (status === 'up') logger.info('redis is reachable');
+        else logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back');
+      },
     });
     const client = redis;
     // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
     // replica's logout is still seen everywhere within half a second.
-    store = new CachedSessionStore(new RedisSessionStore(client), { backendUp: () => client.status === 'ready' });
+    const backend = new RedisSessionStore(client);
+    // Counted below the cache: postern_session_store_errors_total is what Redis failed, not what the cache served.
+    store = new CachedSessionStore(metrics.enabled ? observedStore(backend, metrics) : backend, { backendUp: () => client.status === 'ready' });
   } else {
     store = new MemorySessionStore();
     logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
@@ -133,6 +143,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
+  if (oidc) metrics.readAtScrape({ oidcProviders: () => oidc.list() });
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
   const app = buildApp({
@@ -151,9 +162,16 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now,
+    metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
   });
+
+  // Its own server and port, never routed through the app: the proxy in front cannot reach it.
+  let metricsListener: MetricsListener | undefined;
+  if (metrics.registry && config.metrics.port !== undefined) {
+    metricsListener = await startMetricsListener(metrics.registry, { address: config.metrics.address, port: config.metrics.port }, logger);
+  }
 
   const server = createServer(app.callback());
   // Longer than nginx's and Traefik's upstream keep-alive, so the proxy always closes first.
@@ -163,6 +181,9 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.address, () => resolve());
+  }).catch(async (err: unknown) => {
+    await metricsListener?.close();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);
@@ -171,7 +192,9 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     server,
     port,
     logger,
+    metricsPort: metricsListener?.port,
     async close() {
+      await metricsListener?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -213,6 +213,7 @@ function finish(parsed: FileConfig, baseDir: string): Config {
     login: {
       throttle: { perIp: [...login.rate_limit], perUser: [...login.account_rate_limit], perUserIp: [...login.account_address_rate_limit] },
     },
+    metrics: { address: parsed.metrics.address, port: parsed.metrics.port },
     access,
     oidc:
       oidc === undefined

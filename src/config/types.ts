@@ -50,6 +50,8 @@ export interface Config {
     /** Failed sign-in windows per client address, per username, and per username-and-address. */
     readonly throttle: ThrottleConfig;
   };
+  /** The Prometheus listener; `port` undefined means metrics are off. */
+  readonly metrics: { readonly address: string; readonly port: number | undefined };
   /** The validated `access` section, compiled by access/schema.ts; undefined when absent. */
   readonly access: AccessSection | undefined;
   /** Single sign-on; undefined when the `oidc` section is absent. */

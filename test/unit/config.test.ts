@@ -87,6 +87,7 @@ describe('defaults', () => {
           perUserIp: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
       },
+      metrics: { address: '127.0.0.1', port: undefined },
       access: undefined,
     });
   });
