@@ -10,6 +10,8 @@ import { buildUsers, FAST_ARGON2 } from '../support/app-fixture.js';
 import { TestClient, type Reply } from '../support/http-client.js';
 import { metricTypes, parseSamples, valueOf, type Sample } from '../support/prometheus-text.js';
 import { startRedis, type RedisProcess } from '../support/redis-server.js';
+import { freePort } from '../support/free-port.js';
+import { startIdp, type TestIdp } from '../support/oidc-provider.js';
 import { askVerify } from '../support/verify-client.js';
 import { waitFor } from '../support/wait.js';
 
@@ -228,5 +230,41 @@ describe('with Redis', () => {
 
     await redis.start();
     await waitFor(async () => valueOf((await scrape(port)).samples, 'postern_redis_up') === 1, { what: 'postern_redis_up 1', timeoutMs: 10_000 });
+  });
+});
+
+describe('with OIDC providers', () => {
+  let idp: TestIdp;
+  let started: Started;
+
+  beforeAll(async () => {
+    idp = await startIdp({
+      accounts: {},
+      clients: [{ client_id: 'postern', client_secret: 'a-client-secret-for-tests', redirect_uris: ['http://auth.example.com/oidc/home/callback'] }],
+    });
+    const closed = await freePort();
+    started = await start({
+      metrics: { port: 0 },
+      oidc: {
+        providers: [
+          { id: 'home', issuer_url: idp.issuer, client_id: 'postern', client_secret: 'a-client-secret-for-tests' },
+          { id: 'gone', issuer_url: `http://127.0.0.1:${closed}`, client_id: 'postern' },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await started?.server.close();
+    await idp?.close();
+  });
+
+  it('reads each provider\'s availability at scrape time, labelled by its configured id', async () => {
+    const samples = await waitFor(async () => {
+      const { samples } = await scrape(started.server.metricsPort!);
+      return valueOf(samples, 'postern_oidc_provider_up', { provider: 'home' }) === 1 ? samples : undefined;
+    }, { what: 'provider home up' });
+
+    expect(valueOf(samples, 'postern_oidc_provider_up', { provider: 'gone' })).toBe(0);
+    expect(samples.filter((s) => s.name === 'postern_oidc_provider_up').map((s) => s.labels)).toEqual([{ provider: 'home' }, { provider: 'gone' }]);
   });
 });
