@@ -2,7 +2,10 @@
 // Makes sure the real programs the test suite starts are installed: redis-server, nginx, caddy, chromium.
 // As root with apt, it installs the missing Debian packages; otherwise it stops with the exact command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
+const POLICY_MARK = 'written by postern scripts/ensure-test-binaries.mjs';
 
 const needed = [
   { bin: 'redis-server', pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
@@ -33,7 +36,21 @@ if (!isRoot || !hasApt) {
 
 console.log(`Installing test dependencies: ${pkgs.join(' ')}`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
-// Debian starts the packaged services where it can; the tests start their own on free ports.
-spawnSync('sh', ['-c', 'pkill -x nginx; pkill -x caddy; true'], { stdio: 'ignore' });
+// Debian starts a packaged service (nginx, caddy, redis) as it installs it; the tests start their own
+// on free ports and need no system-wide one. A policy-rc.d that answers 101 ("action forbidden")
+// keeps every service from starting during the install, so nothing has to be stopped afterwards
+// (this script never stops a process it did not start). Ours only if there was none; removed after.
+const ownPolicy = blockServiceStarts();
+try {
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+} finally {
+  if (ownPolicy) rmSync(POLICY_RC_D, { force: true });
+}
+
+/** True when it wrote POLICY_RC_D (or finds one it wrote before and was stopped from removing). */
+function blockServiceStarts() {
+  if (existsSync(POLICY_RC_D)) return readFileSync(POLICY_RC_D, 'utf8').includes(POLICY_MARK);
+  writeFileSync(POLICY_RC_D, `#!/bin/sh\n# ${POLICY_MARK}: no service starts while test dependencies install.\nexit 101\n`, { mode: 0o755, flag: 'wx' });
+  return true;
+}

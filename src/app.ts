@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
+import { join } from 'node:path';
 import type { CompiledAccess } from './access/rules.js';
+import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
@@ -10,6 +12,7 @@ import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
+import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
 import { createLogoutHandlers } from './handlers/logout.js';
 import { createSsoHandlers } from './handlers/oidc.js';
@@ -24,8 +27,12 @@ import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
 import { noMetrics, type Metrics } from './metrics/metrics.js';
+import type { BindingStore } from './oidc/bindings.js';
 import { admissionFingerprint } from './oidc/claims.js';
+import { BINDINGS_FILE, FileBindingStore } from './oidc/file-bindings.js';
 import type { OidcProviders } from './oidc/providers.js';
+import type { DeviceStore } from './store/device-store.js';
+import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -40,7 +47,10 @@ export interface AppDeps {
   readonly throttle: LoginThrottle;
   readonly access: CompiledAccess;
   readonly resolveClientIp: ClientIpResolver;
+  /** What verify needs (the session store): any one failing makes /readyz 503. */
   readonly readiness: readonly ReadinessCheck[];
+  /** True once the process is shutting down: /readyz answers 503 from then on. Never, when not given. */
+  readonly shuttingDown?: () => boolean;
   readonly now: () => number;
   /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
   readonly oidc?: OidcProviders;
@@ -48,6 +58,10 @@ export interface AppDeps {
   readonly oidcStartLimit?: RequestLimit;
   /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
   readonly metrics?: Metrics;
+  /** Trusted devices (login.device_ttl); in this process's memory when not given. */
+  readonly deviceStore?: DeviceStore;
+  /** Which provider subject owns each username; a file in `data_dir` when not given. */
+  readonly oidcBindings?: BindingStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -103,11 +117,9 @@ export function buildApp(deps: AppDeps): Koa {
     redirectPolicy,
     urls: { ...urls, forbidden: `${publicUrl}/forbidden` },
     moreFormTargets: () => oidc?.endSessionOrigins() ?? [],
-    // "Sign in as someone else" ends the session exactly as GET /logout?rd= does (at the provider too, for SSO).
-    endSession: (ctx, rd) => {
-      ctx.query = rd === undefined ? {} : { rd };
-      return logout.viaGet(ctx);
-    },
+    // "Sign in as someone else" (a POST with its own CSRF token) ends the session as the sign-out button does:
+    // at the provider too, for SSO, or the provider would sign the same person straight back in.
+    endSession: (ctx, rd) => logout.withIntent(ctx, rd),
   });
   const sso = oidc
     ? createSsoHandlers({
@@ -118,11 +130,26 @@ export function buildApp(deps: AppDeps): Koa {
         logger: deps.logger,
         publicUrl,
         urls,
-        ttl: config.session.ttl,
+        bindings: deps.oidcBindings ?? new FileBindingStore(join(config.data_dir, BINDINGS_FILE)),
         rememberMe: config.session.remember_me,
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
+  const devices =
+    config.login.device_ttl > 0
+      ? {
+          trust: createDeviceTrust({
+            store: deps.deviceStore ?? new MemoryDeviceStore(deps.now),
+            secret: deps.secret,
+            users: deps.users,
+            passwordFingerprint: subject.rules.passwordFingerprint,
+            ttlMs: config.login.device_ttl,
+            now: deps.now,
+            onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
+          }),
+          cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
+        }
+      : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -134,8 +161,22 @@ export function buildApp(deps: AppDeps): Koa {
     ttl: config.session.ttl,
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
+    ...(devices ? { devices } : {}),
+    // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
+    rehasher: createRehasher({
+      usersFile: config.users.file,
+      hasher: deps.hasher,
+      needsRehash: (hash) => deps.hasher.needsRehash(hash),
+      passwordFingerprint: subject.rules.passwordFingerprint,
+      logger: deps.logger,
+      now: deps.now,
+    }),
   });
-  const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
+  const readyz = createReadyz({
+    required: deps.readiness,
+    degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
+    shuttingDown: deps.shuttingDown ?? (() => false),
+  });
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
@@ -148,7 +189,7 @@ export function buildApp(deps: AppDeps): Koa {
   ]);
   const router = new Router();
   router.get('/healthz', healthz);
-  router.get('/readyz', createReadyz(readiness));
+  router.get('/readyz', readyz);
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, login.addressGate, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
@@ -164,6 +205,11 @@ export function buildApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger));
   app.use(exactGetRoutes(verify));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
+  // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501) ctx.status = 405;
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -19,18 +19,15 @@
  * rule, not passed on to a later, broader rule.
  */
 
+import { parseAddress, rangeContains, type Address, type IpRange } from '../net/cidr.js';
+import { isWithinDomain } from '../net/domain.js';
 import type { CanonicalTarget } from './target.js';
 import {
   SAFE_METHODS,
   VIEWER_ROLE,
   hostMatches,
-  inDomain,
-  parseClientAddress,
-  rangeContains,
-  type ClientAddress,
   type CompiledAccess,
   type CompiledRule,
-  type IpRange,
   type Policy,
 } from './rules.js';
 import type { PathMatcher } from './glob.js';
@@ -102,7 +99,7 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
 
   const { host, path, method } = target;
   // Parsed lazily: only rules with a networks criterion need it. null = not an address.
-  let address: ClientAddress | null | undefined;
+  let address: Address | null | undefined;
   const rules = access.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
@@ -110,7 +107,7 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
     if (rule.methods !== undefined && !rule.methods.has(method)) continue;
     if (rule.paths !== undefined && !anyPathMatches(rule.paths, path)) continue;
     if (rule.networks !== undefined) {
-      if (address === undefined) address = parseClientAddress(clientIp) ?? null;
+      if (address === undefined) address = parseAddress(clientIp) ?? null;
       // Fail closed: a rule we cannot evaluate decides nothing but a refusal.
       if (address === null) return refused(forbid(rule.index, FORBID_REASONS.badClientAddress), rule);
       if (!anyRangeContains(rule.networks, address)) continue;
@@ -118,7 +115,7 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
     return { kind: 'policy', policy: rule.policy, rule, method };
   }
 
-  if (!inDomain(host, access.protectedDomain)) return refused(forbid('default', FORBID_REASONS.outsideDomain), undefined);
+  if (!isWithinDomain(host, access.protectedDomain)) return refused(forbid('default', FORBID_REASONS.outsideDomain), undefined);
   return { kind: 'policy', policy: access.defaultPolicy, rule: undefined, method };
 }
 
@@ -146,7 +143,7 @@ function anyPathMatches(paths: readonly PathMatcher[], path: string): boolean {
   return false;
 }
 
-function anyRangeContains(ranges: readonly IpRange[], address: ClientAddress): boolean {
+function anyRangeContains(ranges: readonly IpRange[], address: Address): boolean {
   for (const range of ranges) if (rangeContains(range, address)) return true;
   return false;
 }

@@ -27,16 +27,16 @@
  */
 
 import { z } from 'zod';
+import { parseCidr, rangeCovers, type IpRange } from '../net/cidr.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
-  parseRange,
-  rangeCovers,
+  hostMatches,
   renderRule,
   type CompiledAccess,
   type CompiledRule,
   type HostMatcher,
-  type IpRange,
   type Policy,
   type SubjectMatcher,
 } from './rules.js';
@@ -126,8 +126,8 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
     }
     const ranges: IpRange[] = [];
     list.forEach((text, i) => {
-      const parsed = parseRange(text);
-      if (parsed.ok) ranges.push(parsed.range);
+      const parsed = parseCidr(text);
+      if (parsed.ok) ranges.push(...parsed.ranges);
       else report(['networks', name, i], parsed.problem);
     });
     networks.set(name, ranges);
@@ -197,8 +197,8 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
           report(at('networks', i), `names network '${text}', which is not defined under access.networks`);
           continue;
         }
-        const parsed = parseRange(text);
-        if (parsed.ok) ranges.push(parsed.range);
+        const parsed = parseCidr(text);
+        if (parsed.ok) ranges.push(...parsed.ranges);
         else report(at('networks', i), parsed.problem);
       }
     }
@@ -282,9 +282,7 @@ function isUniversal(criterion: unknown): boolean {
 }
 
 function hostsCover(broad: HostMatcher, narrow: HostMatcher): boolean {
-  const covered = (host: string): boolean =>
-    broad.exact.has(host) || broad.suffixes.some((s) => host.length > s.length && host.endsWith(s));
-  for (const host of narrow.exact) if (!covered(host)) return false;
+  for (const host of narrow.exact) if (!hostMatches(broad, host)) return false;
   for (const suffix of narrow.suffixes) {
     if (!broad.suffixes.some((s) => suffix === s || suffix.endsWith(s))) return false;
   }
@@ -347,9 +345,4 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${dotted([...path, key])} is not a known key`);
   return [`${dotted(path)} ${issue.message}`];
-}
-
-function deepFreeze<T extends object>(value: T): T {
-  for (const v of Object.values(value)) if (Array.isArray(v)) Object.freeze(v);
-  return Object.freeze(value);
 }

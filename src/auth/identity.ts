@@ -24,13 +24,16 @@ export interface SessionRules {
   readonly oidcProviders?: ReadonlyMap<string, string>;
 }
 
-/** A keyed fingerprint of the stored hash: changing a password revokes every older session, and the hash itself never enters a session. */
+/**
+ * A keyed fingerprint of the stored hash: changing a password revokes every older session, and the hash itself never enters a session.
+ * A hash rewritten by a sign-in rehash keeps the fingerprint of the hash it replaced (user.sessionFingerprint): same password, same sessions.
+ */
 export function createPasswordFingerprint(secret: string): (user: User) => string {
   const cache = new WeakMap<User, string>();
   return (user) => {
     let fp = cache.get(user);
     if (fp === undefined) {
-      fp = createHmac('sha256', secret).update(user.password).digest('base64url').slice(0, 16);
+      fp = user.sessionFingerprint ?? createHmac('sha256', secret).update(user.password).digest('base64url').slice(0, 16);
       cache.set(user, fp);
     }
     return fp;

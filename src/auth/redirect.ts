@@ -1,3 +1,5 @@
+import { isWithinDomain } from '../net/domain.js';
+
 /**
  * Where may we send a browser after sign-in or sign-out? Only to an absolute http(s) URL on the
  * protected domain. Everything else falls back to the caller's default: an open redirect on a login
@@ -15,10 +17,6 @@ const MAX_REDIRECT_LENGTH = 4096;
 const FORBIDDEN_CHARS = /[\u0000-\u0020\u007f-\u009f\\]/;
 const ABSOLUTE_HTTP = /^https?:\/\//i;
 
-export function isOnDomain(hostname: string, domain: string): boolean {
-  return hostname === domain || (hostname.length > domain.length && hostname.endsWith(domain) && hostname[hostname.length - domain.length - 1] === '.');
-}
-
 /** Returns the re-serialised URL when `rd` is a safe destination, otherwise undefined. */
 export function validateRedirect(rd: string | undefined, policy: RedirectPolicy): string | undefined {
   if (!rd || rd.length > MAX_REDIRECT_LENGTH) return undefined;
@@ -31,6 +29,6 @@ export function validateRedirect(rd: string | undefined, policy: RedirectPolicy)
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
-  if (!isOnDomain(url.hostname, policy.domain)) return undefined;
+  if (!isWithinDomain(url.hostname, policy.domain)) return undefined;
   return url.href;
 }

@@ -62,7 +62,8 @@ export async function identityFromSessionId(id: string | undefined, deps: Sessio
     return undefined;
   }
   if (seenIsStale(data, now, deps.rules.inactivity)) {
-    deps.store.set(id, { ...data, seen: now }, data.expires - now).catch(deps.onBackgroundError);
+    // Only if still stored: a logout between our read and this write must stay a logout.
+    deps.store.setIfExists(id, { ...data, seen: now }, data.expires - now).catch(deps.onBackgroundError);
   }
   return identity;
 }

@@ -9,6 +9,11 @@ export interface User {
   readonly email: string;
   readonly name: string;
   readonly disabled: boolean;
+  /**
+   * The fingerprint this user's sessions carry, when a sign-in rehash replaced the hash they were
+   * opened with (users file `session_fingerprint`, see carried-fingerprint.ts). Absent otherwise.
+   */
+  readonly sessionFingerprint?: string;
 }
 
 /** Read side of the users file, always the last valid version on disk. */

@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { createLoginThrottle } from '../auth/login-throttle.js';
+import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
+import { RedisDeviceStore } from '../store/device-store-redis.js';
 import { createRedisClient } from '../store/redis-client.js';
 import type { CliIO } from './io.js';
 
@@ -8,6 +11,7 @@ const HELP = `Usage: postern throttle list
        postern throttle clear (--ip ADDRESS | --user USERNAME)
 
 Shows or clears the failed sign-in counters that the login throttle keeps in Redis.
+clear --user also ends the trust of every device that user signed in from.
 `;
 
 /** `postern throttle list|clear`: reads the same Redis the running servers share. */
@@ -48,7 +52,33 @@ export async function throttleCommand(args: string[], io: CliIO, config: Config)
     }
     const cleared = await throttle.clear({ ip: values.ip, user: values.user });
     io.stdout.write(`Cleared ${cleared} counter${cleared === 1 ? '' : 's'}.\n`);
+    if (values.user) {
+      const ended = await revokeDevices(redis, values.user);
+      io.stdout.write(`Ended the trust of ${ended} device${ended === 1 ? '' : 's'} of ${normaliseUsername(values.user)}.\n`);
+    }
     return 0;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function revokeDevices(redis: Redis, username: string): Promise<number> {
+  return new RedisDeviceStore(redis).removeUser(normaliseUsername(username));
+}
+
+/**
+ * Ends every device trust of `username` in the shared store, for CLI commands that change a user
+ * (`throttle clear --user`; `user remove|disable` can call it too). Undefined without Redis: the
+ * devices then live in the server's memory, and a removed or disabled user's devices are refused
+ * anyway (the user must exist and be enabled when a device is checked).
+ */
+export async function revokeUser(config: Config, username: string): Promise<number | undefined> {
+  const url = config.session.redis.url;
+  if (!url) return undefined;
+  const redis = createRedisClient(url, { commandTimeoutMs: 2000 });
+  try {
+    await waitForRedis(redis);
+    return await revokeDevices(redis, username);
   } finally {
     redis.disconnect();
   }

@@ -1,75 +1,40 @@
 /**
- * `postern user add|passwd|remove|list`: edits the users file in place of a text editor.
- * Every change reads the file fresh, refuses to touch a file that has problems, changes one user,
- * and writes atomically; the running server picks the change up by itself.
- * Exit codes: 0 done, 1 runtime failure (user exists, not found, file has problems), 2 usage error.
+ * `postern user add|passwd|disable|enable|remove|list`: edits the users file in place of a text editor.
+ * Every change goes through editUsersFile (one lock, a fresh read, an edit that keeps comments and
+ * order, an atomic write) and refuses to touch a file that has problems; the running server picks
+ * the change up by itself.
+ * Exit codes: 0 done, 1 runtime failure (user exists, not found, file has problems), 2 usage error
+ * (including a password under the minimum, and disable/enable of an unknown, disabled or enabled user).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
-import { parseUsersFile, serialiseUsers, writeUsersFileAtomic } from '../auth/users-file.js';
-import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
+import { parseUsersFile } from '../auth/users-file-parse.js';
+import { editUsersFile, type UsersFileEditor, UsersFileProblemsError } from '../auth/users-file-writer.js';
 import { CliError, type CliIO, readNewPassword, reportFailure } from './io.js';
+import { groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
+import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, LIST_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
+
+/** What a command changed about a user, for whoever must act on it (ending sessions, device trusts). */
+export type UserChange = 'added' | 'password' | 'disabled' | 'enabled' | 'removed';
 
 export interface UserCommandDeps {
   /** Path of the users file (config `users.file`). */
   readonly usersFile: string;
   readonly hasher: PasswordHasher;
+  /** Config `users.min_password_length`: a shorter password needs --force. Default 12. */
+  readonly minPasswordLength?: number;
+  /**
+   * Called after a change was written. A rejection is reported (exit 1) but does not undo the change.
+   * The seam for ending a user's sessions and device trusts on `password`, `disabled` and `removed`.
+   */
+  readonly onUserChanged?: (username: string, change: UserChange) => void | Promise<void>;
 }
 
-const USAGE = `Usage: postern user <command> [options]
+/** The default of users.min_password_length. */
+export const DEFAULT_MIN_PASSWORD_LENGTH = 12;
 
-Manage the users file. The running server applies changes without a restart.
-
-Commands:
-  add NAME       add a user
-  passwd NAME    set a user's password
-  remove NAME    remove a user
-  list           show all users (never their password hashes)
-
-Run 'postern user <command> --help' for a command's options.
-`;
-
-const ADD_USAGE = `Usage: postern user add NAME (--password-stdin | --generate) [options]
-
-Add a user to the users file.
-
-Options:
-  --password-stdin   read the password from standard input (asked twice on a terminal)
-  --generate         generate a password and print it once on standard output
-  --role ROLE        role (default: user)
-  --groups A,B       comma-separated groups (default: none)
-  --email EMAIL      email address (default: empty)
-  --name NAME        display name (default: empty)
-  -h, --help         show this help
-`;
-
-const PASSWD_USAGE = `Usage: postern user passwd NAME (--password-stdin | --generate)
-
-Set a user's password. Other fields and other users are left as they are.
-
-Options:
-  --password-stdin   read the password from standard input (asked twice on a terminal)
-  --generate         generate a password and print it once on standard output
-  -h, --help         show this help
-`;
-
-const REMOVE_USAGE = `Usage: postern user remove NAME
-
-Remove a user from the users file. Their existing sessions end at the next check.
-
-Options:
-  -h, --help   show this help
-`;
-
-const LIST_USAGE = `Usage: postern user list
-
-Show username, role, groups, email and whether the user is disabled.
-
-Options:
-  -h, --help   show this help
-`;
+const COMMANDS = 'add, passwd, disable, enable, remove or list';
 
 export async function userCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
   const [sub, ...rest] = args;
@@ -79,6 +44,10 @@ export async function userCommand(args: string[], io: CliIO, deps: UserCommandDe
         return await addCommand(rest, io, deps);
       case 'passwd':
         return await passwdCommand(rest, io, deps);
+      case 'disable':
+        return await setDisabledCommand(true, rest, io, deps);
+      case 'enable':
+        return await setDisabledCommand(false, rest, io, deps);
       case 'remove':
         return await removeCommand(rest, io, deps);
       case 'list':
@@ -86,27 +55,32 @@ export async function userCommand(args: string[], io: CliIO, deps: UserCommandDe
       case '--help':
       case '-h':
       case 'help':
-        io.stdout.write(USAGE);
+        io.stdout.write(USER_USAGE);
         return 0;
       case undefined:
-        throw usageError('user', 'missing command (add, passwd, remove or list)');
+        throw usageError('user', `missing command (${COMMANDS})`);
       default:
-        throw usageError('user', `unknown command '${printable(sub)}'; expected add, passwd, remove or list`);
+        throw usageError('user', `unknown command '${printable(sub)}'; expected ${COMMANDS}`);
     }
   } catch (err) {
-    return reportFailure(io, err);
+    return reportFailure(io, asCliError(err));
   }
 }
 
+const PASSWORD_OPTIONS = {
+  'password-stdin': { type: 'boolean' },
+  generate: { type: 'boolean' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function addCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
   const { values, positionals } = parse('add', args, {
+    ...PASSWORD_OPTIONS,
     role: { type: 'string' },
     groups: { type: 'string' },
     email: { type: 'string' },
     name: { type: 'string' },
-    'password-stdin': { type: 'boolean' },
-    generate: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) {
     io.stdout.write(ADD_USAGE);
@@ -120,28 +94,25 @@ async function addCommand(args: string[], io: CliIO, deps: UserCommandDeps): Pro
   const name = identityValue('add', '--name', values.name ?? '');
   const groups = groupsArgument(values.groups);
 
-  // Checked before asking for a password, and again on the fresh read just before writing.
-  const before = await loadForChange(deps.usersFile);
+  // Checked before asking for a password, and again under the lock just before writing.
+  const before = await currentUsers(deps.usersFile);
   if (before.has(username)) throw alreadyExists(username);
 
-  const password = generate ? generatePassword() : await readNewPassword(io);
+  const password = await newPassword('add', generate, values.force === true, io, deps);
   const hash = await deps.hasher.hash(password);
 
-  await change(deps.usersFile, (users) => {
-    if (users.has(username)) throw alreadyExists(username);
-    users.set(username, { username, password: hash, role, groups, email, name, disabled: false });
+  await editUsersFile(deps.usersFile, (file) => {
+    if (file.users.has(username)) throw alreadyExists(username);
+    file.add({ username, password: hash, role, groups, email, name, disabled: false });
   });
   io.stderr.write(`user '${username}' added to ${deps.usersFile} (role ${role})\n`);
   if (generate) showGenerated(io, username, password);
+  await notify(deps, username, 'added');
   return 0;
 }
 
 async function passwdCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
-  const { values, positionals } = parse('passwd', args, {
-    'password-stdin': { type: 'boolean' },
-    generate: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parse('passwd', args, PASSWORD_OPTIONS);
   if (values.help === true) {
     io.stdout.write(PASSWD_USAGE);
     return 0;
@@ -149,19 +120,43 @@ async function passwdCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
   const username = usernameArgument('passwd', positionals);
   const generate = passwordSource('passwd', values);
 
-  const before = await loadForChange(deps.usersFile);
+  const before = await currentUsers(deps.usersFile);
   if (!before.has(username)) throw notFound(username, deps.usersFile);
 
-  const password = generate ? generatePassword() : await readNewPassword(io);
+  const password = await newPassword('passwd', generate, values.force === true, io, deps);
   const hash = await deps.hasher.hash(password);
 
-  await change(deps.usersFile, (users) => {
-    const user = users.get(username);
-    if (user === undefined) throw notFound(username, deps.usersFile);
-    users.set(username, { ...user, password: hash });
+  await editUsersFile(deps.usersFile, (file) => {
+    if (!file.users.has(username)) throw notFound(username, deps.usersFile);
+    file.update(username, { password: hash });
   });
   io.stderr.write(`password changed for user '${username}'\n`);
   if (generate) showGenerated(io, username, password);
+  await notify(deps, username, 'password');
+  return 0;
+}
+
+async function setDisabledCommand(disabled: boolean, args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
+  const command = disabled ? 'disable' : 'enable';
+  const { values, positionals } = parse(command, args, { help: { type: 'boolean', short: 'h' } });
+  if (values.help === true) {
+    io.stdout.write(disabled ? DISABLE_USAGE : ENABLE_USAGE);
+    return 0;
+  }
+  const username = usernameArgument(command, positionals);
+  await editUsersFile(deps.usersFile, (file) => {
+    const user = existingUser(command, file, username, deps.usersFile);
+    if (user.disabled === disabled) {
+      throw new CliError(`postern user ${command}: user '${username}' is already ${command}d; nothing was changed`, 2);
+    }
+    file.update(username, { disabled });
+  });
+  io.stderr.write(
+    disabled
+      ? `user '${username}' disabled: they cannot sign in, and their sessions end at their next request\n`
+      : `user '${username}' enabled: they can sign in again\n`,
+  );
+  await notify(deps, username, disabled ? 'disabled' : 'enabled');
   return 0;
 }
 
@@ -172,10 +167,12 @@ async function removeCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
     return 0;
   }
   const username = usernameArgument('remove', positionals);
-  await change(deps.usersFile, (users) => {
-    if (!users.delete(username)) throw notFound(username, deps.usersFile);
+  await editUsersFile(deps.usersFile, (file) => {
+    if (!file.users.has(username)) throw notFound(username, deps.usersFile);
+    file.remove(username);
   });
   io.stderr.write(`user '${username}' removed from ${deps.usersFile}\n`);
+  await notify(deps, username, 'removed');
   return 0;
 }
 
@@ -204,7 +201,7 @@ async function listCommand(args: string[], io: CliIO, deps: UserCommandDeps): Pr
   return 0;
 }
 
-// --- reading and writing ---------------------------------------------------------------------
+// --- reading, passwords, follow-ups ------------------------------------------------------------
 
 /** The file's text, or undefined when it does not exist yet. */
 async function readUsersText(path: string): Promise<string | undefined> {
@@ -216,84 +213,60 @@ async function readUsersText(path: string): Promise<string | undefined> {
   }
 }
 
-/** The users as they are on disk now; refuses a file with problems, since rewriting it would lose data. */
-async function loadForChange(path: string): Promise<Map<string, User>> {
+/** The users as they are on disk now (for a check before any slow work); refuses a file with problems. */
+async function currentUsers(path: string): Promise<ReadonlyMap<string, User>> {
   const text = await readUsersText(path);
   if (text === undefined) return new Map();
   const { users, problems } = parseUsersFile(text, path);
-  if (problems.length > 0) {
-    throw new CliError(problemReport(path, problems, 'fix them by hand, then run this command again'), 1);
-  }
+  if (problems.length > 0) throw asCliError(new UsersFileProblemsError(path, problems, 'read'));
   return users;
 }
 
-/**
- * Reads the file fresh, applies `edit` to its users, and writes the result atomically. The new text
- * is parsed back first: the CLI never writes a file the server would refuse.
- */
-async function change(path: string, edit: (users: Map<string, User>) => void): Promise<void> {
-  const users = await loadForChange(path);
-  edit(users);
-  const check = parseUsersFile(serialiseUsers(users.values()), path);
-  if (check.problems.length > 0) {
-    throw new CliError(problemReport(path, check.problems, 'nothing was written'), 1);
+function existingUser(command: string, file: UsersFileEditor, username: string, path: string): User {
+  const user = file.users.get(username);
+  if (user === undefined) {
+    throw new CliError(`postern user ${command}: user '${username}' not found in ${path}; see 'postern user list'`, 2);
   }
-  await writeUsersFileAtomic(path, users.values());
+  return user;
 }
 
-// --- arguments -------------------------------------------------------------------------------
+/** The new password: generated, or read and held to users.min_password_length unless --force. */
+async function newPassword(command: string, generate: boolean, force: boolean, io: CliIO, deps: UserCommandDeps): Promise<string> {
+  if (generate) return generatePassword();
+  const password = await readNewPassword(io);
+  const min = deps.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
+  const length = [...password].length;
+  if (!force && length < min) {
+    throw new CliError(
+      `postern user ${command}: the password has ${length} character${length === 1 ? '' : 's'}, fewer than ` +
+        `users.min_password_length (${min}); nothing was changed. Choose a longer one, use --generate, ` +
+        'or add --force to import it as it is',
+      2,
+    );
+  }
+  return password;
+}
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-function parse<T extends OptionSpec>(command: string, args: string[], options: T) {
+async function notify(deps: UserCommandDeps, username: string, change: UserChange): Promise<void> {
+  if (deps.onUserChanged === undefined) return;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    await deps.onUserChanged(username, change);
   } catch (err) {
-    throw usageError(command, (err as Error).message);
+    throw new CliError(
+      `postern: the users file was changed (${change} '${username}'), but what follows from it failed: ${(err as Error).message}`,
+      1,
+    );
   }
 }
 
-function usernameArgument(command: string, positionals: string[]): string {
-  if (positionals.length === 0) throw usageError(command, 'missing NAME');
-  if (positionals.length > 1) throw usageError(command, `unexpected argument '${printable(positionals[1] ?? '')}'`);
-  const raw = positionals[0] ?? '';
-  const problem = validateUsername(raw);
-  if (problem !== undefined) throw usageError(command, `username ${JSON.stringify(raw)} ${problem}`);
-  return normaliseUsername(raw);
-}
-
-/** True for --generate, false for --password-stdin; exactly one must be given. */
-function passwordSource(command: string, values: { 'password-stdin'?: unknown; generate?: unknown }): boolean {
-  const stdin = values['password-stdin'] === true;
-  const generate = values.generate === true;
-  if (stdin === generate) {
-    throw usageError(command, stdin ? 'give only one of --password-stdin and --generate' : 'choose --password-stdin or --generate');
-  }
-  return generate;
-}
-
-function identityValue(command: string, option: string, value: string): string {
-  // These values become response headers: a CR or LF would forge one.
-  if (hasControlChars(value)) throw usageError(command, `${option} contains a control character`);
-  return value;
-}
-
-function groupsArgument(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const groups = value
-    .split(',')
-    .map((g) => g.trim())
-    .filter((g) => g !== '');
-  for (const g of groups) identityValue('add', '--groups', g);
-  return [...new Set(groups)];
+/** Errors of the users file writer, in the CLI's words. */
+function asCliError(err: unknown): unknown {
+  if (!(err instanceof UsersFileProblemsError)) return err;
+  const advice = err.stage === 'read' ? 'fix them by hand, then run this command again' : 'nothing was written';
+  return new CliError(problemReport(err.path, err.problems, advice), 1);
 }
 
 // --- messages --------------------------------------------------------------------------------
-
-function usageError(command: string, message: string): CliError {
-  const full = command === 'user' ? 'postern user' : `postern user ${command}`;
-  return new CliError(`${full}: ${message}; see '${full} --help'`, 2);
-}
 
 function alreadyExists(username: string): CliError {
   return new CliError(
@@ -317,11 +290,6 @@ function problemReport(path: string, problems: readonly string[], advice: string
 function showGenerated(io: CliIO, username: string, password: string): void {
   io.stderr.write(`generated password for '${username}' (shown once, store it now):\n`);
   io.stdout.write(`${password}\n`);
-}
-
-/** An argument echoed back in a message, with any control character escaped. */
-function printable(s: string): string {
-  return hasControlChars(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
 function sortedUsers(users: Iterable<User>): User[] {

@@ -7,17 +7,19 @@
  * seen, so messages here never repeat the key or the value.
  *
  * Every leaf key can also be set from the environment (`POSTERN_` + path upper-cased, `.` → `_`);
- * the loader finds them by walking this schema (`CONFIG_KEYS`), so a new key needs no other wiring.
+ * config/keys.ts reads them from this schema's JSON Schema, so a new key needs no other wiring.
  *
  * Durations are written as '24h', '30m', '2h30m' or 0 and come out in milliseconds. Relative paths
  * are resolved by the loader against the directory of the config file.
  */
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
-import { DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
+import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
-import { isTrustedProxyEntry } from '../http/trusted-proxies.js';
+import { TRUSTED_PROXY_NAMES, trustedProxyProblem } from '../http/trusted-proxies.js';
+import { isWithinDomain } from '../net/domain.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -78,12 +80,13 @@ function normalisePublicUrl(value: string): string | undefined {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
-export const PROXY_NAMES = ['loopback', 'private', 'docker'] as const;
-
 /** The same check the trusted-proxy compiler applies, so nothing passes validation and then fails at start. */
-function isProxySpec(value: string): boolean {
-  return isTrustedProxyEntry(value);
-}
+const trustedProxy = z
+  .string({ error: `must be an address, a CIDR or one of ${Object.keys(TRUSTED_PROXY_NAMES).join(', ')}` })
+  .superRefine((value, ctx) => {
+    const problem = trustedProxyProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
 
 export const CLIENT_IP_HEADERS = ['x-real-ip', 'cf-connecting-ip', 'x-forwarded-for', 'forwarded'] as const;
 
@@ -119,14 +122,11 @@ const server = z
         })
         .prefault('http://localhost:9190'),
       /**
-       * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs, or the names
-       * `loopback`, `private` and `docker`. Comma-separated in the environment. Default `[loopback]`.
+       * Peers whose forwarding headers are believed: IPv4/IPv6 addresses, CIDRs (host bits zero:
+       * `10.0.0.0/8`, not `10.0.0.5/8`), or the names `loopback`, `private` and `docker`.
+       * Comma-separated in the environment. Default `[loopback]`.
        */
-      trusted_proxies: z
-        .array(text(`must be an address, a CIDR or one of ${PROXY_NAMES.join(', ')}`, isProxySpec), {
-          error: 'must be a list',
-        })
-        .default(() => ['loopback']),
+      trusted_proxies: z.array(trustedProxy, { error: 'must be a list' }).default(() => ['loopback']),
       /**
        * A header a trusted proxy sets to the client address, read instead of walking
        * X-Forwarded-For: `x-real-ip`, `cf-connecting-ip`, `x-forwarded-for` or `forwarded`
@@ -143,6 +143,11 @@ const server = z
           return name as (typeof CLIENT_IP_HEADERS)[number];
         })
         .optional(),
+      /**
+       * After SIGTERM: how long `/readyz` answers 503 while the listener still serves, so the load
+       * balancer notices before the port closes; then in-flight requests get up to 10 s. 0..5m. Default `5s`.
+       */
+      shutdown_grace: duration('1s', '5m', { off: true }).prefault('5s'),
     },
     { error: MAPPING },
   )
@@ -154,9 +159,12 @@ const session = z
   .strictObject(
     {
       /**
-       * Secret for signing session cookies, at least 32 characters. Secret (`secret_file` or
-       * `POSTERN_SESSION_SECRET_FILE` read it from a file). Default: generated once into
-       * `<data_dir>/session.secret`.
+       * Key for the HMACs Postern keeps: the CSRF tokens of its forms, and the fingerprint of each
+       * user's password hash kept in their sessions (a changed password ends older sessions). The
+       * session cookie is not signed: it holds only a random id, and the session lives in the store.
+       * At least 32 characters; changing it ends the sessions opened with a password. Secret
+       * (`secret_file` or `POSTERN_SESSION_SECRET_FILE` read it from a file). Default: generated
+       * once into `<data_dir>/session.secret`.
        */
       secret: text('must be a string of at least 32 characters', (v) => v.length >= 32).optional(),
       /** Name of the session cookie: letters, digits, '_' and '-'. Default `postern_session`. */
@@ -194,8 +202,9 @@ const session = z
              */
             url: text('must be a redis:// or rediss:// URL', (v) => {
               if (!URL.canParse(v)) return false;
-              const { protocol } = new URL(v);
-              return protocol === 'redis:' || protocol === 'rediss:';
+              const { protocol, pathname } = new URL(v);
+              // The path is the database number: 'redis://host/abc' would make the client select NaN and retry forever.
+              return (protocol === 'redis:' || protocol === 'rediss:') && /^(\/\d*)?$/.test(pathname);
             }).optional(),
           },
           { error: MAPPING },
@@ -214,6 +223,8 @@ const users = z
     {
       /** The users file. Default `<data_dir>/users.yml`. */
       file: text('must be a file path').optional(),
+      /** Fewest characters `postern user add|passwd` accepts in a password (`--force` skips it), 1..128. Default 12. */
+      min_password_length: integer(1, 128).default(12),
       /** Parameters for new argon2id hashes; existing hashes keep their own. OWASP 2023: m=19 MiB, t=2, p=1. */
       argon2: z
         .strictObject(
@@ -328,9 +339,23 @@ const login = z
       account_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUser),
       /** Failed sign-ins allowed per username from one address; a success clears it. Default `5/minute;20/hour`. */
       account_address_rate_limit: rateLimit(DEFAULT_THROTTLE_SPECS.perUserIp),
+      /**
+       * How long a browser that signed in with the right password stays a trusted device for that
+       * username: its attempts are judged by login.device_rate_limit alone. 0 turns device trust off. Default `2160h` (90 days).
+       */
+      device_ttl: duration('1h', '8760h', { off: true }).prefault('2160h'),
+      /** Failed sign-ins allowed per trusted device; reaching it ends the device's trust. Default `5/minute;20/hour`. */
+      device_rate_limit: rateLimit(DEFAULT_DEVICE_SPEC).refine((windows) => windows.length > 0, {
+        error: 'must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0)',
+      }),
     },
     { error: MAPPING },
   )
+  // The four windows come out as the one value the throttle takes (`login.throttle`).
+  .transform(({ rate_limit, account_rate_limit, account_address_rate_limit, device_rate_limit, ...rest }) => ({
+    ...rest,
+    throttle: { perIp: rate_limit, perUser: account_rate_limit, perUserIp: account_address_rate_limit, perDevice: device_rate_limit },
+  }))
   .prefault({});
 
 export const OIDC_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
@@ -339,6 +364,7 @@ export const OIDC_LINK_MODES = ['none', 'email'] as const;
 const CLAIM_ERROR = "must be a claim name such as 'preferred_username'";
 const claimName = (fallback: string) => text(CLAIM_ERROR, (v) => /^[\x21-\x7e]+$/.test(v)).default(fallback);
 const ISSUER_ERROR = 'must be an absolute https URL without credentials, query or fragment (http only for a loopback host or when server.public_url is http)';
+const GROUPS_PREFIX_ERROR = "must be at most 32 printable ASCII characters without spaces or commas, such as 'kc-'";
 const EMAIL_RULE_ERROR = "must be an email address ('alice@example.com') or a domain written '@example.com'";
 
 /** True for `localhost`, 127.0.0.0/8 and ::1: an identity provider on this machine may use plain http. */
@@ -407,9 +433,26 @@ const oidcProvider = z.strictObject(
      * that local user. `none` (the default): never; a provider username equal to a local username is refused.
      */
     link_local_users: z.enum(OIDC_LINK_MODES, { error: `must be one of ${OIDC_LINK_MODES.join(', ')}` }).default('none'),
+    /**
+     * Put before every group this provider emits (`kc-` makes `admins` arrive as `kc-admins`), so two
+     * providers cannot grant each other's groups. `allowed_groups` still names the provider's own
+     * groups. Default empty.
+     */
+    groups_prefix: z
+      .string({ error: GROUPS_PREFIX_ERROR })
+      .refine((v) => /^[\x21-\x2b\x2d-\x7e]{0,32}$/.test(v), { error: GROUPS_PREFIX_ERROR })
+      .default(''),
+    /** Lifetime of a session opened through this provider. Default: `session.ttl`. */
+    session_ttl: duration('5m', '720h').optional(),
   },
   { error: MAPPING },
-);
+).transform((provider) => ({
+  ...provider,
+  button_text: provider.button_text ?? `Sign in with ${provider.id}`,
+  // Chosen from the secret when not configured: a confidential client with one, a public client without.
+  token_endpoint_auth_method: provider.token_endpoint_auth_method ?? (provider.client_secret === undefined ? 'none' : 'client_secret_basic'),
+  allowed_emails: provider.allowed_emails.map((rule) => rule.toLowerCase()),
+}));
 
 const oidc = z
   .strictObject(
@@ -432,7 +475,7 @@ const oidc = z
       if (seen.has(provider.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: 'must be unique among oidc.providers', input: provider.id });
       seen.add(provider.id);
       const method = provider.token_endpoint_auth_method;
-      if (method !== undefined && method !== 'none' && provider.client_secret === undefined) {
+      if (method !== 'none' && provider.client_secret === undefined) {
         ctx.addIssue({ code: 'custom', path: at('client_secret'), message: `must be set when token_endpoint_auth_method is ${method}` });
       }
       if (method === 'none' && provider.client_secret !== undefined) {
@@ -479,7 +522,7 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     // The login page sets the cookie; a browser drops a Set-Cookie whose Domain does not cover the host.
     const { domain } = config.session;
     const host = new URL(config.server.public_url).hostname;
-    if (domain !== undefined && host !== domain && !host.endsWith(`.${domain}`)) {
+    if (domain !== undefined && !isWithinDomain(host, domain)) {
       ctx.addIssue({
         code: 'custom',
         path: ['session', 'domain'],
@@ -501,105 +544,18 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     });
   },
   { when: validSoFar('server.public_url', 'oidc') },
-);
-
-/** The validated file, before the loader resolves paths and fills derived defaults. */
-export type FileConfig = z.output<typeof configSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// Schema walking: the list of keys the environment can set, and the known keys of each mapping.
-
-/** How a value given as text (environment, `${VAR}`) is turned into the type the key expects. */
-export type KeyKind = 'text' | 'number' | 'boolean' | 'list';
-
-export interface ConfigKey {
-  /** Dotted path, e.g. `session.redis.url`. */
-  readonly path: string;
-  readonly kind: KeyKind;
-}
-
-type Node = z.core.$ZodTypes;
-
-function unwrap(schema: z.core.$ZodType): Node {
-  let node = schema as Node;
-  for (;;) {
-    const def = node._zod.def;
-    switch (def.type) {
-      case 'default':
-      case 'prefault':
-      case 'optional':
-      case 'nullable':
-      case 'nonoptional':
-      case 'readonly':
-      case 'catch':
-        node = def.innerType as Node;
-        break;
-      case 'pipe':
-        node = def.in as Node;
-        break;
-      default:
-        return node;
-    }
-  }
-}
-
-function kindOf(node: Node): KeyKind {
-  switch (node._zod.def.type) {
-    case 'number':
-      return 'number';
-    case 'boolean':
-      return 'boolean';
-    case 'array':
-      return 'list';
-    default:
-      return 'text';
-  }
-}
-
-const keys: ConfigKey[] = [];
-const mappingKeys = new Map<string, readonly string[]>();
-
-function walk(schema: z.core.$ZodType, path: string, inList: boolean): void {
-  const node = unwrap(schema);
-  const def = node._zod.def;
-  if (def.type === 'object') {
-    const names: string[] = [];
-    for (const [name, child] of Object.entries(def.shape)) {
-      const childPath = path === '' ? name : `${path}.${name}`;
-      names.push(name);
-      if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
-      walk(child, childPath, inList);
-    }
-    mappingKeys.set(path, names);
-  } else if (def.type === 'array' && unwrap(def.element)._zod.def.type === 'object') {
-    walk(def.element, path, true);
-  } else if (!inList) {
-    // Keys inside lists of mappings have no single environment name.
-    keys.push({ path, kind: kindOf(node) });
-  }
-}
-
-walk(configSchema, '', false);
-
-for (const secret of SECRET_KEYS) {
-  const parent = secret.split('.').slice(0, -1).join('.');
-  if (!mappingKeys.get(parent)?.includes(secret.split('.').at(-1)!)) {
-    throw new Error(`SECRET_KEYS names '${secret}', which is not a key of the config schema`);
-  }
-}
-
-/** Every leaf key outside lists, in schema order. */
-export const CONFIG_KEYS: readonly ConfigKey[] = keys;
+).transform((config) => ({
+  ...config,
+  session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },
+  users: { ...config.users, file: config.users.file ?? join(config.data_dir, 'users.yml') },
+  oidc: config.oidc && {
+    ...config.oidc,
+    providers: config.oidc.providers.map((provider) => ({ ...provider, session_ttl: provider.session_ttl ?? config.session.ttl })),
+  },
+}));
 
 /**
- * Known keys of the mapping at `path` (dotted, list indices removed; '' for the top level),
- * including `<key>_file` for secrets; undefined when `path` is not a mapping.
+ * The validated configuration, with its paths (`data_dir`, `users.file`) still relative to the
+ * directory of the config file: the loader resolves them.
  */
-export function knownKeysAt(path: string): readonly string[] | undefined {
-  return mappingKeys.get(path);
-}
-
-/** True when the value at `path` (dotted, list indices removed) must never be shown. */
-export function isSecretPath(path: string): boolean {
-  return SECRET_KEYS.has(path);
-}
+export type FileConfig = z.output<typeof configSchema>;

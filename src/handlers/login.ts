@@ -1,14 +1,18 @@
 import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import { MAX_PASSWORD_BYTES, type PasswordHasher } from '../auth/passwords.js';
+import type { PasswordHasher } from '../auth/passwords.js';
+import type { Rehasher } from '../auth/rehash.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
+import { readCredentials } from '../http/login-form.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
 import { messagePage } from '../views/message-page.js';
+import { createAdmission, type DeviceCookie } from './login-admission.js';
 
 export interface LoginDeps extends SubjectDeps {
   readonly hasher: PasswordHasher;
@@ -23,6 +27,10 @@ export interface LoginDeps extends SubjectDeps {
   readonly rememberMe: number;
   /** The single sign-on buttons, when providers are configured, so a failed attempt shows them again. */
   readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
+  /** Trusted devices; absent when login.device_ttl is 0. */
+  readonly devices?: DeviceCookie;
+  /** Rewrites a hash that is not argon2id at the configured parameters after a successful sign-in. */
+  readonly rehasher?: Rehasher;
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -42,6 +50,8 @@ export function retryInWords(seconds: number): string {
 }
 
 export function createLoginHandlers(deps: LoginDeps) {
+  const admission = createAdmission(deps);
+
   function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
     ctx.status = status;
     ctx.type = 'html';
@@ -63,10 +73,15 @@ export function createLoginHandlers(deps: LoginDeps) {
     const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user) };
     const session = ctx.session!;
     for (const key of Object.keys(session.toJSON())) delete (session as unknown as Record<string, unknown>)[key];
-    Object.assign(session, data);
+    Object.assign(session, data, sessionOrigin(ctx));
     session.maxAge = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session';
     // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
     await session.regenerate();
+  }
+
+  function refuse(ctx: Context, gate: { retryAfterSec: number }, rd: string | undefined, username: string): void {
+    ctx.set('Retry-After', String(gate.retryAfterSec));
+    render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
   }
 
   return {
@@ -86,8 +101,9 @@ export function createLoginHandlers(deps: LoginDeps) {
      */
     async addressGate(ctx: Context, next: Next): Promise<void> {
       const { clientIp } = ctx.state.facts;
-      const gate = await deps.throttle.addressRefusal(clientIp);
-      if (gate === undefined || gate.allowed) return next();
+      // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
+      const gate = admission.mayBeTrusted(ctx) ? undefined : await deps.throttle.addressRefusal(clientIp);
+      if (gate === undefined || gate.allowed) return admission.countUnreadable(ctx, next);
       deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
       ctx.status = 429;
       ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -98,40 +114,46 @@ export function createLoginHandlers(deps: LoginDeps) {
     async submit(ctx: Context): Promise<void> {
       const body = ctx.request.body;
       const rd = validateRedirect(field(body, 'rd'), deps.redirectPolicy);
-      const username = (field(body, 'username') ?? '').trim();
-      const password = field(body, 'password') ?? '';
+      const credentials = readCredentials(body, ctx.request.rawBody);
+      // Echoed into the form and the log only when it could be a username at all.
+      const shown = credentials.ok ? credentials.username : '';
       const { clientIp } = ctx.state.facts;
 
       if (!deps.csrf.verify(ctx, field(body, 'csrf'))) {
-        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
-        return render(ctx, 403, { rd, username, error: 'This sign-in form has expired. Please try again.' });
+        deps.logger.info({ event: 'login.failure', user: shown, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
+        return render(ctx, 403, { rd, username: shown, error: 'This sign-in form has expired. Please try again.' });
       }
-      if (!username || !password) return render(ctx, 400, { rd, username, error: 'Enter your username and password.' });
-      if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
-        return render(ctx, 400, { rd, username, error: `Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.` });
+      if (!credentials.ok) {
+        if (credentials.problem === 'missing') return render(ctx, 400, { rd, username: (field(body, 'username') ?? '').trim(), error: credentials.message });
+        // Not an attempt at any account, but a failure for the address all the same: no free probing with junk.
+        const gate = await deps.throttle.takeAddress(clientIp);
+        deps.logger.info({ event: 'login.failure', client: clientIp, reason: credentials.problem === 'malformed' ? 'malformed form' : 'too long' }, 'sign-in refused: unusable username or password');
+        if (!gate.allowed) return refuse(ctx, gate, rd, '');
+        return render(ctx, 400, { rd, username: '', error: credentials.message });
       }
+      const { username, password } = credentials;
 
-      // Before any hashing: a throttled attempt must cost next to nothing.
-      const gate = await deps.throttle.check(clientIp, username);
+      // Before any hashing: the attempt takes its point (from its device's limit, or the ordinary ones).
+      const { gate, deviceId } = await admission.admit(ctx, clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
-        ctx.set('Retry-After', String(gate.retryAfterSec));
-        return render(ctx, 429, { rd, username, error: `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.` });
+        return refuse(ctx, gate, rd, username);
       }
 
       const user = deps.users.find(username);
       // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
       const ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
       if (!ok || !user) {
-        await deps.throttle.recordFailure(clientIp, username);
         const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
-        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason }, 'sign-in failed');
+        deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason, ...(deviceId ? { device: true } : {}) }, 'sign-in failed');
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
       }
 
-      await deps.throttle.recordSuccess(clientIp, username);
+      await admission.succeeded(ctx, clientIp, user, deviceId);
+      // Not awaited: the sign-in never waits for, or fails with, the users-file rewrite (it logs its own outcome).
+      if (deps.rehasher && deps.hasher.needsRehash(user.password)) void deps.rehasher.rehash(user.username, password, user.password);
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
-      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp }, 'signed in');
+      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
       ctx.status = 303;
       ctx.redirect(rd ?? deps.urls.home);
     },

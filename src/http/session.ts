@@ -19,11 +19,30 @@ export function cookieDomainFor(domain: string): string | undefined {
   return domain;
 }
 
+/** Names koa-session's Session object owns (methods and accessors): stored data must not overwrite them. */
+const SESSION_MEMBERS = new Set(['toJSON', 'inspect', 'length', 'populated', 'maxAge', 'externalKey', 'isNew', 'save', 'regenerate', 'manuallyCommit', 'commit']);
+
+/**
+ * True when every key of stored data can become a field of koa-session's Session: not `__proto__`
+ * (it would replace the object's prototype), not one of its members, not a name every object has.
+ * Anything else is not a session Postern wrote: the visitor is signed out.
+ */
+function isSessionShaped(data: Readonly<Record<string, unknown>>): boolean {
+  return Object.keys(data).every((key) => !SESSION_MEMBERS.has(key) && !(key in Object.prototype));
+}
+
+/** koa-session passes the request's context to its store calls (documented in its README). */
+interface StoreCallContext {
+  readonly ctx?: object;
+}
+
 /**
  * koa-session over our SessionStore. The cookie holds only a 256-bit random id; the data lives in the
  * store, whose TTL is the session's own `expires` (koa-session's maxAge only shapes the cookie).
  */
 export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCookieOptions): Middleware {
+  // The id each request read from the store, so that a later write to that same id is known to follow a read.
+  const readIds = new WeakMap<object, string>();
   // Cookie attributes (path, sameSite, domain) are passed through to `cookies` but missing from koa-session's option type.
   const options = {
     key: opts.cookieName,
@@ -38,14 +57,22 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
     genid: () => randomBytes(32).toString('base64url'),
     valid: (_ctx: unknown, data: unknown) => sessionIsCurrent(data as unknown as SessionData, opts.now(), opts.inactivity),
     store: {
-      get: async (id: string) => (await store.get(id)) as Record<string, unknown> | undefined,
-      set: async (id: string, data: Record<string, unknown>) => {
+      get: async (id: string, _maxAge: unknown, call?: StoreCallContext) => {
+        const data = await store.get(id);
+        if (data !== undefined && call?.ctx) readIds.set(call.ctx, id);
+        return data && isSessionShaped(data) ? (data as Record<string, unknown>) : undefined;
+      },
+      set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, call?: StoreCallContext) => {
         // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.
-        const { _expire, _maxAge, ...rest } = data;
+        const { _expire, _maxAge: _, ...rest } = data;
         const session = rest as unknown as SessionData;
         const ttl = session.expires - opts.now();
-        if (ttl > 0) await store.set(id, session, ttl);
-        else await store.destroy(id);
+        if (!(ttl > 0)) await store.destroy(id);
+        // An update of the session this request read (a refreshed `seen`) is written only if it is
+        // still stored: a logout elsewhere in between stays a logout. A new id (a first write, or
+        // regenerate() at sign-in) is written as is.
+        else if (call?.ctx && readIds.get(call.ctx) === id) await store.setIfExists(id, session, ttl);
+        else await store.set(id, session, ttl);
       },
       destroy: async (id: string) => store.destroy(id),
     },

@@ -23,7 +23,7 @@ export const SIGN_IN_METHODS = ['password', 'oidc'] as const;
 export const SIGN_IN_OUTCOMES = ['success', 'failure', 'throttled', 'rejected', 'error'] as const;
 /** The login throttle's scopes (per address, per username, per username and address), and OIDC sign-ins started per address. */
 export const THROTTLE_SCOPES = ['ip', 'user', 'user+ip', 'oidc_start'] as const;
-export const STORE_OPERATIONS = ['get', 'set', 'destroy'] as const;
+export const STORE_OPERATIONS = ['get', 'set', 'destroy', 'list'] as const;
 export const HASH_REFUSAL_REASONS = ['queue_full', 'timeout'] as const;
 
 export type VerifyOutcome = (typeof VERIFY_OUTCOMES)[number];

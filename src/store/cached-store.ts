@@ -1,4 +1,4 @@
-import type { SessionData, SessionStore } from './session-store.js';
+import type { SessionData, SessionStore, StoredSession } from './session-store.js';
 
 export interface CachedSessionStoreOptions {
   /**
@@ -66,9 +66,23 @@ export class CachedSessionStore implements SessionStore {
     await this.#inner.set(id, data, ttlMs);
   }
 
+  async setIfExists(id: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    this.#entries.delete(id);
+    return this.#inner.setIfExists(id, data, ttlMs);
+  }
+
   async destroy(id: string): Promise<void> {
     this.#entries.delete(id);
     await this.#inner.destroy(id);
+  }
+
+  /** Straight from the store: a listing is for an operator, and must show what the store holds now. */
+  listByUser(user: string): Promise<StoredSession[]> {
+    return this.#inner.listByUser(user);
+  }
+
+  listAll(): Promise<StoredSession[]> {
+    return this.#inner.listAll();
   }
 
   ping(): Promise<boolean> {

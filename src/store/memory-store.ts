@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type SessionData, type SessionStore } from './session-store.js';
+import { StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
 
 export interface MemorySessionStoreOptions {
   /** Clock for TTLs and `expires`. Default `Date.now`. */
@@ -14,6 +14,8 @@ interface Entry {
   readonly json: string;
   /** Epoch ms: the earlier of "set + ttl" and the session's `expires`. */
   readonly deadline: number;
+  /** The session's user, for the per-user index ('' for an anonymous holder, which is not indexed). */
+  readonly user: string;
 }
 
 /**
@@ -22,6 +24,8 @@ interface Entry {
  */
 export class MemorySessionStore implements SessionStore {
   readonly #entries = new Map<string, Entry>();
+  /** user → ids of that user's sessions: listing one user never walks every session. */
+  readonly #byUser = new Map<string, Set<string>>();
   readonly #now: () => number;
   readonly #maxEntries: number;
   #sweeper: NodeJS.Timeout | undefined;
@@ -49,32 +53,31 @@ export class MemorySessionStore implements SessionStore {
 
   async get(id: string): Promise<SessionData | undefined> {
     this.#assertOpen();
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (entry.deadline <= this.#now()) {
-      this.#entries.delete(id);
-      return undefined;
-    }
-    return JSON.parse(entry.json) as SessionData;
+    const entry = this.#live(id);
+    return entry === undefined ? undefined : (JSON.parse(entry.json) as SessionData);
   }
 
   async set(id: string, data: SessionData, ttlMs: number): Promise<void> {
-    this.#assertOpen();
-    if (!Number.isFinite(ttlMs)) throw new RangeError(`ttlMs must be a finite number, got ${ttlMs}`);
-    const now = this.#now();
-    const deadline = Math.min(now + ttlMs, data.expires);
-    if (!(deadline > now)) {
-      this.#entries.delete(id);
-      return;
-    }
-    const json = JSON.stringify(data);
-    if (!this.#entries.has(id) && this.#entries.size >= this.#maxEntries) this.#evictOne();
-    this.#entries.set(id, { json, deadline });
+    this.#write(id, data, ttlMs, false);
+  }
+
+  async setIfExists(id: string, data: SessionData, ttlMs: number): Promise<boolean> {
+    return this.#write(id, data, ttlMs, true);
   }
 
   async destroy(id: string): Promise<void> {
     this.#assertOpen();
-    this.#entries.delete(id);
+    this.#delete(id);
+  }
+
+  async listByUser(user: string): Promise<StoredSession[]> {
+    this.#assertOpen();
+    return this.#listOf(user);
+  }
+
+  async listAll(): Promise<StoredSession[]> {
+    this.#assertOpen();
+    return [...this.#byUser.keys()].flatMap((user) => this.#listOf(user));
   }
 
   async ping(): Promise<boolean> {
@@ -85,6 +88,65 @@ export class MemorySessionStore implements SessionStore {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
     this.#entries.clear();
+    this.#byUser.clear();
+  }
+
+  /** The entry under `id` if it is still live; an expired one is dropped on the way. */
+  #live(id: string): Entry | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.deadline <= this.#now()) {
+      this.#delete(id);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Synchronous from check to write: `onlyIfPresent` is a compare-and-set, as Redis's `SET ... XX` is. */
+  #write(id: string, data: SessionData, ttlMs: number, onlyIfPresent: boolean): boolean {
+    this.#assertOpen();
+    if (!Number.isFinite(ttlMs)) throw new RangeError(`ttlMs must be a finite number, got ${ttlMs}`);
+    if (onlyIfPresent && this.#live(id) === undefined) return false;
+    const now = this.#now();
+    const deadline = Math.min(now + ttlMs, data.expires);
+    if (!(deadline > now)) {
+      this.#delete(id);
+      return false;
+    }
+    const json = JSON.stringify(data);
+    const previous = this.#entries.get(id);
+    if (previous === undefined && this.#entries.size >= this.#maxEntries) this.#evictOne();
+    if (previous !== undefined && previous.user !== data.user) this.#unindex(id, previous.user);
+    this.#entries.set(id, { json, deadline, user: data.user });
+    if (data.user !== '') {
+      let ids = this.#byUser.get(data.user);
+      if (ids === undefined) this.#byUser.set(data.user, (ids = new Set()));
+      ids.add(id);
+    }
+    return true;
+  }
+
+  #listOf(user: string): StoredSession[] {
+    const found: StoredSession[] = [];
+    for (const id of this.#byUser.get(user) ?? []) {
+      const entry = this.#live(id);
+      if (entry !== undefined) found.push({ id, data: JSON.parse(entry.json) as SessionData });
+    }
+    return found.sort((x, y) => x.data.created - y.data.created);
+  }
+
+  #delete(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    this.#entries.delete(id);
+    this.#unindex(id, entry.user);
+  }
+
+  #unindex(id: string, user: string): void {
+    const ids = this.#byUser.get(user);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.#byUser.delete(user);
   }
 
   #assertOpen(): void {
@@ -94,7 +156,7 @@ export class MemorySessionStore implements SessionStore {
   #sweep(): void {
     const now = this.#now();
     for (const [id, entry] of this.#entries) {
-      if (entry.deadline <= now) this.#entries.delete(id);
+      if (entry.deadline <= now) this.#delete(id);
     }
   }
 
@@ -110,6 +172,6 @@ export class MemorySessionStore implements SessionStore {
         victim = id;
       }
     }
-    if (victim !== undefined) this.#entries.delete(victim);
+    if (victim !== undefined) this.#delete(victim);
   }
 }

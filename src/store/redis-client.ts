@@ -57,3 +57,20 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
   redis.on('reconnecting', () => report('down'));
   return redis;
 }
+
+/**
+ * For one-shot commands (the CLI): waits until the client answers PING, up to `timeoutMs`. The
+ * client has no offline queue, so a command sent before the connection is ready would fail at once.
+ */
+export async function waitUntilReachable(redis: Redis, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await redis.ping();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis.url): ${(err as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

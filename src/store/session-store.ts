@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * What a signed-in browser is, as kept server-side. The cookie carries only the opaque id.
  * Keep it small: it is read on every verify request and stored once per session in Redis.
@@ -18,6 +20,9 @@ export interface SessionData {
   /** Sessions opened through an OIDC provider: its id, and the fingerprint of its admission rules at sign-in. */
   readonly idp?: string;
   readonly adm?: string;
+  /** Client address and shortened user agent at sign-in (http/session-origin.ts), for `postern sessions list`. */
+  readonly ip?: string;
+  readonly ua?: string;
   /** Any other small JSON values (OIDC id_token for logout, etc). */
   readonly [extra: string]: unknown;
 }
@@ -28,10 +33,46 @@ export interface SessionStore {
   get(id: string): Promise<SessionData | undefined>;
   /** Writes the session; the store forgets it after ttlMs. */
   set(id: string, data: SessionData, ttlMs: number): Promise<void>;
+  /**
+   * Writes the session only if it is still stored, atomically (Redis `SET ... XX`): every write
+   * that follows a read (the inactivity refresh of `seen`, a koa-session update) goes through here,
+   * so a logout or revocation in between is never undone. False when nothing was written.
+   * It keeps the session under the user it was set() for: a session never changes user under one
+   * id (sign-in always takes a fresh id), so the per-user index is left as set() made it.
+   */
+  setIfExists(id: string, data: SessionData, ttlMs: number): Promise<boolean>;
   destroy(id: string): Promise<void>;
+  /**
+   * The live sessions of one user, oldest first, from a per-user index (never a scan of all sessions).
+   * Anonymous holders (user '') are not indexed and never listed.
+   */
+  listByUser(user: string): Promise<StoredSession[]>;
+  /** The live sessions of every user, grouped by user, each group oldest first (for the CLI, not a hot path). */
+  listAll(): Promise<StoredSession[]>;
   /** True when the backend answers right now (readiness probe). Never rejects. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A session with its id, as the listing operations return it. The id is the bearer secret: never print it. */
+export interface StoredSession {
+  readonly id: string;
+  readonly data: SessionData;
+}
+
+/**
+ * The opaque handle people see and name a session by (`postern sessions list|revoke --id`): a
+ * SHA-256 of the id, hex. The id is 256 random bits, so the handle neither reveals it nor can be
+ * turned back into a cookie.
+ */
+export function sessionHandle(id: string): string {
+  return createHash('sha256').update('postern session handle\0').update(id).digest('hex');
+}
+
+/** How a session was opened, in the CLI's words: `password`, or `oidc:<provider>` (also for a local user linked by email). */
+export function sessionMethod(data: SessionData): string {
+  if (typeof data.idp === 'string') return `oidc:${data.idp}`;
+  return data.via === 'local' ? 'password' : data.via;
 }
 
 /** The backend could not answer: verify must fail closed with 503, never allow. */

@@ -3,14 +3,14 @@
  * file of a running server (which follows the file without a restart), hash-password, config check,
  * serve with a broken config, and help.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { TestClient, type Reply } from '../support/http-client.js';
-import { CLI, startPostern, type PosternProcess } from '../support/postern-process.js';
+import { type CliResult, runCli } from '../support/cli.js';
+import { startPostern, type PosternProcess } from '../support/postern-process.js';
 import { askVerify } from '../support/verify-client.js';
 import { waitFor } from '../support/wait.js';
 
@@ -22,47 +22,6 @@ users: { argon2: { memory_cost: 8192, time_cost: 1, parallelism: 1 } }
 const LOGIN_URL = 'http://auth.example.com/login';
 const PROTECTED_URL = 'https://photos.example.com/';
 const ARGON2ID = /^\$argon2id\$v=19\$[mtp=\d,]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `node dist/cli/main.js ...args` with `stdin` piped in (closed at once when absent) and only
- * PATH from the environment, so no POSTERN_* variable of the test runner leaks in. Killed, and the
- * test failed, if it has not exited within `timeoutMs`: a command that hangs is a bug.
- */
-function runCli(args: readonly string[], opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? tmpdir(),
-      env: { PATH: process.env.PATH, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`postern ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined); // a command that exits without reading stdin
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
 
 /** Signs in with a fresh browser; returns the browser (holding the session cookie) and the form reply. */
 async function signIn(port: number, username: string, password: string): Promise<{ browser: TestClient; reply: Reply }> {
@@ -168,6 +127,29 @@ describe('user management against the users file of a running server', () => {
     expect(again.stderr).toContain("user 'erin' not found");
   });
 
+  it('user disable: ends the session and refuses sign-in; user enable: the same password signs in again', async () => {
+    await addUser('fiona', 'fiona-password');
+    const { browser, reply } = await signIn(postern.port, 'fiona', 'fiona-password');
+    expect(reply.status).toBe(303);
+    expect((await verify(browser)).status).toBe(200);
+
+    const off = await andReload(() => cli(['user', 'disable', 'fiona']));
+    expect(off).toEqual({
+      code: 0,
+      signal: null,
+      stdout: '',
+      stderr: "user 'fiona' disabled: they cannot sign in, and their sessions end at their next request\n",
+    });
+    expect((await verify(browser)).status).toBe(401);
+    expect((await signIn(postern.port, 'fiona', 'fiona-password')).reply.status).toBe(401);
+
+    const on = await andReload(() => cli(['user', 'enable', 'fiona']));
+    expect(on).toEqual({ code: 0, signal: null, stdout: '', stderr: "user 'fiona' enabled: they can sign in again\n" });
+    const again = await signIn(postern.port, 'fiona', 'fiona-password');
+    expect(again.reply.status).toBe(303);
+    expect((await verify(again.browser)).header('remote-user')).toBe('fiona');
+  });
+
   it('user add of an existing user exits 1 naming the user and leaves the file alone', async () => {
     const before = readFileSync(usersFile(), 'utf8');
     const result = await cli(['user', 'add', 'admin', '--password-stdin'], 'whatever-password\n');
@@ -192,17 +174,37 @@ describe('user management against the users file of a running server', () => {
     },
     { cmd: 'user add frank --generate --colour red', stderr: /^postern user add: .*'--colour'.*; see 'postern user add --help'\n$/ },
     { cmd: 'user passwd', stderr: "postern user passwd: missing NAME; see 'postern user passwd --help'\n" },
-    { cmd: 'user', stderr: "postern user: missing command (add, passwd, remove or list); see 'postern user --help'\n" },
-    { cmd: 'user rename bob', stderr: "postern user: unknown command 'rename'; expected add, passwd, remove or list; see 'postern user --help'\n" },
+    { cmd: 'user', stderr: "postern user: missing command (add, passwd, disable, enable, remove or list); see 'postern user --help'\n" },
+    {
+      cmd: 'user rename bob',
+      stderr: "postern user: unknown command 'rename'; expected add, passwd, disable, enable, remove or list; see 'postern user --help'\n",
+    },
+    { cmd: 'user disable', stderr: "postern user disable: missing NAME; see 'postern user disable --help'\n" },
+    { cmd: 'user enable nobody', stderr: /^postern user enable: user 'nobody' not found in .*users\.yml; see 'postern user list'\n$/ },
+    { cmd: 'user enable admin', stderr: "postern user enable: user 'admin' is already enabled; nothing was changed\n" },
+    {
+      cmd: 'user add frank --password-stdin',
+      stdin: 'abc\n',
+      stderr:
+        'postern user add: the password has 3 characters, fewer than users.min_password_length (12); nothing was changed. ' +
+        'Choose a longer one, use --generate, or add --force to import it as it is\n',
+    },
+    {
+      cmd: 'user passwd admin --password-stdin',
+      stdin: 'eleven-char\n',
+      stderr:
+        'postern user passwd: the password has 11 characters, fewer than users.min_password_length (12); nothing was changed. ' +
+        'Choose a longer one, use --generate, or add --force to import it as it is\n',
+    },
     { cmd: 'user list extra', stderr: "postern user list: unexpected argument 'extra'; see 'postern user list --help'\n" },
     {
       cmd: 'hash-password --algorithm md5',
       stderr: "postern hash-password: unknown --algorithm 'md5'; expected argon2id or pbkdf2-sha256; see 'postern hash-password --help'\n",
     },
     { cmd: 'frobnicate', stderr: /^unknown command 'frobnicate'\n\nUsage: postern \[--config FILE\] <command>\n/ },
-  ])('bad usage exits 2: postern $cmd', async ({ cmd, stderr }, { expect }) => {
+  ] as Array<{ cmd: string; stderr: string | RegExp; stdin?: string }>)('bad usage exits 2: postern $cmd', async ({ cmd, stderr, stdin }, { expect }) => {
     const before = readFileSync(usersFile(), 'utf8');
-    const result = await cli(cmd.split(' '), 'some-password\n');
+    const result = await cli(cmd.split(' '), stdin ?? 'some-password\n');
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     if (typeof stderr === 'string') expect(result.stderr).toBe(stderr);
@@ -286,7 +288,7 @@ describe('user management against the users file of a running server', () => {
 
   it('the server logged no password and no hash', () => {
     const log = postern.output.join('\n');
-    for (const secret of ['bob-password-1', 'dave-old-password', 'dave-new-password', 'erin-password', 'henry-password', 'argon-password', 'pbkdf2-password']) {
+    for (const secret of ['bob-password-1', 'fiona-password', 'dave-old-password', 'dave-new-password', 'erin-password', 'henry-password', 'argon-password', 'pbkdf2-password']) {
       expect(log).not.toContain(secret);
     }
     expect(log).not.toContain('$argon2id$');
@@ -404,7 +406,7 @@ describe.concurrent('help', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: postern \[--config FILE\] <command>\n/);
-    for (const command of ['serve', 'hash-password', 'user add|passwd|remove|list', 'config check']) expect(result.stdout).toContain(command);
+    for (const command of ['serve', 'hash-password', 'user add|passwd|disable|enable|remove|list', 'config check']) expect(result.stdout).toContain(command);
     expect(await runCli(['help'], { cwd })).toEqual(result);
   });
 
@@ -413,7 +415,7 @@ describe.concurrent('help', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: postern user <command> \[options\]\n/);
-    for (const command of ['add NAME', 'passwd NAME', 'remove NAME', 'list']) expect(result.stdout).toContain(command);
+    for (const command of ['add NAME', 'passwd NAME', 'disable NAME', 'enable NAME', 'remove NAME', 'list']) expect(result.stdout).toContain(command);
   });
 
   it('config --help prints the config usage and exits 0', async ({ expect }) => {
@@ -432,7 +434,7 @@ describe.concurrent('help', () => {
     }
   });
 
-  it.for(['user add', 'user passwd', 'user remove', 'user list', 'hash-password'])("%s --help prints that command's usage and exits 0", async (command, { expect }) => {
+  it.for(['user add', 'user passwd', 'user disable', 'user enable', 'user remove', 'user list', 'hash-password'])("%s --help prints that command's usage and exits 0", async (command, { expect }) => {
     const result = await runCli([...command.split(' '), '--help'], { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');

@@ -1,5 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { MAX_PASSWORD_BYTES } from '../../src/auth/passwords.js';
+import { fastHasher, startApp, type AppFixture } from '../support/app-fixture.js';
 import { parseForm, TestClient } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
 
@@ -18,9 +20,26 @@ const RD = 'https://photos.example.com/album/1';
 
 let app: AppFixture;
 let postern: TestClient;
+const evaluatedBytes: number[] = [];
 
 beforeAll(async () => {
-  app = await startApp(CONFIG, USERS);
+  app = await startApp(CONFIG, USERS, {
+    // The real hasher, noting the size of every password it is asked to evaluate.
+    extraDeps: () => ({
+      hasher: {
+        ...fastHasher,
+        hash: (password, algorithm) => fastHasher.hash(password, algorithm),
+        verify: (hash, password) => {
+          evaluatedBytes.push(Buffer.byteLength(password));
+          return fastHasher.verify(hash, password);
+        },
+        verifyDummy: (password) => {
+          evaluatedBytes.push(Buffer.byteLength(password));
+          return fastHasher.verifyDummy(password);
+        },
+      },
+    }),
+  });
   postern = new TestClient(app.port);
 });
 afterAll(() => app.close());
@@ -249,6 +268,93 @@ describe('POST /login', () => {
     expect(log).not.toContain('not-it-123');
     expect(log).not.toContain(sid!);
     expect(log).not.toContain('$argon2id$');
+  });
+});
+
+describe('bad input in the sign-in form', () => {
+  /** Posts `body` as it is (bytes, not re-encoded) with a valid form token, from a fresh address; the failures counted for that address after it. */
+  async function postRaw(body: Buffer | string): Promise<{ status: number; body: string; addressFailures: number }> {
+    const browser = browserFrom();
+    const ip = `198.51.100.${nextAddress - 1}`;
+    const page = await browser.get(LOGIN);
+    const csrf = parseForm(page.body).fields.csrf!;
+    const cookie = await browser.jar.getCookieString(LOGIN);
+    const payload = Buffer.concat([Buffer.from(`csrf=${encodeURIComponent(csrf)}&`), Buffer.isBuffer(body) ? body : Buffer.from(body)]);
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: app.port,
+          method: 'POST',
+          path: '/login',
+          headers: { host: 'auth.example.com', cookie, 'x-forwarded-for': ip, accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(payload.length) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const row = (await app.deps.throttle.list()).find((r) => r.scope === 'ip' && r.key === ip);
+    return { ...reply, addressFailures: row?.failures ?? 0 };
+  }
+
+  it.each([
+    ['a NUL in the username', 'username=ali%00ce&password=secret-1'],
+    ['a NUL in the password', 'username=alice&password=secret%00-1'],
+    ['a lone surrogate in the username (CESU-8)', 'username=alice%ED%A0%80&password=secret-1'],
+    ['a lone surrogate in the password (CESU-8)', 'username=alice&password=secret%ED%B0%80'],
+    ['invalid UTF-8 escaped in the username', 'username=%FF%FEalice&password=secret-1'],
+    ['invalid UTF-8 escaped in the password', 'username=alice&password=%C3%28'],
+    ['invalid UTF-8 bytes in the password', Buffer.concat([Buffer.from('username=alice&password=se'), Buffer.from([0xff, 0xfe]), Buffer.from('cret')])],
+    ['a 100-character username', `username=${'a'.repeat(100)}&password=secret-1`],
+  ])('refuses %s with 400, counts it for the address, and hashes nothing', async (_what, body) => {
+    const before = evaluatedBytes.length;
+    const reply = await postRaw(body);
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatch(/holds characters that cannot be part of one|Usernames are at most 64 characters/);
+    expect(reply.addressFailures).toBe(1);
+    expect(evaluatedBytes.length).toBe(before);
+  });
+
+  it.each([
+    ['username', `username=${'a'.repeat(100_000)}&password=secret-1`],
+    ['password', `username=alice&password=${'p'.repeat(100_000)}`],
+  ])('refuses a 100 KB %s with 413 before reading it whole, counted for the address, never hashed', async (_field, body) => {
+    const before = evaluatedBytes.length;
+    const reply = await postRaw(body);
+    expect(reply.status).toBe(413);
+    expect(reply.addressFailures).toBe(1);
+    expect(evaluatedBytes.length).toBe(before);
+  });
+
+  it('refuses a password just over the maximum with 400 without hashing it, and hashes one at the maximum', async () => {
+    const before = evaluatedBytes.length;
+    const over = await postRaw(`username=alice&password=${'p'.repeat(MAX_PASSWORD_BYTES + 1)}`);
+    expect(over.status).toBe(400);
+    expect(over.body).toContain(`Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.`);
+    expect(over.addressFailures).toBe(1);
+    expect(evaluatedBytes.length).toBe(before);
+    const at = await postRaw(`username=alice&password=${'p'.repeat(MAX_PASSWORD_BYTES)}`);
+    expect(at.status).toBe(401);
+    expect(evaluatedBytes.slice(before)).toEqual([MAX_PASSWORD_BYTES]);
+    expect(Math.max(...evaluatedBytes)).toBeLessThanOrEqual(MAX_PASSWORD_BYTES);
+  });
+
+  it('a burst of junk from one address ends in 429 like any other failures', async () => {
+    const browser = browserFrom();
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = (await browser.submitForm(LOGIN, { username: 'ali\u0000ce', password: 'x' })).status;
+    expect(last).toBe(429);
+  });
+
+  it('never echoes a username it refused as malformed, and gives a fresh form', async () => {
+    const reply = await postRaw('username=ali%00ce&password=secret-1');
+    expect(reply.body).not.toContain('ali\u0000ce');
+    expect(parseForm(reply.body).fields.csrf).toBeDefined();
   });
 });
 

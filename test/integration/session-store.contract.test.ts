@@ -121,6 +121,71 @@ function describeSessionStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await t.store.get(b.slice(0, -1))).toBeUndefined();
     });
 
+    it('setIfExists rewrites a stored session and says so', async () => {
+      const id = newId();
+      const data = typicalSession(t.now());
+      await t.store.set(id, data, HOUR);
+      const refreshed = { ...data, seen: data.seen + 1_000 };
+      expect(await t.store.setIfExists(id, refreshed, HOUR)).toBe(true);
+      expect(await t.store.get(id)).toEqual(refreshed);
+    });
+
+    it('setIfExists after destroy does not bring the session back (a touch after a logout, issue 12)', async () => {
+      const id = newId();
+      const data = typicalSession(t.now());
+      await t.store.set(id, data, HOUR);
+      await t.store.destroy(id);
+      expect(await t.store.setIfExists(id, { ...data, seen: data.seen + 1_000 }, HOUR)).toBe(false);
+      expect(await t.store.get(id)).toBeUndefined();
+      expect(await t.store.listByUser('alice')).toEqual([]);
+    });
+
+    it('setIfExists never creates: an unknown id or a session past its TTL stays absent', async () => {
+      const unknown = newId();
+      expect(await t.store.setIfExists(unknown, typicalSession(t.now()), HOUR)).toBe(false);
+      expect(await t.store.get(unknown)).toBeUndefined();
+      const lapsed = newId();
+      await t.store.set(lapsed, typicalSession(t.now()), 200);
+      await t.elapse(250);
+      expect(await t.store.setIfExists(lapsed, typicalSession(t.now()), HOUR)).toBe(false);
+      expect(await t.store.get(lapsed)).toBeUndefined();
+    });
+
+    it("listByUser returns one user's live sessions, oldest first, with their ids", async () => {
+      const [first, second, bobs, holder] = [newId(), newId(), newId(), newId()];
+      const start = t.now();
+      await t.store.set(second, typicalSession(start, { created: start - 1_000, via: 'oidc:corp', idp: 'corp' }), HOUR);
+      await t.store.set(first, typicalSession(start, { created: start - 2_000 }), HOUR);
+      await t.store.set(bobs, typicalSession(start, { user: 'bob' }), HOUR);
+      // An anonymous holder (a sign-in at a provider in flight) is nobody's session.
+      await t.store.set(holder, typicalSession(start, { user: '' }), HOUR);
+      expect((await t.store.listByUser('alice')).map((s) => s.id)).toEqual([first, second]);
+      expect(await t.store.listByUser('bob')).toEqual([{ id: bobs, data: typicalSession(start, { user: 'bob' }) }]);
+      expect(await t.store.listByUser('')).toEqual([]);
+      expect(await t.store.listByUser('carol')).toEqual([]);
+    });
+
+    it('listByUser leaves out destroyed and expired sessions, and a session rewritten for another user', async () => {
+      const [destroyed, lapsing, moved, kept] = [newId(), newId(), newId(), newId()];
+      for (const id of [destroyed, lapsing, moved, kept]) await t.store.set(id, typicalSession(t.now()), id === lapsing ? 200 : HOUR);
+      await t.store.destroy(destroyed);
+      await t.store.set(moved, typicalSession(t.now(), { user: 'bob' }), HOUR);
+      await t.elapse(250);
+      expect((await t.store.listByUser('alice')).map((s) => s.id)).toEqual([kept]);
+      expect((await t.store.listByUser('bob')).map((s) => s.id)).toEqual([moved]);
+    });
+
+    it('listAll returns every user\'s sessions and nothing else', async () => {
+      const [a, b, holder] = [newId(), newId(), newId()];
+      await t.store.set(a, typicalSession(t.now()), HOUR);
+      await t.store.set(b, typicalSession(t.now(), { user: 'bob' }), HOUR);
+      await t.store.set(holder, typicalSession(t.now(), { user: '' }), HOUR);
+      const all = await t.store.listAll();
+      expect(all.map((s) => [s.data.user, s.id]).sort()).toEqual([['alice', a], ['bob', b]].sort());
+      await t.store.destroy(a);
+      expect((await t.store.listAll()).map((s) => s.id)).toEqual([b]);
+    });
+
     it('answers ping with true', async () => {
       expect(await t.store.ping()).toBe(true);
     });
@@ -217,7 +282,8 @@ describe('RedisSessionStore on a real redis-server', () => {
   }
 
   describeSessionStoreContract('RedisSessionStore', async () => ({
-    store: await connectedStore(),
+    // A prefix of its own per test: the listings see only that test's sessions.
+    store: await connectedStore({ prefix: `contract:${randomBytes(4).toString('hex')}:` }),
     now: () => Date.now(),
     elapse: (ms) => sleep(ms),
   }));
@@ -252,15 +318,62 @@ describe('RedisSessionStore on a real redis-server', () => {
       expect(await inspect.pttl(DEFAULT_SESSION_PREFIX + id)).toBeLessThanOrEqual(5_000);
     });
 
-    it('keeps a typical session within 300 bytes of Redis memory (issue 7)', async () => {
+    it('keeps a typical session, with its address and agent, within 300 bytes of Redis memory (issues 7, 12)', async () => {
       store = await connectedStore();
       const id = newId();
-      await store.set(id, typicalSession(Date.now()), 12 * HOUR);
+      await store.set(id, typicalSession(Date.now(), { ip: '203.0.113.7', ua: 'Firefox 128 on Linux' }), 12 * HOUR);
       const key = DEFAULT_SESSION_PREFIX + id;
       const bytes = await inspect.memory('USAGE', key);
       const value = await inspect.get(key);
-      expect(value, 'stored without whitespace').not.toMatch(/\s/);
+      expect(value, 'stored as compact JSON').toBe(JSON.stringify(JSON.parse(value!)));
       expect(bytes, `MEMORY USAGE for a ${key.length}-byte key and a ${value?.length}-byte value`).toBeLessThanOrEqual(300);
+    });
+
+    it('indexes each user\'s sessions in one sorted set, at most 80 bytes more per session, that expires with its last session', async () => {
+      store = await connectedStore({ prefix: 'index:' });
+      const [short, long] = [newId(), newId()];
+      const now = Date.now();
+      await store.set(short, typicalSession(now, { expires: now + 5_000 }), HOUR);
+      const oneMember = await inspect.memory('USAGE', 'index:by-user:alice');
+      await store.set(long, typicalSession(now), HOUR);
+      const twoMembers = await inspect.memory('USAGE', 'index:by-user:alice');
+      expect(twoMembers! - oneMember!, 'Redis memory of one more index member').toBeLessThanOrEqual(80);
+      expect(await inspect.zrange('index:by-user:alice', '0', '-1', 'WITHSCORES')).toEqual([short, String(now + 5_000), long, expect.any(String)]);
+      const pttl = await inspect.pttl('index:by-user:alice');
+      expect(pttl).toBeGreaterThan(HOUR - 60_000);
+      expect(pttl).toBeLessThanOrEqual(HOUR);
+    });
+
+    it('lists one user from their index: no SCAN or KEYS over the keyspace', async () => {
+      store = await connectedStore({ prefix: 'noscan:' });
+      const id = newId();
+      await store.set(id, typicalSession(Date.now()), HOUR);
+      await inspect.config('RESETSTAT');
+      expect((await store.listByUser('alice')).map((s) => s.id)).toEqual([id]);
+      const stats = await inspect.info('commandstats');
+      expect(stats).not.toMatch(/cmdstat_(scan|keys):/);
+      expect(stats).toMatch(/cmdstat_zrangebyscore:calls=1,/);
+    });
+
+    it('drops a destroyed session from its index at the next listing', async () => {
+      store = await connectedStore({ prefix: 'tidy:' });
+      const [gone, kept] = [newId(), newId()];
+      await store.set(gone, typicalSession(Date.now()), HOUR);
+      await store.set(kept, typicalSession(Date.now()), HOUR);
+      await store.destroy(gone);
+      expect(await inspect.zcard('tidy:by-user:alice')).toBe(2);
+      expect((await store.listByUser('alice')).map((s) => s.id)).toEqual([kept]);
+      expect(await inspect.zrange('tidy:by-user:alice', '0', '-1')).toEqual([kept]);
+    });
+
+    it('refreshes only with SET XX: a session deleted behind its back stays deleted', async () => {
+      store = await connectedStore();
+      const id = newId();
+      const data = typicalSession(Date.now());
+      await store.set(id, data, HOUR);
+      await inspect.del(DEFAULT_SESSION_PREFIX + id);
+      expect(await store.setIfExists(id, { ...data, seen: Date.now() }, HOUR)).toBe(false);
+      expect(await inspect.exists(DEFAULT_SESSION_PREFIX + id)).toBe(0);
     });
 
     it('ignores a stored session whose expires has passed, whatever its TTL', async () => {

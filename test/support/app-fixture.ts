@@ -98,7 +98,7 @@ export async function startApp(
     store,
     throttle: createLoginThrottle(cfg.login.throttle),
     access: compileAccess(cfg.access, cfg.session.domain),
-    resolveClientIp: createClientIpResolver({ isTrusted: compileTrustedProxies(cfg.server.trusted_proxies), header: cfg.server.client_ip_header as never }),
+    resolveClientIp: createClientIpResolver({ isTrusted: compileTrustedProxies(cfg.server.trusted_proxies), header: cfg.server.client_ip_header }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     now: opts.now ?? Date.now,
   };

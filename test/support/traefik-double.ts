@@ -1,6 +1,6 @@
 /**
  * A Traefik test double: "entrypoint → router (by Host) → forwardAuth middlewares → reverse proxy",
- * written from /work/shared/reference/proxy-contracts.md §2 (the algorithm of §2.6, the tables of
+ * written from ../shared/reference/proxy-contracts.md §2 (the algorithm of §2.6, the tables of
  * §2.3 and §2.4). Traefik cannot be installed here, so Postern's Traefik tests run against this.
  *
  * Default semantics: Traefik v3.6.14+ (tri-state trustForwardHeader, underscore aliases of the

@@ -14,7 +14,10 @@ function countingStore(now: () => number) {
       return fail ? Promise.reject(new Error('down')) : inner.get(id);
     },
     set: (id, data, ttl) => inner.set(id, data, ttl),
+    setIfExists: (id, data, ttl) => inner.setIfExists(id, data, ttl),
     destroy: (id) => inner.destroy(id),
+    listByUser: (user) => inner.listByUser(user),
+    listAll: () => inner.listAll(),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };
@@ -70,6 +73,40 @@ describe('CachedSessionStore', () => {
     expect(await cached.get('a')).toMatchObject({ user: 'bob' });
     await cached.destroy('a');
     expect(await cached.get('a')).toBeUndefined();
+  });
+
+  it('a refresh of seen from a cached read does not bring back a session deleted elsewhere (issue 12)', async () => {
+    const { cached, backing, advance, now } = setup();
+    const data = session(now());
+    await cached.set('a', data, 60_000);
+    await cached.get('a');
+    // Another replica's logout, while this one still holds the read in its cache.
+    await backing.inner.destroy('a');
+    advance(100);
+    expect(await cached.setIfExists('a', { ...data, seen: now() }, 60_000)).toBe(false);
+    expect(await backing.inner.get('a')).toBeUndefined();
+    expect(await cached.get('a')).toBeUndefined();
+  });
+
+  it('a refresh of a session that is still stored writes it and drops the cached read', async () => {
+    const { cached, backing, advance, now } = setup();
+    const data = session(now());
+    await cached.set('a', data, 60_000);
+    await cached.get('a');
+    advance(100);
+    expect(await cached.setIfExists('a', { ...data, seen: now() }, 60_000)).toBe(true);
+    expect((await cached.get('a'))?.seen).toBe(now());
+    expect(backing.reads()).toBe(2);
+  });
+
+  it('lists sessions from the store, never from its cache', async () => {
+    const { cached, backing, now } = setup();
+    await cached.set('a', session(now()), 60_000);
+    await cached.get('a');
+    expect((await cached.listByUser('alice')).map((s) => s.id)).toEqual(['a']);
+    await backing.inner.destroy('a');
+    expect(await cached.listByUser('alice')).toEqual([]);
+    expect(await cached.listAll()).toEqual([]);
   });
 
   it('never serves a session past its own expires, even from the cache', async () => {

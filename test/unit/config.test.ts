@@ -1,10 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/config/load.js';
-import { CONFIG_KEYS, SECRET_KEYS } from '../../src/config/schema.js';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
+import { SECRET_KEYS } from '../../src/config/schema.js';
+import type { ClientIpHeader } from '../../src/http/client-ip.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -57,6 +59,7 @@ describe('defaults', () => {
         public_url: 'http://localhost:9190',
         trusted_proxies: ['loopback'],
         client_ip_header: undefined,
+        shutdown_grace: 5000,
       },
       session: {
         secret: undefined,
@@ -70,6 +73,7 @@ describe('defaults', () => {
       data_dir: join(dir, 'data'),
       users: {
         file: join(dir, 'data', 'users.yml'),
+        min_password_length: 12,
         argon2: { memory_cost: 19456, time_cost: 2, parallelism: 1 },
       },
       headers: {
@@ -85,7 +89,9 @@ describe('defaults', () => {
           perIp: [{ points: 10, durationSec: 60 }, { points: 50, durationSec: 3600 }],
           perUser: [{ points: 20, durationSec: 60 }, { points: 100, durationSec: 3600 }],
           perUserIp: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
+          perDevice: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
+        device_ttl: 90 * 24 * HOUR,
       },
       metrics: { address: '127.0.0.1', port: undefined },
       access: undefined,
@@ -118,6 +124,18 @@ describe('defaults', () => {
       '10.0.0.0/8',
     ]);
     expect(parseConfig({}).config.server.trusted_proxies).toEqual(['loopback']);
+  });
+
+  test('the Config type is the schema output: each key has the type its consumer takes, without a cast', () => {
+    const { config } = parseConfig({ server: { client_ip_header: 'X-Real-IP' }, access: { networks: { home: ['10.0.0.0/8'] } } });
+
+    expectTypeOf(config.server.client_ip_header).toEqualTypeOf<ClientIpHeader>();
+    expectTypeOf(config.log.level).toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
+    expectTypeOf(config.users.file).toEqualTypeOf<string>();
+    expectTypeOf(config.session.domain).toEqualTypeOf<string>();
+    expectTypeOf(config.server.trusted_proxies).toEqualTypeOf<readonly string[]>();
+    expect(config.server.client_ip_header).toBe('x-real-ip');
+    expect(config.access?.networks).toEqual({ home: ['10.0.0.0/8'] });
   });
 
   test('parseConfig reads no process.env unless given it', () => {
@@ -288,6 +306,30 @@ describe('reporting problems', () => {
     expect(session.remember_me).toBe(0);
   });
 
+  test('server.shutdown_grace: 0 (off) or 1s..5m, in milliseconds, from YAML or the environment', () => {
+    expect(parseConfig({ server: { shutdown_grace: '1s' } }).config.server.shutdown_grace).toBe(1000);
+    expect(parseConfig({ server: { shutdown_grace: 0 } }).config.server.shutdown_grace).toBe(0);
+    expect(parseConfig({}, { POSTERN_SERVER_SHUTDOWN_GRACE: '30s' }).config.server.shutdown_grace).toBe(30_000);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: '10m' } }))).toEqual(["server.shutdown_grace must be 0 (off) or between 1s and 5m, got '10m'"]);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: 5 } }))).toEqual([
+      "server.shutdown_grace must be 0 (off) or a duration such as '24h', '30m' or '2h30m', between 1s and 5m, got '5'",
+    ]);
+  });
+
+  test('login.device_ttl is a duration (0: device trust off) and login.device_rate_limit needs a window', () => {
+    const { login } = parseConfig({ login: { device_ttl: '30d', device_rate_limit: '3/minute;10/day' } }).config;
+    expect(login.device_ttl).toBe(30 * 24 * HOUR);
+    expect(login.throttle.perDevice).toEqual([
+      { points: 3, durationSec: 60 },
+      { points: 10, durationSec: 86_400 },
+    ]);
+    expect(parseConfig({ login: { device_ttl: 0 } }).config.login.device_ttl).toBe(0);
+    expect(problemsOf(() => parseConfig({ login: { device_ttl: '30m', device_rate_limit: 'off' } }))).toEqual([
+      "login.device_ttl must be 0 (off) or between 1h and 8760h, got '30m'",
+      'login.device_rate_limit must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0), got \'off\'',
+    ]);
+  });
+
   test('argon2 parameters are checked against their ranges', () => {
     expect(
       problemsOf(() => parseConfig({ users: { argon2: { memory_cost: 1024, time_cost: 1.5, parallelism: 17 } } })),
@@ -334,6 +376,15 @@ describe('secrets', () => {
     ]);
     expect(problems.join('\n')).not.toContain(shortSecret);
     expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test('session.redis.url: the path is a database number, or absent', () => {
+    for (const url of ['redis://redis:6379', 'redis://redis:6379/', 'redis://redis:6379/3', 'rediss://:pw@redis.internal/0']) {
+      expect(parseConfig({ session: { redis: { url } } }).config.session.redis.url).toBe(url);
+    }
+    for (const url of ['redis://redis:6379/abc', 'redis://redis:6379/0/1']) {
+      expect(problemsOf(() => parseConfig({ session: { redis: { url } } }))).toEqual(['session.redis.url must be a redis:// or rediss:// URL, got <hidden>']);
+    }
   });
 
   test('a secret given through the environment is hidden too', () => {

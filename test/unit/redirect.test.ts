@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isOnDomain, validateRedirect } from '../../src/auth/redirect.js';
+import { validateRedirect } from '../../src/auth/redirect.js';
+import { isWithinDomain } from '../../src/net/domain.js';
 
 const https = { domain: 'example.com', allowHttp: false };
 const http = { domain: 'example.com', allowHttp: true };
@@ -55,7 +56,7 @@ describe('validateRedirect', () => {
   });
 });
 
-describe('isOnDomain', () => {
+describe('isWithinDomain', () => {
   it.each([
     ['example.com', true],
     ['a.example.com', true],
@@ -64,6 +65,6 @@ describe('isOnDomain', () => {
     ['example.com.evil', false],
     ['com', false],
   ])('%s → %s', (host, expected) => {
-    expect(isOnDomain(host, 'example.com')).toBe(expected);
+    expect(isWithinDomain(host, 'example.com')).toBe(expected);
   });
 });

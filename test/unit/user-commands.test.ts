@@ -5,11 +5,12 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPasswordHasher, isSupportedHash, type PasswordHasher } from '../../src/auth/passwords.js';
 import type { User } from '../../src/auth/user.js';
-import { parseUsersFile, writeUsersFileAtomic } from '../../src/auth/users-file.js';
+import { parseUsersFile } from '../../src/auth/users-file-parse.js';
+import { writeUsersFileAtomic } from '../../src/auth/users-file-writer.js';
 import { hashPasswordCommand } from '../../src/cli/hash-password.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { readPassword } from '../../src/cli/io.js';
-import { userCommand } from '../../src/cli/user-commands.js';
+import { type UserChange, type UserCommandDeps, userCommand } from '../../src/cli/user-commands.js';
 
 const FAST = { memory_cost: 8192, time_cost: 1, parallelism: 1 };
 
@@ -57,9 +58,13 @@ function terminal(input?: string, opts: { tty?: boolean } = {}): Terminal & { ra
   return { io, stdin, out: () => out, err: () => err, rawModes };
 }
 
-async function run(args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  args: string[],
+  input?: string,
+  deps: Partial<UserCommandDeps> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const t = terminal(input);
-  const code = await userCommand(args, t.io, { usersFile, hasher });
+  const code = await userCommand(args, t.io, { usersFile, hasher, ...deps });
   return { code, out: t.out(), err: t.err() };
 }
 
@@ -79,20 +84,20 @@ async function seed(...users: Array<Partial<User> & { username: string; plain: s
 
 describe('user add', () => {
   it('adds a user with the password from stdin, creating the file 0600', async () => {
-    const r = await run(['add', 'Alice', '--password-stdin'], 's3cret pass\n');
+    const r = await run(['add', 'Alice', '--password-stdin'], 's3cret passphrase\n');
     expect(r).toMatchObject({ code: 0, out: '' });
     expect(r.err).toContain("user 'alice' added");
     expect((await stat(usersFile)).mode & 0o777).toBe(0o600);
     const alice = (await usersOnDisk()).get('alice')!;
     expect(alice).toMatchObject({ role: 'user', groups: [], email: '', name: '', disabled: false });
     // One trailing newline is stripped, nothing else.
-    expect(await hasher.verify(alice.password, 's3cret pass')).toBe(true);
+    expect(await hasher.verify(alice.password, 's3cret passphrase')).toBe(true);
   });
 
   it('stores role, groups, email and name', async () => {
     const r = await run(
       ['add', 'carol', '--role', 'admin', '--groups', 'family, admins,,family', '--email', 'c@example.com', '--name', 'Carol C', '--password-stdin'],
-      'pw',
+      'carol-password',
     );
     expect(r.code).toBe(0);
     expect((await usersOnDisk()).get('carol')).toMatchObject({
@@ -116,7 +121,7 @@ describe('user add', () => {
   it('keeps the other users unchanged', async () => {
     await seed({ username: 'alice', plain: 'a', role: 'admin', groups: ['family'], email: 'a@example.com' });
     const before = (await usersOnDisk()).get('alice');
-    expect((await run(['add', 'bob', '--password-stdin'], 'b')).code).toBe(0);
+    expect((await run(['add', 'bob', '--password-stdin'], 'bob-password')).code).toBe(0);
     const after = await usersOnDisk();
     expect(after.get('alice')).toEqual(before);
     expect([...after.keys()]).toEqual(['alice', 'bob']);
@@ -186,12 +191,12 @@ describe('user passwd', () => {
       { username: 'bob', plain: 'bob' },
     );
     const before = await usersOnDisk();
-    const r = await run(['passwd', 'Alice', '--password-stdin'], 'new one\r\n');
+    const r = await run(['passwd', 'Alice', '--password-stdin'], 'new one, longer\r\n');
     expect(r.code).toBe(0);
     expect(r.err).toContain("password changed for user 'alice'");
     const after = await usersOnDisk();
     const alice = after.get('alice')!;
-    expect(await hasher.verify(alice.password, 'new one')).toBe(true);
+    expect(await hasher.verify(alice.password, 'new one, longer')).toBe(true);
     expect(await hasher.verify(alice.password, 'old')).toBe(false);
     expect({ ...alice, password: '' }).toEqual({ ...before.get('alice')!, password: '' });
     expect(after.get('bob')).toEqual(before.get('bob'));
@@ -241,6 +246,161 @@ describe('user remove', () => {
   });
 });
 
+describe('the minimum password length (users.min_password_length)', () => {
+  it.each([
+    ['add', 'bob'],
+    ['passwd', 'alice'],
+  ])('user %s refuses a password under the minimum with exit 2 and leaves the file alone', async (command, name) => {
+    await seed({ username: 'alice', plain: 'alice-password' });
+    const text = await readFile(usersFile, 'utf8');
+    const r = await run([command, name, '--password-stdin'], 'eleven-char\n');
+    expect(r).toEqual({
+      code: 2,
+      out: '',
+      err:
+        `postern user ${command}: the password has 11 characters, fewer than users.min_password_length (12); ` +
+        'nothing was changed. Choose a longer one, use --generate, or add --force to import it as it is\n',
+    });
+    expect(await readFile(usersFile, 'utf8')).toBe(text);
+  });
+
+  it('counts characters, not bytes: twelve accented letters are enough', async () => {
+    expect((await run(['add', 'bob', '--password-stdin'], 'éééééééééééé')).code).toBe(0);
+    expect((await run(['add', 'carol', '--password-stdin'], 'ééééééééééé')).code).toBe(2);
+  });
+
+  it('--force accepts a short password (an import)', async () => {
+    const r = await run(['add', 'bob', '--password-stdin', '--force'], 'abc');
+    expect(r.code).toBe(0);
+    expect(await hasher.verify((await usersOnDisk()).get('bob')!.password, 'abc')).toBe(true);
+  });
+
+  it('follows the configured minimum', async () => {
+    expect((await run(['add', 'bob', '--password-stdin'], 'fifteen-chars!!', { minPasswordLength: 16 })).code).toBe(2);
+    expect((await run(['add', 'bob', '--password-stdin'], 'sixteen-chars!!!', { minPasswordLength: 16 })).code).toBe(0);
+  });
+
+  it('a generated password (24 characters) passes', async () => {
+    const r = await run(['add', 'bob', '--generate'], undefined, { minPasswordLength: 24 });
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toHaveLength(24);
+  });
+});
+
+describe('user disable and enable', () => {
+  it('disable sets disabled: true and changes nothing else; enable undoes it', async () => {
+    await seed({ username: 'alice', plain: 'alice-password', role: 'admin', groups: ['family'] }, { username: 'bob', plain: 'bob-password' });
+    const before = await usersOnDisk();
+
+    const off = await run(['disable', 'ALICE']);
+    expect(off).toEqual({ code: 0, out: '', err: "user 'alice' disabled: they cannot sign in, and their sessions end at their next request\n" });
+    const disabled = await usersOnDisk();
+    expect(disabled.get('alice')).toEqual({ ...before.get('alice')!, disabled: true });
+    expect(disabled.get('bob')).toEqual(before.get('bob'));
+
+    const on = await run(['enable', 'alice']);
+    expect(on).toEqual({ code: 0, out: '', err: "user 'alice' enabled: they can sign in again\n" });
+    expect(await usersOnDisk()).toEqual(before);
+  });
+
+  it.each([
+    [['disable', 'bob'], "postern user disable: user 'bob' not found in USERS; see 'postern user list'\n"],
+    [['enable', 'bob'], "postern user enable: user 'bob' not found in USERS; see 'postern user list'\n"],
+    [['enable', 'alice'], "postern user enable: user 'alice' is already enabled; nothing was changed\n"],
+    [['disable', 'carol'], "postern user disable: user 'carol' is already disabled; nothing was changed\n"],
+  ])('%j exits 2 with a clear message and leaves the file alone', async (args, message) => {
+    await seed({ username: 'alice', plain: 'alice-password' }, { username: 'carol', plain: 'carol-password', disabled: true });
+    const text = await readFile(usersFile, 'utf8');
+    const r = await run(args);
+    expect(r).toEqual({ code: 2, out: '', err: message.replace('USERS', usersFile) });
+    expect(await readFile(usersFile, 'utf8')).toBe(text);
+  });
+
+  it.each([[['disable']], [['enable', 'a', 'b']], [['disable', 'alice', '--now']]])('%j is a usage error (exit 2)', async (args) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(new RegExp(`; see 'postern user ${args[0]} --help'\n$`));
+  });
+});
+
+describe('onUserChanged: what follows a change (ending sessions and device trusts)', () => {
+  it('is told about each change after it was written', async () => {
+    const seen: Array<[string, UserChange, boolean]> = [];
+    const onUserChanged = async (username: string, change: UserChange) => {
+      const onDisk = parseUsersFile(await readFile(usersFile, 'utf8')).users.get(username);
+      seen.push([username, change, onDisk !== undefined]);
+    };
+    const deps = { onUserChanged };
+    expect((await run(['add', 'bob', '--generate'], undefined, deps)).code).toBe(0);
+    expect((await run(['passwd', 'bob', '--generate'], undefined, deps)).code).toBe(0);
+    expect((await run(['disable', 'bob'], undefined, deps)).code).toBe(0);
+    expect((await run(['enable', 'bob'], undefined, deps)).code).toBe(0);
+    expect((await run(['remove', 'bob'], undefined, deps)).code).toBe(0);
+    expect(seen).toEqual([
+      ['bob', 'added', true],
+      ['bob', 'password', true],
+      ['bob', 'disabled', true],
+      ['bob', 'enabled', true],
+      ['bob', 'removed', false],
+    ]);
+  });
+
+  it('is not called when nothing was changed', async () => {
+    let calls = 0;
+    await run(['disable', 'nobody'], undefined, { onUserChanged: () => void calls++ });
+    expect(calls).toBe(0);
+  });
+
+  it('a failure is reported with exit 1; the change stays written', async () => {
+    await seed({ username: 'alice', plain: 'alice-password' });
+    const r = await run(['disable', 'alice'], undefined, {
+      onUserChanged: () => Promise.reject(new Error('Redis is unreachable')),
+    });
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')).toEqual([
+      "user 'alice' disabled: they cannot sign in, and their sessions end at their next request",
+      "postern: the users file was changed (disabled 'alice'), but what follows from it failed: Redis is unreachable",
+      '',
+    ]);
+    expect((await usersOnDisk()).get('alice')?.disabled).toBe(true);
+  });
+});
+
+describe('the file as a person wrote it', () => {
+  const HAND_WRITTEN = (hash: string) => `# Our household.
+users:
+  # The admin account; do not remove.
+  zoe:
+    password: "${hash}"
+    role: admin   # full access
+    groups: [family]
+  alice:
+    password: "${hash}"
+`;
+
+  it('keeps comments and the order of users and keys through add, passwd, disable and remove', async () => {
+    const hash = await hasher.hash('zoe-password');
+    await writeFile(usersFile, HAND_WRITTEN(hash), { mode: 0o600 });
+    expect((await run(['add', 'bob', '--password-stdin'], 'bob-password')).code).toBe(0);
+    expect((await run(['passwd', 'alice', '--generate'])).code).toBe(0);
+    expect((await run(['disable', 'zoe'])).code).toBe(0);
+    expect((await run(['remove', 'bob'])).code).toBe(0);
+    const text = await readFile(usersFile, 'utf8');
+    const alice = (await usersOnDisk()).get('alice')!;
+    expect(text).toBe(`# Our household.
+users:
+  # The admin account; do not remove.
+  zoe:
+    password: "${hash}"
+    role: admin # full access
+    groups: [family]
+    disabled: true
+  alice:
+    password: "${alice.password}"
+`);
+  });
+});
+
 describe('user list', () => {
   it('prints a table of users without any hash', async () => {
     await seed(
@@ -276,7 +436,7 @@ describe('user list', () => {
 });
 
 describe('help', () => {
-  it.each([[['--help']], [['add', '--help']], [['passwd', '-h']], [['remove', '--help']], [['list', '--help']]])(
+  it.each([[['--help']], [['add', '--help']], [['passwd', '-h']], [['disable', '--help']], [['enable', '-h']], [['remove', '--help']], [['list', '--help']]])(
     '%j prints usage on stdout and exits 0',
     async (args) => {
       const r = await run(args);
@@ -290,15 +450,15 @@ describe('password prompt on a terminal', () => {
   it('asks twice without echo, honours backspace, and restores the terminal', async () => {
     const t = terminal(undefined, { tty: true });
     const result = userCommand(['add', 'dave', '--password-stdin'], t.io, { usersFile, hasher });
-    t.stdin.write('pw');
+    t.stdin.write('long-password');
     t.stdin.write('x\u007f1\r'); // typo, backspace
-    t.stdin.write('pw1\r');
+    t.stdin.write('long-password1\r');
     expect(await result).toBe(0);
     expect(t.err()).toContain('New password: ');
     expect(t.err()).toContain('Repeat the password: ');
-    expect(t.err()).not.toContain('pw1');
+    expect(t.err()).not.toContain('password1');
     expect(t.rawModes).toEqual([true, false, true, false]);
-    expect(await hasher.verify((await usersOnDisk()).get('dave')!.password, 'pw1')).toBe(true);
+    expect(await hasher.verify((await usersOnDisk()).get('dave')!.password, 'long-password1')).toBe(true);
   });
 
   it('exits 1 and writes nothing when the two entries differ', async () => {

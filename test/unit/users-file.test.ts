@@ -5,13 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwords.js';
 import type { User } from '../../src/auth/user.js';
-import {
-  createInitialUsersFile,
-  parseUsersFile,
-  serialiseUsers,
-  UsersFile,
-  writeUsersFileAtomic,
-} from '../../src/auth/users-file.js';
+import { carryFingerprint } from '../../src/auth/carried-fingerprint.js';
+import { UsersFile } from '../../src/auth/users-file.js';
+import { parseUsersFile } from '../../src/auth/users-file-parse.js';
+import { createInitialUsersFile, serialiseUsers, writeUsersFileAtomic } from '../../src/auth/users-file-writer.js';
 import { hasControlChars, normaliseUsername, validateUsername } from '../../src/auth/username.js';
 
 const FAST = { memory_cost: 8192, time_cost: 1, parallelism: 1 };
@@ -188,7 +185,7 @@ describe('parseUsersFile', () => {
     expect(users.size).toBe(0); // one problem anywhere and the file is not used at all
     expect(problems).toEqual([
       "extra is not a known key (expected only 'users')",
-      'users.carol.passwd is not a known key (password, role, groups, email, name, disabled)',
+      'users.carol.passwd is not a known key (password, role, groups, email, name, disabled, session_fingerprint)',
       'users.carol.password is missing',
       'users.dave.groups must be a list such as [family, admins], got a string',
       'users.dave.disabled must be true or false, got a string',
@@ -216,6 +213,19 @@ describe('parseUsersFile', () => {
       "users must be a mapping of username to user (write 'users: {}' for none)",
     ]);
     expect(parseUsersFile('users: {}\n')).toEqual({ users: new Map(), problems: [] });
+  });
+
+  it('reads session_fingerprint only for the hash it was written with (see carried-fingerprint.ts)', () => {
+    const carried = carryFingerprint('sessions-carry-this', argonHash);
+    const entry = (hash: string, value: string) => yamlUsers(`  bob:\n    password: "${hash}"\n    session_fingerprint: "${value}"\n`);
+    expect(parseUsersFile(entry(argonHash, carried)).users.get('bob')?.sessionFingerprint).toBe('sessions-carry-this');
+    // The password was replaced since (by hand, say): the line no longer counts, so the replacement ends sessions.
+    const other = parseUsersFile(entry(`pbkdf2_sha256$100000$salt$${Buffer.alloc(32).toString('base64')}`, carried));
+    expect(other.problems).toEqual([]);
+    expect(other.users.get('bob')?.sessionFingerprint).toBeUndefined();
+    expect(parseUsersFile(entry(argonHash, 'made-up')).problems).toEqual([
+      "users.bob.session_fingerprint is not one Postern wrote; delete the line (the user's sessions then end)",
+    ]);
   });
 
   it('treats __proto__ as an ordinary username', () => {
