@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -183,6 +184,19 @@ describe('with metrics.port set', () => {
 
     expect(reply.status).toBe(404);
     expect(reply.body).not.toContain('postern_');
+  });
+});
+
+describe('a metrics.port already in use', () => {
+  it('stops the start with an error naming metrics.port and the address', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await expect(start({ metrics: { address: '127.0.0.1', port } })).rejects.toThrow(`metrics.port: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 
