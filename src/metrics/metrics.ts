@@ -21,8 +21,8 @@ export const VERIFY_METHODS = ['session', 'none', 'token', 'basic'] as const;
 export const SIGN_IN_METHODS = ['password', 'oidc'] as const;
 /** success; failure: wrong credentials, or refused by the provider or the admission rules; throttled; rejected: a stale form or a malformed request; error: Postern or a provider could not answer (busy hasher, store down, provider not ready). */
 export const SIGN_IN_OUTCOMES = ['success', 'failure', 'throttled', 'rejected', 'error'] as const;
-/** The login throttle's scopes (per address, per username, per username and address), and OIDC sign-ins started per address. */
-export const THROTTLE_SCOPES = ['ip', 'user', 'user+ip', 'oidc_start'] as const;
+/** The login throttle's scopes (per address, per username, per username and address, per trusted device), and OIDC sign-ins started per address. */
+export const THROTTLE_SCOPES = ['ip', 'user', 'user+ip', 'device', 'oidc_start'] as const;
 export const STORE_OPERATIONS = ['get', 'set', 'destroy', 'list'] as const;
 export const HASH_REFUSAL_REASONS = ['queue_full', 'timeout'] as const;
 
@@ -137,7 +137,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   const throttled = new Counter({
     name: 'postern_throttle_refusals_total',
-    help: 'Requests refused by a rate limit, by scope (ip, user, user+ip, oidc_start).',
+    help: 'Requests refused by a rate limit, by scope (ip, user, user+ip, device, oidc_start).',
     labelNames: ['scope'] as const,
     registers: [register],
   });
