@@ -8,7 +8,8 @@ import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
 import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
-import type { Metrics, VerifyMethod, VerifyOutcome } from '../metrics/metrics.js';
+import type { VerifyMethod, VerifyOutcome } from '../metrics/labels.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 import type { RefusalView } from './forbidden.js';
 

@@ -1,5 +1,6 @@
 import type { SessionData, SessionStore } from '../store/session-store.js';
-import type { Metrics, StoreOperation } from './metrics.js';
+import type { StoreOperation } from './labels.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * A session store whose failed operations are counted (`postern_session_store_errors_total`).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics, noMetrics, SIGN_IN_METHODS, SIGN_IN_OUTCOMES, THROTTLE_SCOPES } from '../../src/metrics/metrics.js';
+import { SIGN_IN_METHODS, SIGN_IN_OUTCOMES, THROTTLE_SCOPES } from '../../src/metrics/labels.js';
+import { createMetrics, noMetrics } from '../../src/metrics/metrics.js';
 import { parseSamples, valueOf } from '../support/prometheus-text.js';
 
 async function samplesOf(metrics: ReturnType<typeof createMetrics>) {
