@@ -532,7 +532,7 @@ function render(out) {
     ['P6', `RSS MB of Postern after ${fmtInt(f.P6.requests)} verify requests`, fmt(f.P6.endMB, 1), `${fmt(f.P6.min, 1)}–${fmt(f.P6.max, 1)}`, `${t('P6')}, flat`, verdict('P6', f.P6.endMB, p6flat)],
     ['', `  fresh process: start ${fmt(f.P6.startMB, 1)} MB, half-way ${fmt(f.P6.halfMB, 1)} MB, end ${fmt(f.P6.endMB, 1)} MB: second half ${f.P6.growthSecondHalfMB >= 0 ? '+' : ''}${fmt(f.P6.growthSecondHalfMB, 1)} MB (flat = ≤ ${P6_FLAT_MB} MB) at ${fmtInt(f.P6.rps)} req/s`],
     ['P6b', 'RSS MB of the long-lived Postern after P1–P5 (sign-ins too)', fmt(f.P6b.median, 1), '–', t('P6b'), verdict('P6b', f.P6b.median)],
-    ['P9', 'P2 req/s with metrics on ÷ metrics off (same run, two Posterns)', fmt(f.P9.median), `${fmt(f.P9.min)}–${fmt(f.P9.max)}`, t('P9'), verdict('P9', f.P9.median)],
+    ['P9', 'P2 req/s with metrics on ÷ metrics off (same run, two fresh Posterns)', fmt(f.P9.median), `${fmt(f.P9.min)}–${fmt(f.P9.max)}`, t('P9'), verdict('P9', f.P9.median)],
     ['', `  metrics on ${fmtInt(f.P9.onRps.median)} req/s (${fmtInt(f.P9.onRps.min)}–${fmtInt(f.P9.onRps.max)}), off ${fmtInt(f.P9.offRps.median)} (${fmtInt(f.P9.offRps.min)}–${fmtInt(f.P9.offRps.max)}); ${fmtInt(f.P9.verifiesCounted)} verifies counted by the scrape`],
   ];
   const header = ['figure', 'what', 'median', 'spread (min–max)', 'target', 'result'];

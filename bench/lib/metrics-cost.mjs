@@ -1,7 +1,8 @@
-// P9: what the Prometheus metrics cost verify. A second Postern with the same config, data dir, users
-// and Redis (so the same sessions are valid on both) runs with POSTERN_METRICS_PORT set; P2's load
-// (GET /verify/nginx, sent directly) alternates between the two, round by round, and the figure is
-// the median of the per-round ratios req/s with metrics ÷ req/s without.
+// P9: what the Prometheus metrics cost verify. Two fresh Posterns with the stack's config, data dir,
+// users and Redis (so the same sessions are valid on both), one with POSTERN_METRICS_PORT set, both
+// new so that neither has more JIT warm-up than the other; P2's load (GET /verify/nginx, sent
+// directly) alternates between them, round by round, and the figure is the median of the per-round
+// ratios req/s with metrics ÷ req/s without.
 import http from 'node:http';
 import { cpuPercent, cpuSnapshot } from './cpu.mjs';
 import { runAutocannon } from './load.mjs';
@@ -36,15 +37,17 @@ const summarise = (values) => ({ median: median(values), min: Math.min(...values
  */
 export async function measureMetricsCost({ stack, groups, requests, rounds, seconds, connections, log, check, warn }) {
   const metricsPort = await freePort();
-  log(`P9: starting a second Postern with metrics on (POSTERN_METRICS_PORT ${metricsPort}), same config, users and Redis`);
-  const on = await startPostern(stack.prepared, { label: 'postern-metrics', env: { POSTERN_METRICS_PORT: String(metricsPort), POSTERN_METRICS_ADDRESS: '127.0.0.1' } });
+  log(`P9: starting two more Posterns, metrics off and on (POSTERN_METRICS_PORT ${metricsPort}), same config, users and Redis`);
+  const off = await startPostern(stack.prepared, { label: 'postern-p9-off' });
+  let on;
   try {
-    const cpuGroups = { ...groups, 'postern (metrics on)': [on.pid] };
+    on = await startPostern(stack.prepared, { label: 'postern-p9-on', env: { POSTERN_METRICS_PORT: String(metricsPort), POSTERN_METRICS_ADDRESS: '127.0.0.1' } });
+    const cpuGroups = { ...groups, 'postern (metrics off)': [off.pid], 'postern (metrics on)': [on.pid] };
     const targets = {
-      off: { url: `http://127.0.0.1:${stack.postern.port}`, requests },
+      off: { url: `http://127.0.0.1:${off.port}`, requests },
       on: { url: `http://127.0.0.1:${on.port}`, requests },
     };
-    for (const side of ['off', 'on']) await runAutocannon({ ...targets[side], connections, duration: 2 });
+    for (const side of ['off', 'on']) await runAutocannon({ ...targets[side], connections, duration: 3 });
     const before = total(await scrape(metricsPort), 'postern_verify_decisions_total');
     const runs = { off: [], on: [], ratio: [] };
     for (let round = 1; round <= rounds; round++) {
@@ -69,6 +72,7 @@ export async function measureMetricsCost({ stack, groups, requests, rounds, seco
       details: runs,
     };
   } finally {
-    await on.stop();
+    await on?.stop();
+    await off.stop();
   }
 }
