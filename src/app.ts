@@ -109,6 +109,7 @@ export function buildApp(deps: AppDeps): Koa {
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
     metrics: deps.metrics ?? noMetrics,
+    proxySecret: config.server.proxy_secret,
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const forbidden = createForbiddenHandlers({

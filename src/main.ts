@@ -23,7 +23,7 @@ import { observedStore } from './metrics/observed-store.js';
 import { OidcProviders } from './oidc/providers.js';
 import { openBindingStore } from './oidc/open-bindings.js';
 import { MemorySessionStore } from './store/memory-store.js';
-import { createRedisClient } from './store/redis-client.js';
+import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type RedisTarget } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
@@ -152,16 +152,18 @@ async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger,
 }
 
 /** The session store: Redis behind a short read cache when `session.redis.url` is set, else memory. */
-function openSessionStore(config: Config, logger: Logger, metrics: Metrics): { redis: Redis | undefined; store: SessionStore } {
-  if (!config.session.redis.url) {
-    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
+function openSessionStore(target: RedisTarget | undefined, logger: Logger, metrics: Metrics): { redis: Redis | undefined; store: SessionStore } {
+  if (!target) {
+    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url (or session.redis.sentinels) for production.');
     return { redis: undefined, store: new MemorySessionStore() };
   }
-  const redis = createRedisClient(config.session.redis.url, {
+  // Which Redis or Sentinels were tried (never a password), so an operator can tell a typo from an outage.
+  const where = describeRedisTarget(target);
+  const redis = createRedisClient(target, {
     onStatus: (status, err) => {
       metrics.redisStatus(status);
-      if (status === 'up') logger.info('redis is reachable');
-      else logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back');
+      if (status === 'up') logger.info(where, 'redis is reachable');
+      else logger.error({ ...where, reason: err?.message }, 'redis is unreachable: verify fails closed until it is back');
     },
   });
   // Counted below the cache: postern_session_store_errors_total is what Redis failed, not what the cache served.
@@ -192,11 +194,13 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const logger = createLogger(config.log.level, opts.logDestination);
   const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
   for (const warning of loaded.warnings) logger.warn(warning);
+  // Reads session.redis.tls.ca_file: an unreadable one stops the start before anything is written.
+  const redisTarget = redisTargetFromConfig(config.session.redis);
   if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
 
   const secret = await openDataDir(config);
 
-  const metrics = config.metrics.port === undefined ? noMetrics : createMetrics({ redis: config.session.redis.url !== undefined });
+  const metrics = config.metrics.port === undefined ? noMetrics : createMetrics({ redis: redisTarget !== undefined });
   // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
   const hashLimiter = new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 });
   metrics.readAtScrape({ hashLimiter });
@@ -210,7 +214,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   opened.add(() => users.close());
   const calibrated = calibrate();
 
-  const { redis, store } = openSessionStore(config, logger, metrics);
+  const { redis, store } = openSessionStore(redisTarget, logger, metrics);
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
   opened.add(() => store.close());
 

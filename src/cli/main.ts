@@ -109,6 +109,8 @@ async function serve(global: string[], io: CliIO): Promise<number> {
 async function configCheck(global: string[], io: CliIO): Promise<number> {
   const loaded = loadConfig({ argv: global });
   const { shadowWarnings } = compileAccess(loaded.config.access, loaded.config.session.domain);
+  // The Redis CA bundle is read at start; reading it here too reports an unreadable one now (a ConfigError).
+  if (loaded.config.session.redis.tls.ca_file !== undefined) (await import('../store/redis-client.js')).redisTargetFromConfig(loaded.config.session.redis);
   for (const warning of [...loaded.warnings, ...shadowWarnings]) io.stderr.write(`warning: ${warning}\n`);
   io.stdout.write(`configuration is valid${loaded.file ? ` (${loaded.file})` : ' (no file: embedded defaults)'}\n`);
   return 0;

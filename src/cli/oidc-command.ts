@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 import type { Binding } from '../oidc/bindings.js';
 import { openBindingStore } from '../oidc/open-bindings.js';
-import { createRedisClient } from '../store/redis-client.js';
+import { createRedisClient, redisTargetFromConfig, type RedisTarget } from '../store/redis-client.js';
 import type { CliIO } from './io.js';
 
 const HELP = `Usage: postern oidc bindings list [--json]
@@ -33,7 +33,8 @@ export async function oidcCommand(args: string[], io: CliIO, config: Config): Pr
     io.stderr.write(`oidc bindings remove needs exactly one USERNAME\n\n${HELP}`);
     return 2;
   }
-  const redis = config.session.redis.url ? await connect(config.session.redis.url) : undefined;
+  const target = redisTargetFromConfig(config.session.redis);
+  const redis = target ? await connect(target) : undefined;
   try {
     const store = await openBindingStore(config.data_dir, redis, createLogger('silent'));
     if (sub === 'list') {
@@ -66,15 +67,15 @@ function table(bindings: readonly Binding[]): string {
   return rows.map((row) => `${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
 }
 
-async function connect(url: string): Promise<Redis> {
-  const redis = createRedisClient(url, { commandTimeoutMs: 2000 });
+async function connect(target: RedisTarget): Promise<Redis> {
+  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
   const ready = await Promise.race([
     new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref()),
   ]);
   if (!ready) {
     redis.disconnect();
-    throw new Error('cannot reach Redis (session.redis.url) within 3 s; nothing was changed');
+    throw new Error('cannot reach Redis (session.redis) within 3 s; nothing was changed');
   }
   return redis;
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { constantEquals } from '../auth/constant-equals.js';
 import { decideFor, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
@@ -25,6 +26,8 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly forbiddenPage?: (view: RefusalView) => { headers: string[]; body: Buffer };
   /** Each answer is recorded once, in `verify` below; `noMetrics` when metrics are off. */
   readonly metrics: Metrics;
+  /** `server.proxy_secret`: when set, every verify request must carry it in `X-Postern-Proxy-Secret`. */
+  readonly proxySecret?: string;
 }
 
 /** API and XHR clients get a 401 they can act on; browsers get a redirect. Never decided on User-Agent. */
@@ -70,7 +73,7 @@ const ANSWERED = {
   session: { allow: pair('allow', 'session'), redirect: pair('redirect', 'session'), unauthorized: pair('unauthorized', 'session'), forbid: pair('forbid', 'session') },
   none: { allow: pair('allow', 'none'), redirect: pair('redirect', 'none'), unauthorized: pair('unauthorized', 'none'), forbid: pair('forbid', 'none') },
 } as const;
-/** No decision: an untrusted or unusable proxy request, or a store that did not answer (thrown, answered by the error handler). */
+/** No decision: a proxy request that is untrusted, lacks the proxy secret or is unusable, or a store that did not answer (thrown, answered by the error handler). */
 const NO_DECISION = pair('error', 'none');
 
 /**
@@ -101,6 +104,11 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
     if (!trustedPeer) {
       warnOnce(`untrusted:${peer}`, { peer }, `verify request from ${peer}, which is not in server.trusted_proxies; denied. If this is your proxy, add ${peer} to server.trusted_proxies.`);
+      return reply(ctx, NO_DECISION, 403, EMPTY);
+    }
+    const secret = deps.proxySecret === undefined ? undefined : headers['x-postern-proxy-secret'];
+    if (deps.proxySecret !== undefined && (typeof secret !== 'string' || !constantEquals(secret, deps.proxySecret))) {
+      warnOnce(`proxy-secret:${peer}`, { peer, proxy_secret: secret === undefined ? 'missing' : 'wrong' }, `verify request from ${peer} without the right X-Postern-Proxy-Secret (server.proxy_secret); denied. If this is your proxy, make it send the secret (README: "Proxy secret").`);
       return reply(ctx, NO_DECISION, 403, EMPTY);
     }
     const original = readOriginalRequest(flavour, headers);

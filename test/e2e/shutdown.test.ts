@@ -48,6 +48,11 @@ let proxyPort: number;
  */
 function nginxConfig(): string {
   return `
+# postern-protect.conf's WebSocket lines use it (postern.conf defines it the same way).
+map $http_upgrade $connection_upgrade {
+    default upgrade;
+    ''      close;
+}
 upstream postern {
     server 127.0.0.1:${a.port};
     server 127.0.0.1:${b.port};

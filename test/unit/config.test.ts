@@ -60,6 +60,7 @@ describe('defaults', () => {
         trusted_proxies: ['loopback'],
         client_ip_header: undefined,
         shutdown_grace: 5000,
+        proxy_secret: undefined,
       },
       session: {
         secret: undefined,
@@ -68,7 +69,7 @@ describe('defaults', () => {
         ttl: 24 * HOUR,
         inactivity: 0,
         remember_me: 720 * HOUR,
-        redis: { url: undefined },
+        redis: { url: undefined, sentinels: undefined, name: undefined, password: undefined, sentinel_password: undefined, tls: { enabled: false, ca_file: undefined } },
       },
       data_dir: join(dir, 'data'),
       users: {
@@ -357,9 +358,35 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists the session secret, the Redis URL and the OIDC client secrets', () => {
-    expect([...SECRET_KEYS]).toEqual(['session.secret', 'session.redis.url', 'oidc.providers.client_secret']);
+  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets and the proxy secret', () => {
+    expect([...SECRET_KEYS]).toEqual([
+      'session.secret',
+      'session.redis.url',
+      'session.redis.password',
+      'session.redis.sentinel_password',
+      'oidc.providers.client_secret',
+      'server.proxy_secret',
+    ]);
   });
+
+  test('server.proxy_secret is read from the YAML, from POSTERN_SERVER_PROXY_SECRET, or from proxy_secret_file', () => {
+    const proxySecret = 'f3a9c1d07b2e4a6c8e0f1a2b3c4d5e6f';
+    write('proxy.secret', `${proxySecret}\n`);
+    const file = write('postern.yml', 'server:\n  proxy_secret_file: proxy.secret\n');
+    expect(load({ argv: ['--config', file] }).config.server.proxy_secret).toBe(proxySecret);
+    expect(parseConfig({}, { POSTERN_SERVER_PROXY_SECRET: proxySecret }).config.server.proxy_secret).toBe(proxySecret);
+    expect(parseConfig({ server: { proxy_secret: proxySecret } }).config.server.proxy_secret).toBe(proxySecret);
+  });
+
+  test.each([['short-secret'], ['sixteen chars ok?'], ['a"quoted"secret-value'], ["it's-a-secret-value"], ['$dollar-secret-value'], ['back\\slash-secret-value']])(
+    'server.proxy_secret %j is refused with a hidden value and a way to make a good one',
+    (value) => {
+      const problems = problemsOf(() => parseConfig({ server: { proxy_secret: value } }));
+      expect(problems).toEqual([
+        "server.proxy_secret must be 16 to 1024 visible ASCII characters without quotes, '$' or '\\' (openssl rand -hex 32 makes one), got <hidden>",
+      ]);
+    },
+  );
 
   test('a secret value never appears in an error message', () => {
     const shortSecret = 'short-but-secret';
