@@ -13,6 +13,7 @@ import { cpuPercent, cpuSnapshot, rssBytes } from './lib/cpu.mjs';
 import { loginBody, loginForm, postLogin, request, COOKIE_NAME } from './lib/http.mjs';
 import { rawGet, runAutocannon, runPaced } from './lib/load.mjs';
 import { startPostern } from './lib/postern.mjs';
+import { measureMetricsCost } from './lib/metrics-cost.mjs';
 import { installHooks, stopAll } from './lib/proc.mjs';
 import { verifyHeaders, APP_HOST, BENCH_USER, createSessions, processGroups, startStack } from './lib/stack.mjs';
 import { measureRefusals, REFUSAL_KINDS } from './lib/refusals.mjs';
@@ -55,6 +56,7 @@ const TARGETS = {
   P5b: { op: '<=', value: 20, unit: '%' },
   P6: { op: '<=', value: 150, unit: 'MB' },
   P6b: { op: '<=', value: 150, unit: 'MB' },
+  P9: { op: '>=', value: 0.97, unit: '' },
 };
 /** P6 "flat": RSS after 1 M requests at most this much above RSS after the first half. */
 const P6_FLAT_MB = 10;
@@ -250,6 +252,12 @@ async function main() {
     out.details[fig] = runs[fig];
   }
 
+  // ---- P9: the cost of metrics on verify: P2 with metrics on ÷ off, rounds alternating ----------------
+  const p9 = await measureMetricsCost({ stack, groups, requests: verifyRequests(sessions), rounds: S.rounds, seconds: S.seconds, connections: S.connections, log, check, warn });
+  out.figures.P9 = p9.figure;
+  out.details.P9 = p9.details;
+  log(`P9: metrics on ÷ off ${fmt(p9.figure.median)} (${fmt(p9.figure.min)}–${fmt(p9.figure.max)}); on ${fmtInt(p9.figure.onRps.median)} req/s, off ${fmtInt(p9.figure.offRps.median)} req/s`);
+
   // ---- P3a, P3b: p99 of verify at half of Postern's max rate ------------------------------------
   const maxRate = out.figures.P2.posternRps.median;
   const halfRate = Math.round(maxRate / 2);
@@ -413,6 +421,8 @@ async function main() {
   // ---- report -----------------------------------------------------------------------------------
   const others = [
     ...['P1', 'P1w1', 'P2'].flatMap((k) => [...runs[k].floor, ...runs[k].postern]),
+    ...out.details.P9.off,
+    ...out.details.P9.on,
     ...[p3a, p3b].flatMap((d) => [...d.paced, ...d.floor, ...d.autocannon]),
   ].map((r) => r.cpu.other);
   out.otherCpu = { median: median(others), max: Math.max(...others) };
@@ -522,6 +532,8 @@ function render(out) {
     ['P6', `RSS MB of Postern after ${fmtInt(f.P6.requests)} verify requests`, fmt(f.P6.endMB, 1), `${fmt(f.P6.min, 1)}–${fmt(f.P6.max, 1)}`, `${t('P6')}, flat`, verdict('P6', f.P6.endMB, p6flat)],
     ['', `  fresh process: start ${fmt(f.P6.startMB, 1)} MB, half-way ${fmt(f.P6.halfMB, 1)} MB, end ${fmt(f.P6.endMB, 1)} MB: second half ${f.P6.growthSecondHalfMB >= 0 ? '+' : ''}${fmt(f.P6.growthSecondHalfMB, 1)} MB (flat = ≤ ${P6_FLAT_MB} MB) at ${fmtInt(f.P6.rps)} req/s`],
     ['P6b', 'RSS MB of the long-lived Postern after P1–P5 (sign-ins too)', fmt(f.P6b.median, 1), '–', t('P6b'), verdict('P6b', f.P6b.median)],
+    ['P9', 'P2 req/s with metrics on ÷ metrics off (same run, two fresh Posterns)', fmt(f.P9.median), `${fmt(f.P9.min)}–${fmt(f.P9.max)}`, t('P9'), verdict('P9', f.P9.median)],
+    ['', `  metrics on ${fmtInt(f.P9.onRps.median)} req/s (${fmtInt(f.P9.onRps.min)}–${fmtInt(f.P9.onRps.max)}), off ${fmtInt(f.P9.offRps.median)} (${fmtInt(f.P9.offRps.min)}–${fmtInt(f.P9.offRps.max)}); ${fmtInt(f.P9.verifiesCounted)} verifies counted by the scrape`],
   ];
   const header = ['figure', 'what', 'median', 'spread (min–max)', 'target', 'result'];
   const full = rows.filter((r) => r.length === 6);

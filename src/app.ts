@@ -26,6 +26,7 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import { noMetrics, type Metrics } from './metrics/metrics.js';
 import type { BindingStore } from './oidc/bindings.js';
 import { admissionFingerprint } from './oidc/claims.js';
 import { BINDINGS_FILE, FileBindingStore } from './oidc/file-bindings.js';
@@ -55,6 +56,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
+  readonly metrics?: Metrics;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
   readonly deviceStore?: DeviceStore;
   /** Which provider subject owns each username; a file in `data_dir` when not given. */
@@ -105,6 +108,7 @@ export function buildApp(deps: AppDeps): Koa {
     loginUrl: urls.login,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
+    metrics: deps.metrics ?? noMetrics,
     proxySecret: config.server.proxy_secret,
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });

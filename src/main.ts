@@ -17,6 +17,9 @@ import { createClientIpResolver } from './http/client-ip.js';
 import { closeConnectionsWhile, drain, listen } from './http/server-lifecycle.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { startMetricsListener } from './metrics/listener.js';
+import { createMetrics, noMetrics, type Metrics } from './metrics/metrics.js';
+import { observedStore } from './metrics/observed-store.js';
 import { OidcProviders } from './oidc/providers.js';
 import { openBindingStore } from './oidc/open-bindings.js';
 import { MemorySessionStore } from './store/memory-store.js';
@@ -41,6 +44,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly logger: Logger;
+  /** The metrics listener's port; undefined when metrics are off (metrics.port unset). */
+  readonly metricsPort: number | undefined;
   /** From now on `/readyz` answers 503 (the load balancer stops sending traffic); everything else is still served. */
   beginShutdown(): void;
   /**
@@ -147,7 +152,7 @@ async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger,
 }
 
 /** The session store: Redis behind a short read cache when `session.redis.url` is set, else memory. */
-function openSessionStore(target: RedisTarget | undefined, logger: Logger): { redis: Redis | undefined; store: SessionStore } {
+function openSessionStore(target: RedisTarget | undefined, logger: Logger, metrics: Metrics): { redis: Redis | undefined; store: SessionStore } {
   if (!target) {
     logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url (or session.redis.sentinels) for production.');
     return { redis: undefined, store: new MemorySessionStore() };
@@ -155,12 +160,17 @@ function openSessionStore(target: RedisTarget | undefined, logger: Logger): { re
   // Which Redis or Sentinels were tried (never a password), so an operator can tell a typo from an outage.
   const where = describeRedisTarget(target);
   const redis = createRedisClient(target, {
-    onStatus: (status, err) =>
-      status === 'up' ? logger.info(where, 'redis is reachable') : logger.error({ ...where, reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+    onStatus: (status, err) => {
+      metrics.redisStatus(status);
+      if (status === 'up') logger.info(where, 'redis is reachable');
+      else logger.error({ ...where, reason: err?.message }, 'redis is unreachable: verify fails closed until it is back');
+    },
   });
+  // Counted below the cache: postern_session_store_errors_total is what Redis failed, not what the cache served.
+  const backend = metrics.enabled ? observedStore(new RedisSessionStore(redis), metrics) : new RedisSessionStore(redis);
   // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
   // replica's logout is still seen everywhere within half a second.
-  return { redis, store: new CachedSessionStore(new RedisSessionStore(redis), { backendUp: () => redis.status === 'ready' }) };
+  return { redis, store: new CachedSessionStore(backend, { backendUp: () => redis.status === 'ready' }) };
 }
 
 /**
@@ -190,11 +200,11 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
 
   const secret = await openDataDir(config);
 
-  const hasher = createPasswordHasher({
-    argon2: config.users.argon2,
-    // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
-    limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
-  });
+  const metrics = config.metrics.port === undefined ? noMetrics : createMetrics({ redis: redisTarget !== undefined });
+  // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
+  const hashLimiter = new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 });
+  metrics.readAtScrape({ hashLimiter });
+  const hasher = createPasswordHasher({ argon2: config.users.argon2, limiter: hashLimiter });
   // Refusals are held to the cost of the slowest hash in the users file: time it now and after each reload.
   const calibrate = async (): Promise<void> => {
     const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
@@ -204,7 +214,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   opened.add(() => users.close());
   const calibrated = calibrate();
 
-  const { redis, store } = openSessionStore(redisTarget, logger);
+  const { redis, store } = openSessionStore(redisTarget, logger, metrics);
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
   opened.add(() => store.close());
 
@@ -222,6 +232,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
   if (oidc) opened.add(() => oidc.close());
+  if (oidc) metrics.readAtScrape({ oidcProviders: () => oidc.list() });
   // Before listening: a bindings file (or Redis hash) that cannot be read stops the start, with where.
   const oidcBindings = config.oidc ? await openBindingStore(config.data_dir, redis, logger) : undefined;
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
@@ -246,11 +257,20 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     readiness: [{ name: 'session store', ready: () => store.ping() }],
     shuttingDown: () => shuttingDown,
     now,
+    metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
     ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
     ...(oidcBindings ? { oidcBindings } : {}),
   });
+
+  // Its own server and port, never routed through the app: the proxy in front cannot reach it.
+  let metricsPort: number | undefined;
+  if (metrics.registry && config.metrics.port !== undefined) {
+    const listener = await startMetricsListener(metrics.registry, { address: config.metrics.address, port: config.metrics.port }, logger);
+    opened.add(() => listener.close());
+    metricsPort = listener.port;
+  }
 
   const server = createServer(app.callback());
   // Longer than nginx's and Traefik's upstream keep-alive, so the proxy always closes first.
@@ -267,6 +287,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     server,
     port,
     logger,
+    metricsPort,
     beginShutdown() {
       shuttingDown = true;
     },

@@ -46,16 +46,16 @@ function get(port, urlPath) {
 
 /**
  * Starts `node [nodeArgs] dist/cli/main.js serve` (or another build's CLI, `cli`); resolves once
- * /readyz answers 200 (Redis reachable).
+ * /readyz answers 200 (Redis reachable). `env`: more POSTERN_* settings (P9 sets POSTERN_METRICS_PORT).
  */
-export async function startPostern(prepared, { nodeArgs = [], label = 'postern', cli = CLI } = {}) {
+export async function startPostern(prepared, { nodeArgs = [], label = 'postern', cli = CLI, env = {} } = {}) {
   const port = await freePort();
   const logFile = path.join(prepared.dir, `${label}.log`);
   const child = spawnTracked(process.execPath, [...nodeArgs, cli, 'serve', '--config', prepared.configFile], {
     cwd: prepared.dir,
     // The environment of the Docker image (Dockerfile): MALLOC_MMAP_THRESHOLD_ keeps glibc from holding
     // each argon2 buffer in a per-thread pool (RSS after sign-ins, P6b).
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', MALLOC_MMAP_THRESHOLD_: '1048576', POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', MALLOC_MMAP_THRESHOLD_: '1048576', ...env, POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
     logFile,
   });
   await waitForPort(port, label, child, 20_000, logFile);

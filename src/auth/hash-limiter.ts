@@ -32,6 +32,8 @@ export class HashBusyError extends Error {
 
 interface Waiter {
   readonly start: () => void;
+  /** performance.now() when it joined the queue. */
+  readonly since: number;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
@@ -41,6 +43,7 @@ export class HashLimiter {
   readonly #maxWaitMs: number;
   #running = 0;
   readonly #queue: Waiter[] = [];
+  readonly #totals = { granted: 0, waitedMs: 0, refused: { queue_full: 0, timeout: 0 } };
 
   constructor(opts: HashLimiterOptions) {
     checkInteger('concurrency', opts.concurrency, 1);
@@ -61,6 +64,12 @@ export class HashLimiter {
     return this.#queue.length;
   }
 
+  /** Running totals since start (for metrics): slots granted, milliseconds waited for them, refusals by reason. A copy. */
+  get totals(): { granted: number; waitedMs: number; refused: Record<HashBusyError['reason'], number> } {
+    const t = this.#totals;
+    return { granted: t.granted, waitedMs: t.waitedMs, refused: { ...t.refused } };
+  }
+
   /** Runs `fn` when a slot is free; rejects with HashBusyError when none frees up in time. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     await this.#acquire();
@@ -74,19 +83,27 @@ export class HashLimiter {
   #acquire(): Promise<void> {
     if (this.#running < this.#concurrency) {
       this.#running++;
+      this.#totals.granted++;
       return Promise.resolve();
     }
     if (this.#queue.length >= this.#maxQueue) {
+      this.#totals.refused.queue_full++;
       return Promise.reject(new HashBusyError('queue_full'));
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         // The slot is handed over by #release: #running is not decremented in between,
         // so a newcomer cannot overtake the queue.
-        start: () => resolve(),
+        start: () => {
+          this.#totals.granted++;
+          this.#totals.waitedMs += performance.now() - waiter.since;
+          resolve();
+        },
+        since: performance.now(),
         timer: setTimeout(() => {
           const i = this.#queue.indexOf(waiter);
           if (i !== -1) this.#queue.splice(i, 1);
+          this.#totals.refused.timeout++;
           reject(new HashBusyError('timeout'));
         }, this.#maxWaitMs),
       };

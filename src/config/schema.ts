@@ -394,6 +394,21 @@ const log = z
   )
   .prefault({});
 
+const metrics = z
+  .strictObject(
+    {
+      /** Address of the metrics listener (`GET /metrics`): an IP address or a hostname. Default `127.0.0.1`. */
+      address: text('must be an IP address or a hostname', (v) => isIP(v) !== 0 || isHostname(v)).default('127.0.0.1'),
+      /**
+       * Port of the metrics listener, its own server apart from `server.port`, so the proxy never
+       * reaches it; 0 picks any free port (tests). Default: none, metrics are off.
+       */
+      port: integer(0, 65535).optional(),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
 /** A rate limit in the notation `"5/minute;20/hour"`; `off` (or '') disables it. */
 function rateLimit(fallback: string) {
   return z
@@ -576,6 +591,8 @@ const SECTIONS = {
   headers,
   log,
   login,
+  /** Prometheus metrics on a separate listener (see Monitoring in the README). Off unless `metrics.port` is set. */
+  metrics,
   /** Access rules: who may reach which host, path and method (see the README). Absent: any signed-in user, on session.domain only. */
   access: accessSectionSchema.optional(),
   /** Single sign-on through OpenID Connect providers (see the README). Absent: password sign-in only. */

@@ -9,6 +9,8 @@ import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
 import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
+import type { VerifyMethod, VerifyOutcome } from '../metrics/labels.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 import type { RefusalView } from './forbidden.js';
 
@@ -22,6 +24,8 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly logger: Logger;
   /** The forbidden page for a browser (Traefik and Caddy show verify's 403 body); rendered only on that branch. */
   readonly forbiddenPage?: (view: RefusalView) => { headers: string[]; body: Buffer };
+  /** Each answer is recorded once, in `verify` below; `noMetrics` when metrics are off. */
+  readonly metrics: Metrics;
   /** `server.proxy_secret`: when set, every verify request must carry it in `X-Postern-Proxy-Secret`. */
   readonly proxySecret?: string;
 }
@@ -52,11 +56,25 @@ const EMPTY = ['Cache-Control', 'no-store', 'Content-Length', '0'];
  * Ends the reply here with a flat header list: no body (`Content-Length: 0`, so nginx keeps the
  * upstream connection alive), and none of Koa's per-header and body handling on the hot path.
  */
-function reply(ctx: Context, status: number, headers: readonly string[], body?: Buffer): void {
+function reply(ctx: Context, answered: Answered, status: number, headers: readonly string[], body?: Buffer): Answered {
   ctx.respond = false;
   ctx.res.writeHead(status, headers as string[]);
   ctx.res.end(body);
+  return answered;
 }
+
+/** How an answer ended, for the metrics: one frozen pair per combination, so recording allocates nothing. */
+interface Answered {
+  readonly outcome: VerifyOutcome;
+  readonly method: VerifyMethod;
+}
+const pair = (outcome: VerifyOutcome, method: VerifyMethod): Answered => Object.freeze({ outcome, method });
+const ANSWERED = {
+  session: { allow: pair('allow', 'session'), redirect: pair('redirect', 'session'), unauthorized: pair('unauthorized', 'session'), forbid: pair('forbid', 'session') },
+  none: { allow: pair('allow', 'none'), redirect: pair('redirect', 'none'), unauthorized: pair('unauthorized', 'none'), forbid: pair('forbid', 'none') },
+} as const;
+/** No decision: a proxy request that is untrusted, lacks the proxy secret or is unusable, or a store that did not answer (thrown, answered by the error handler). */
+const NO_DECISION = pair('error', 'none');
 
 /**
  * One handler per proxy flavour. The decision is the same; how "please sign in" is said differs:
@@ -68,23 +86,35 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
   // An allowed reply's whole header list, built once per identity.
   const allowHeaders = createIdentityHeaderBlock(deps.headerNames, EMPTY);
 
+  const metrics = deps.metrics;
+  const timed = metrics.enabled;
   return async function verify(ctx: Context): Promise<void> {
+    const start = timed ? performance.now() : 0;
+    let answered = NO_DECISION;
+    try {
+      answered = await answer(ctx);
+    } finally {
+      metrics.verify(flavour, answered.outcome, answered.method, timed ? (performance.now() - start) / 1000 : 0);
+    }
+  };
+
+  async function answer(ctx: Context): Promise<Answered> {
     const headers = ctx.req.headers;
     const peer = ctx.req.socket.remoteAddress ?? '';
     const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
     if (!trustedPeer) {
       warnOnce(`untrusted:${peer}`, { peer }, `verify request from ${peer}, which is not in server.trusted_proxies; denied. If this is your proxy, add ${peer} to server.trusted_proxies.`);
-      return reply(ctx, 403, EMPTY);
+      return reply(ctx, NO_DECISION, 403, EMPTY);
     }
     const secret = deps.proxySecret === undefined ? undefined : headers['x-postern-proxy-secret'];
     if (deps.proxySecret !== undefined && (typeof secret !== 'string' || !constantEquals(secret, deps.proxySecret))) {
       warnOnce(`proxy-secret:${peer}`, { peer, proxy_secret: secret === undefined ? 'missing' : 'wrong' }, `verify request from ${peer} without the right X-Postern-Proxy-Secret (server.proxy_secret); denied. If this is your proxy, make it send the secret (README: "Proxy secret").`);
-      return reply(ctx, 403, EMPTY);
+      return reply(ctx, NO_DECISION, 403, EMPTY);
     }
     const original = readOriginalRequest(flavour, headers);
     if (!original) {
       warnOnce(`unusable:${peer}`, { peer, flavour }, `verify request from ${peer} does not say which URL it is about (X-Original-URL or X-Forwarded-Proto/-Host/-Uri); denied. Check the proxy configuration against the README.`);
-      return reply(ctx, 403, EMPTY);
+      return reply(ctx, NO_DECISION, 403, EMPTY);
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
     const match = matchTarget(target, clientIp, deps.access);
@@ -93,30 +123,31 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const sessionId = anonymous.kind === 'allow' ? undefined : readSessionId(headers.cookie);
     const identity = sessionId === undefined ? undefined : await identityFromSessionId(sessionId, deps);
     const decision = identity ? decideFor(match, identity) : anonymous;
+    const as = identity ? ANSWERED.session : ANSWERED.none;
 
-    if (decision.kind === 'allow') return reply(ctx, 200, allowHeaders(decision.anonymous ? undefined : identity));
+    if (decision.kind === 'allow') return reply(ctx, as.allow, 200, allowHeaders(decision.anonymous ? undefined : identity));
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       // nginx drops this body (its error_page asks GET /forbidden instead); API clients get an empty 403.
       if (flavour !== 'nginx' && deps.forbiddenPage && !isApiClient(ctx)) {
         const page = deps.forbiddenPage({ identity, sessionId, host: original.host, method: original.method, url: original.url, reason: decision.reason });
-        return reply(ctx, 403, page.headers, page.body);
+        return reply(ctx, as.forbid, 403, page.headers, page.body);
       }
-      return reply(ctx, 403, EMPTY);
+      return reply(ctx, as.forbid, 403, EMPTY);
     }
 
     const location = signInLocation(deps.loginUrl, original);
     if (isApiClient(ctx)) {
       const challenge = ['WWW-Authenticate', 'Postern realm="postern"'];
-      if (flavour === 'nginx') return reply(ctx, 401, [...EMPTY, ...challenge]);
+      if (flavour === 'nginx') return reply(ctx, as.unauthorized, 401, [...EMPTY, ...challenge]);
       ctx.status = 401;
       ctx.set('Cache-Control', 'no-store');
       ctx.set('WWW-Authenticate', challenge[1]!);
       ctx.body = { error: 'unauthenticated', message: 'Sign in first.', login_url: location };
-      return;
+      return as.unauthorized;
     }
     const redirect = [...EMPTY, 'Location', location];
-    if (flavour === 'nginx') return reply(ctx, 401, redirect);
-    return reply(ctx, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303, redirect);
-  };
+    if (flavour === 'nginx') return reply(ctx, as.redirect, 401, redirect);
+    return reply(ctx, as.redirect, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303, redirect);
+  }
 }

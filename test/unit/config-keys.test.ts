@@ -41,6 +41,8 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
       'login.account_address_rate_limit:text',
       'login.device_ttl:text',
       'login.device_rate_limit:text',
+      'metrics.address:text',
+      'metrics.port:number',
       'access.default_policy:text',
       'access.networks:text',
       'oidc.auto_launch:boolean',
@@ -52,7 +54,7 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
 
 describe('knownKeysAt', () => {
   it.each([
-    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'access', 'oidc']],
+    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'metrics', 'access', 'oidc']],
     ['session.redis', ['url', 'url_file', 'sentinels', 'name', 'password', 'password_file', 'sentinel_password', 'sentinel_password_file', 'tls']],
     ['access.rules', ['hosts', 'paths', 'methods', 'networks', 'subjects', 'policy', 'viewer_write']],
     ['oidc.providers.claims', ['username', 'email', 'name', 'groups', 'role']],

@@ -94,6 +94,7 @@ describe('defaults', () => {
         },
         device_ttl: 90 * 24 * HOUR,
       },
+      metrics: { address: '127.0.0.1', port: undefined },
       access: undefined,
     });
   });
