@@ -133,6 +133,7 @@ export function buildApp(deps: AppDeps): Koa {
         urls,
         bindings: deps.oidcBindings ?? new FileBindingStore(join(config.data_dir, BINDINGS_FILE)),
         rememberMe: config.session.remember_me,
+        metrics: deps.metrics ?? noMetrics,
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
@@ -163,6 +164,7 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
+    metrics: deps.metrics ?? noMetrics,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
     rehasher: createRehasher({
       usersFile: config.users.file,

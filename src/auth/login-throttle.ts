@@ -24,7 +24,8 @@ export interface ThrottleConfig {
   perDevice?: RateWindow[];
 }
 
-export type ThrottleCheck = { allowed: true } | { allowed: false; retryAfterSec: number };
+/** A refusal names the scope of the window that refused longest (`ip`, `user`, `user+ip`, `device`), when known. */
+export type ThrottleCheck = { allowed: true } | { allowed: false; retryAfterSec: number; scope?: string };
 
 export type ThrottleScope = 'ip' | 'user' | 'user+ip' | 'device';
 
@@ -163,8 +164,12 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   function rememberedRefusal(ls: readonly FixedWindow[], keys: readonly string[], at: number): ThrottleCheck | undefined {
     if (!redis) return undefined;
     let retryMs = 0;
-    for (let i = 0; i < ls.length; i++) retryMs = Math.max(retryMs, rememberedMs(refusalId(ls[i]!, keys[i]!), at));
-    return retryMs > 0 ? refusedFor(retryMs) : undefined;
+    let scope: string | undefined;
+    for (let i = 0; i < ls.length; i++) {
+      const ms = rememberedMs(refusalId(ls[i]!, keys[i]!), at);
+      if (ms > retryMs) [retryMs, scope] = [ms, ls[i]!.scope];
+    }
+    return retryMs > 0 ? refusedFor(retryMs, scope) : undefined;
   }
 
   function rememberRefusal(id: string, msLeft: number, at: number): void {
@@ -191,7 +196,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
         if (count !== null && isLive(count) && count.consumed >= l.points) retryMs = Math.max(retryMs, count.msLeft);
       }
     }
-    return retryMs > 0 ? refusedFor(retryMs) : undefined;
+    return retryMs > 0 ? refusedFor(retryMs, 'ip') : undefined;
   }
 
   /** One point from each window, each window's key given; a refusal keeps none of them. */
@@ -201,9 +206,10 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     if (remembered) return remembered;
     const taken = await Promise.all(ls.map((l, i) => l.take(keys[i]!)));
     let retryMs = 0;
+    let scope: string | undefined;
     taken.forEach((t, i) => {
       if (t.granted) return;
-      retryMs = Math.max(retryMs, t.msLeft);
+      if (scope === undefined || t.msLeft > retryMs) [retryMs, scope] = [Math.max(retryMs, t.msLeft), ls[i]!.scope];
       // Only what Redis said: memory's answers during an outage are not worth remembering.
       if (!t.fromMemory) rememberRefusal(refusalId(ls[i]!, keys[i]!), t.msLeft, started);
     });
@@ -211,7 +217,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     // A refused attempt counts nowhere: every window gets its point back. Otherwise one address
     // hammering its own full window would go on filling the per-user window and lock the owner out.
     await Promise.all(ls.map((l, i) => l.giveBack(keys[i]!)));
-    return refusedFor(retryMs);
+    return refusedFor(retryMs, scope);
   }
 
   function take(ip: string, username: string): Promise<ThrottleCheck> {
@@ -250,14 +256,16 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     const counts = await Promise.all(accountLimiters.map((l, i) => l.peek(keys[i]!)));
     let retryMs = 0;
     let blocked = false;
+    let scope: string | undefined;
     counts.forEach((c, i) => {
       const l = accountLimiters[i]!;
       if (c === null || !isLive(c) || c.consumed < l.points) return;
+      if (!blocked || c.msLeft > retryMs) scope = l.scope;
       blocked = true;
       retryMs = Math.max(retryMs, c.msLeft);
       if (!c.fromMemory) rememberRefusal(refusalId(l, keys[i]!), c.msLeft, started);
     });
-    return blocked ? refusedFor(retryMs) : { allowed: true };
+    return blocked ? refusedFor(retryMs, scope) : { allowed: true };
   }
 
   async function recordSuccess(ip: string, username: string): Promise<void> {
@@ -329,8 +337,8 @@ export function addressKey(ip: string): string {
 }
 
 /** A refusal whose window ends in `retryMs`: Retry-After in whole seconds, at least 1. */
-export function refusedFor(retryMs: number): ThrottleCheck {
-  return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) };
+export function refusedFor(retryMs: number, scope?: string): ThrottleCheck {
+  return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)), ...(scope === undefined ? {} : { scope }) };
 }
 
 function windowsOf(spec: string): RateWindow[] {

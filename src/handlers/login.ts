@@ -2,6 +2,9 @@ import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { Rehasher } from '../auth/rehash.js';
+import type { ThrottleCheck } from '../auth/login-throttle.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
+import { THROTTLE_SCOPES, type ThrottleRefusalScope } from '../metrics/labels.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import { startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
@@ -32,6 +35,8 @@ export interface LoginDeps extends SubjectDeps {
   readonly devices?: DeviceCookie;
   /** Rewrites a hash that is not argon2id at the configured parameters after a successful sign-in. */
   readonly rehasher?: Rehasher;
+  /** Sign-ins and throttle refusals are counted here (metrics.port); nothing when not given. */
+  readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -52,6 +57,13 @@ export function retryInWords(seconds: number): string {
 
 export function createLoginHandlers(deps: LoginDeps) {
   const admission = createAdmission(deps);
+  const metrics = deps.metrics ?? noMetrics;
+  /** A throttled attempt, counted under the scope of the window that refused it (the address when unknown). */
+  const throttled = (gate: ThrottleCheck): void => {
+    const scope = !gate.allowed && (THROTTLE_SCOPES as readonly string[]).includes(gate.scope ?? '') ? (gate.scope as ThrottleRefusalScope) : 'ip';
+    metrics.throttleRefusal(scope);
+    metrics.signIn('password', 'throttled');
+  };
 
   function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
     ctx.status = status;
@@ -100,6 +112,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
       const gate = admission.mayBeTrusted(ctx) ? undefined : await deps.throttle.addressRefusal(clientIp);
       if (gate === undefined || gate.allowed) return admission.countUnreadable(ctx, next);
+      throttled(gate);
       deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
       ctx.status = 429;
       ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -117,14 +130,22 @@ export function createLoginHandlers(deps: LoginDeps) {
 
       if (!deps.csrf.verify(ctx, field(body, 'csrf'))) {
         deps.logger.info({ event: 'login.failure', user: shown, client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
+        metrics.signIn('password', 'rejected');
         return render(ctx, 403, { rd, username: shown, error: 'This sign-in form has expired. Please try again.' });
       }
       if (!credentials.ok) {
-        if (credentials.problem === 'missing') return render(ctx, 400, { rd, username: (field(body, 'username') ?? '').trim(), error: credentials.message });
+        if (credentials.problem === 'missing') {
+          metrics.signIn('password', 'rejected');
+          return render(ctx, 400, { rd, username: (field(body, 'username') ?? '').trim(), error: credentials.message });
+        }
         // Not an attempt at any account, but a failure for the address all the same: no free probing with junk.
         const gate = await deps.throttle.takeAddress(clientIp);
         deps.logger.info({ event: 'login.failure', client: clientIp, reason: credentials.problem === 'malformed' ? 'malformed form' : 'too long' }, 'sign-in refused: unusable username or password');
-        if (!gate.allowed) return refuse(ctx, gate, rd, '');
+        if (!gate.allowed) {
+          throttled(gate);
+          return refuse(ctx, gate, rd, '');
+        }
+        metrics.signIn('password', 'rejected');
         return render(ctx, 400, { rd, username: '', error: credentials.message });
       }
       const { username, password } = credentials;
@@ -133,15 +154,23 @@ export function createLoginHandlers(deps: LoginDeps) {
       const { gate, deviceId } = await admission.admit(ctx, clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
+        throttled(gate);
         return refuse(ctx, gate, rd, username);
       }
 
       const user = deps.users.find(username);
       // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
-      const ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
+      let ok: boolean;
+      try {
+        ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
+      } catch (err) {
+        metrics.signIn('password', 'error'); // the hasher is saturated (503) or failed: no answer about the password
+        throw err;
+      }
       if (!ok || !user) {
         const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
         deps.logger.info({ event: 'login.failure', user: username, client: clientIp, reason, ...(deviceId ? { device: true } : {}) }, 'sign-in failed');
+        metrics.signIn('password', 'failure');
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
       }
 
@@ -149,6 +178,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       // Not awaited: the sign-in never waits for, or fails with, the users-file rewrite (it logs its own outcome).
       if (deps.rehasher && deps.hasher.needsRehash(user.password)) void deps.rehasher.rehash(user.username, password, user.password);
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
+      metrics.signIn('password', 'success');
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
       ctx.status = 303;
       ctx.redirect(rd ?? deps.urls.home);

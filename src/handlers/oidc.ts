@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { OIDC_VIA_PREFIX } from '../auth/identity.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import type { RequestLimit } from '../auth/request-limit.js';
@@ -34,6 +35,8 @@ export interface SsoDeps extends SubjectDeps {
   readonly rememberMe: number;
   /** Sign-ins started per client address (oidc.start_rate_limit). */
   readonly startLimit: RequestLimit;
+  /** Sign-ins and start refusals are counted here (metrics.port); nothing when not given. */
+  readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
 }
 
 function queryValue(ctx: Context, name: string): string | undefined {
@@ -48,6 +51,7 @@ function queryValue(ctx: Context, name: string): string | undefined {
  */
 export function createSsoHandlers(deps: SsoDeps) {
   const { oidc, logger } = deps;
+  const metrics = deps.metrics ?? noMetrics;
 
   function startUrl(provider: OidcProvider, rd: string | undefined): string {
     const url = `${deps.publicUrl}/oidc/${provider.id}/start`;
@@ -139,6 +143,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       const body = ctx.request.body as Record<string, unknown> | undefined;
       const rd = validateRedirect(typeof body?.rd === 'string' ? body.rd : undefined, deps.redirectPolicy);
       logger.info({ event: 'login.failure', client: ctx.state.facts.clientIp, reason: 'password login is turned off' }, 'password sign-in refused');
+      metrics.signIn('password', 'rejected');
       render(ctx, 403, rd, 'Signing in with a password is turned off here. Use single sign-on.');
     },
 
@@ -150,6 +155,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       // Before anything is kept: every accepted start stores a sign-in in flight for fifteen minutes.
       const gate = await deps.startLimit.take(ctx.state.facts.clientIp);
       if (!gate.allowed) {
+        metrics.throttleRefusal('oidc_start');
         logger.warn({ event: 'oidc.start.throttled', provider: p.id, client: ctx.state.facts.clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many sign-ins started from this address');
         ctx.status = 429;
         ctx.set('Retry-After', String(gate.retryAfterSec));
@@ -159,6 +165,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       }
       const configuration = p.configuration;
       if (!configuration) {
+        metrics.signIn('oidc', 'error');
         logger.info({ event: 'oidc.start.unavailable', provider: p.id, client: ctx.state.facts.clientIp, reason: p.problem }, 'sign-in refused: provider not ready');
         ctx.status = 503;
         ctx.set('Retry-After', '30');
@@ -199,11 +206,13 @@ export function createSsoHandlers(deps: SsoDeps) {
         if (account.kind === 'provider') await bindUsername(p, identity, now);
         await signIn(ctx, p, identity, account, result.idToken, now);
         const user = account.kind === 'local' ? account.user.username : identity.user;
+        metrics.signIn('oidc', 'success');
         logger.info({ event: 'oidc.login.success', provider: p.id, user, sub: identity.sub, linked: account.kind === 'local', client }, 'signed in through OIDC');
         ctx.status = 303;
         ctx.redirect(rd ?? deps.urls.home);
       } catch (err) {
         if (!(err instanceof SignInRefused)) throw err;
+        metrics.signIn('oidc', err.status >= 500 ? 'error' : 'failure');
         // No session is created: an anonymous holder with nothing left in flight is deleted; a signed-in session stays as it was.
         if (isEmptyHolder(currentSession(ctx), pendingLogins(ctx))) endSession(ctx);
         logger[err.level]({ event: 'oidc.login.failure', provider: p.id, client, status: err.status, reason: err.reason }, 'OIDC sign-in failed');

@@ -87,7 +87,7 @@ function describeThrottleContract(name: string, setup: () => Factory) {
     it('forgets failures when their window ends', async () => {
       const throttle = make(config('off', 'off', '2/second'));
       await fail(throttle, 2, ALICE_IP, 'alice');
-      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: false, retryAfterSec: 1 });
+      expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: false, retryAfterSec: 1, scope: expect.any(String) });
       await sleep(1_100);
       expect(await throttle.check(ALICE_IP, 'alice')).toEqual({ allowed: true });
     });
@@ -243,7 +243,8 @@ function describeThrottleContract(name: string, setup: () => Factory) {
       const throttle = make(config('5/minute', '20/minute', '50/minute'));
       const answers = await Promise.all(Array.from({ length: 40 }, () => throttle.take(ALICE_IP, 'alice')));
       expect(answers.filter((a) => a.allowed)).toHaveLength(5);
-      for (const refused of answers.filter((a) => !a.allowed)) expect(refused).toEqual({ allowed: false, retryAfterSec: expect.any(Number) });
+      // The refusal names the window that refused: alice's own, 5 a minute from her address.
+      for (const refused of answers.filter((a) => !a.allowed)) expect(refused).toEqual({ allowed: false, retryAfterSec: expect.any(Number), scope: 'ip' });
       // The 35 refused attempts gave back what they took: alice's own window holds the five that ran.
       expect(await throttle.list()).toEqual([
         { scope: 'ip', key: ALICE_IP, failures: 5, blockedForSec: expect.any(Number) },

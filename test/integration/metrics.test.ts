@@ -144,6 +144,41 @@ describe('with metrics.port set', () => {
     expect(valueOf(after, 'postern_verify_duration_seconds_bucket', { flavour: 'nginx', le: '0.0001' })).toBeDefined();
   });
 
+  it('counts sign-ins by method and outcome, and throttle refusals by the scope that refused', async () => {
+    const before = (await scrape(metricsPort)).samples;
+    const moved = (after: Sample[], name: string, labels: Record<string, string>) => (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+    // From its own address (told by the trusted loopback proxy), so no other test's attempts count with these.
+    const guesser = new TestClient(started.server.port);
+    const guess = (password: string) =>
+      guesser.request('http://auth.example.com/login', { headers: { 'x-forwarded-for': '198.51.100.77' } }).then(async (page) => {
+        const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+        return guesser.request('http://auth.example.com/login', {
+          method: 'POST',
+          headers: { accept: 'text/html', 'x-forwarded-for': '198.51.100.77' },
+          body: new URLSearchParams({ csrf, username: 'alice', password }),
+        });
+      });
+
+    await signedIn(started.server.port);
+    // The default limit per username and address is 5 a minute: five wrong guesses, then refusals.
+    for (let i = 0; i < 5; i++) expect((await guess(`wrong-${i}`)).status).toBe(401);
+    expect((await guess('wrong-again')).status).toBe(429);
+    const stale = await new TestClient(started.server.port).request('http://auth.example.com/login', {
+      method: 'POST',
+      headers: { accept: 'text/html' },
+      body: new URLSearchParams({ csrf: 'stale', username: 'alice', password: PASSWORD }),
+    });
+    expect(stale.status).toBe(403);
+
+    const after = (await scrape(metricsPort)).samples;
+    expect(moved(after, 'postern_sign_ins_total', { method: 'password', outcome: 'success' })).toBe(1);
+    expect(moved(after, 'postern_sign_ins_total', { method: 'password', outcome: 'failure' })).toBe(5);
+    expect(moved(after, 'postern_sign_ins_total', { method: 'password', outcome: 'throttled' })).toBe(1);
+    expect(moved(after, 'postern_sign_ins_total', { method: 'password', outcome: 'rejected' })).toBe(1);
+    expect(moved(after, 'postern_throttle_refusals_total', { scope: 'user+ip' })).toBe(1);
+    expect(moved(after, 'postern_throttle_refusals_total', { scope: 'ip' })).toBe(0);
+  });
+
   it('carries no user name, host, path or address in any label', async () => {
     await signedIn(started.server.port);
     const { reply } = await scrape(metricsPort);
