@@ -30,6 +30,8 @@ import type { OidcProviders } from './oidc/providers.js';
 import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
+import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
+import { createVerifyCredentials } from './tokens/verify-credentials.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
 export interface AppDeps {
@@ -51,6 +53,8 @@ export interface AppDeps {
   readonly oidcStartLimit?: RequestLimit;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
   readonly deviceStore?: DeviceStore;
+  /** When each app password was last used (`postern token list`); in this process's memory when not given. */
+  readonly tokenUses?: TokenUseStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -97,6 +101,13 @@ export function buildApp(deps: AppDeps): Koa {
     loginUrl: urls.login,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
+    credentials: createVerifyCredentials({
+      ...deps,
+      tokens: config.tokens,
+      passwordFingerprint: subject.rules.passwordFingerprint,
+      uses: deps.tokenUses ?? new MemoryTokenUseStore(),
+      onUseWriteError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not record an app password use'),
+    }),
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const forbidden = createForbiddenHandlers({

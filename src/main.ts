@@ -19,6 +19,7 @@ import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
+import { RedisTokenUseStore } from './tokens/last-use.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -150,7 +151,7 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
-    ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
+    ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis) } : {}),
   });
 
   const server = createServer(app.callback());

@@ -81,6 +81,7 @@ describe('defaults', () => {
         groups: 'Remote-Groups',
         email: 'Remote-Email',
         name: 'Remote-Name',
+        auth: 'Remote-Auth',
       },
       log: { level: 'info' },
       login: {
@@ -92,8 +93,19 @@ describe('defaults', () => {
         },
         device_ttl: 90 * 24 * HOUR,
       },
+      tokens: { header: 'X-Postern-Token', basic_account_password: false, basic_cache_ttl: 5 * 60_000 },
       access: undefined,
     });
+  });
+
+  test('tokens: the app password header and Basic account passwords', () => {
+    const { tokens } = parseConfig({ tokens: { header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: '2m' } }).config;
+    expect(tokens).toEqual({ header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: 120_000 });
+    expect(problemsOf(() => parseConfig({ tokens: { header: 'Authorization', basic_cache_ttl: '2h', basic_account_password: 'yes' } }))).toEqual([
+      expect.stringContaining('tokens.header'),
+      expect.stringContaining('tokens.basic_account_password'),
+      expect.stringContaining('tokens.basic_cache_ttl'),
+    ]);
   });
 
   test('an empty file and empty sections mean all defaults', () => {
