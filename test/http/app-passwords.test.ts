@@ -169,3 +169,34 @@ describe('revocation and reload', () => {
     expect((await ask('nginx', 'https://photos.example.com/', { 'x-postern-token': mine.token })).status).toBe(401);
   });
 });
+
+describe('refusal timing', () => {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  let n = 0;
+  const freshIp = () => ((n += 1), `10.77.${Math.floor(n / 250)}.${(n % 250) + 1}`);
+
+  it('refuses a malformed, an unknown and a wrong-secret token in the same time (medians of interleaved rounds)', async () => {
+    const cases: Record<string, Record<string, string>> = {
+      unknown: { authorization: `Bearer pst_CCCCCCCC_${'c'.repeat(43)}` },
+      wrongSecret: { authorization: `Bearer ${alice.token.slice(0, -3)}xyz` },
+      malformed: { authorization: `Bearer pst_${'a'.repeat(10_240)}` },
+      nonBase62: { 'x-postern-token': `${alice.token.slice(0, -1)}!` },
+      headerUnknown: { 'x-postern-token': `pst_CCCCCCCC_${'c'.repeat(43)}` },
+    };
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    for (let round = 0; round < 21; round++) {
+      for (const [name, headers] of Object.entries(cases)) {
+        const started = performance.now();
+        const reply = await ask('nginx', 'https://photos.example.com/', headers, { ip: freshIp() });
+        times[name]!.push(performance.now() - started);
+        expect(reply.status).toBe(401);
+      }
+    }
+    const reference = median(times.unknown!);
+    for (const name of Object.keys(cases)) {
+      // Generous for a loaded two-core machine (timer and scheduling noise of ~10 ms seen): what
+      // matters is no work of another order on one path (an argon2 hash, a store round trip).
+      expect(Math.abs(median(times[name]!) - reference), name).toBeLessThan(Math.max(15, reference));
+    }
+  });
+});
