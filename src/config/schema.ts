@@ -527,6 +527,13 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     });
   },
   { when: validSoFar('server.public_url', 'oidc') },
+).superRefine(
+  (config, ctx) => {
+    // The app password header is removed towards the app; an identity header of the same name would be too.
+    const taken = Object.entries(config.headers).find(([, name]) => name.toLowerCase() === config.tokens.header.toLowerCase());
+    if (taken) ctx.addIssue({ code: 'custom', path: ['tokens', 'header'], message: `must differ from headers.${taken[0]}`, input: config.tokens.header });
+  },
+  { when: validSoFar('headers', 'tokens.header') },
 ).transform((config) => ({
   ...config,
   session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },

@@ -98,6 +98,10 @@ describe('defaults', () => {
     });
   });
 
+  test('tokens.header must not be one of the identity headers', () => {
+    expect(problemsOf(() => parseConfig({ tokens: { header: 'remote-user' } }))).toEqual([expect.stringMatching(/^tokens\.header.*must differ from headers\.user/)]);
+  });
+
   test('tokens: the app password header and Basic account passwords', () => {
     const { tokens } = parseConfig({ tokens: { header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: '2m' } }).config;
     expect(tokens).toEqual({ header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: 120_000 });
