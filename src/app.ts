@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
+import { join } from 'node:path';
 import type { CompiledAccess } from './access/rules.js';
 import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
@@ -25,7 +26,9 @@ import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
 import type { Logger } from './log/logger.js';
+import type { BindingStore } from './oidc/bindings.js';
 import { admissionFingerprint } from './oidc/claims.js';
+import { BINDINGS_FILE, FileBindingStore } from './oidc/file-bindings.js';
 import type { OidcProviders } from './oidc/providers.js';
 import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
@@ -45,7 +48,10 @@ export interface AppDeps {
   readonly throttle: LoginThrottle;
   readonly access: CompiledAccess;
   readonly resolveClientIp: ClientIpResolver;
+  /** What verify needs (the session store): any one failing makes /readyz 503. */
   readonly readiness: readonly ReadinessCheck[];
+  /** True once the process is shutting down: /readyz answers 503 from then on. Never, when not given. */
+  readonly shuttingDown?: () => boolean;
   readonly now: () => number;
   /** The OIDC providers of `config.oidc`, discovering in the background; required when that section is present. */
   readonly oidc?: OidcProviders;
@@ -53,6 +59,8 @@ export interface AppDeps {
   readonly oidcStartLimit?: RequestLimit;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
   readonly deviceStore?: DeviceStore;
+  /** Which provider subject owns each username; a file in `data_dir` when not given. */
+  readonly oidcBindings?: BindingStore;
   /** When each app password was last used (`postern token list`); in this process's memory when not given. */
   readonly tokenUses?: TokenUseStore;
 }
@@ -101,6 +109,7 @@ export function buildApp(deps: AppDeps): Koa {
     loginUrl: urls.login,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
+    proxySecret: config.server.proxy_secret,
     credentials: createVerifyCredentials({
       ...deps,
       tokens: config.tokens,
@@ -116,11 +125,9 @@ export function buildApp(deps: AppDeps): Koa {
     redirectPolicy,
     urls: { ...urls, forbidden: `${publicUrl}/forbidden` },
     moreFormTargets: () => oidc?.endSessionOrigins() ?? [],
-    // "Sign in as someone else" ends the session exactly as GET /logout?rd= does (at the provider too, for SSO).
-    endSession: (ctx, rd) => {
-      ctx.query = rd === undefined ? {} : { rd };
-      return logout.viaGet(ctx);
-    },
+    // "Sign in as someone else" (a POST with its own CSRF token) ends the session as the sign-out button does:
+    // at the provider too, for SSO, or the provider would sign the same person straight back in.
+    endSession: (ctx, rd) => logout.withIntent(ctx, rd),
   });
   const sso = oidc
     ? createSsoHandlers({
@@ -131,7 +138,7 @@ export function buildApp(deps: AppDeps): Koa {
         logger: deps.logger,
         publicUrl,
         urls,
-        ttl: config.session.ttl,
+        bindings: deps.oidcBindings ?? new FileBindingStore(join(config.data_dir, BINDINGS_FILE)),
         rememberMe: config.session.remember_me,
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
@@ -173,7 +180,11 @@ export function buildApp(deps: AppDeps): Koa {
       now: deps.now,
     }),
   });
-  const readiness = [...deps.readiness, ...(oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready }))];
+  const readyz = createReadyz({
+    required: deps.readiness,
+    degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
+    shuttingDown: deps.shuttingDown ?? (() => false),
+  });
   const home = createHomeHandler({ ...subject, csrf, urls });
 
   // The whole HTTP surface, on one screen.
@@ -186,7 +197,7 @@ export function buildApp(deps: AppDeps): Koa {
   ]);
   const router = new Router();
   router.get('/healthz', healthz);
-  router.get('/readyz', createReadyz(readiness));
+  router.get('/readyz', readyz);
   router.get('/login', pages, session, sso ? sso.show : login.show);
   router.post('/login', pages, login.addressGate, form, session, sso && !oidc?.passwordLogin ? sso.passwordLoginOff : login.submit);
   router.get('/logout', pages, session, logout.viaGet);
@@ -202,6 +213,11 @@ export function buildApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger));
   app.use(exactGetRoutes(verify));
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
+  // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501) ctx.status = 405;
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -7,16 +8,19 @@ import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
-import { createPasswordHasher } from './auth/passwords.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/types.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { createClientIpResolver } from './http/client-ip.js';
+import { closeConnectionsWhile, drain, listen } from './http/server-lifecycle.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { OidcProviders } from './oidc/providers.js';
+import { openBindingStore } from './oidc/open-bindings.js';
 import { MemorySessionStore } from './store/memory-store.js';
-import { createRedisClient } from './store/redis-client.js';
+import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type RedisTarget } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
 import { RedisTokenUseStore } from './tokens/last-use.js';
@@ -38,7 +42,54 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly logger: Logger;
-  close(): Promise<void>;
+  /** From now on `/readyz` answers 503 (the load balancer stops sending traffic); everything else is still served. */
+  beginShutdown(): void;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (at most `drainMs`, default 10 s),
+   * then closes the users-file watcher, the OIDC retries and Redis. Implies beginShutdown().
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
+}
+
+export const DEFAULT_DRAIN_MS = 10_000;
+
+/**
+ * What start-up has opened so far (Redis client, file watcher, retry timers), closed newest first:
+ * when a later step fails, so that the failure ends the process instead of leaving it running idle,
+ * and at shutdown.
+ */
+class OpenResources {
+  readonly #closers: Array<() => unknown> = [];
+
+  add(close: () => unknown): void {
+    this.#closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch {
+        // Closing is best effort: one that fails must not keep the others open.
+      }
+    }
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? ((err as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Runs one start-up step; a file-system failure (EACCES, EISDIR...) gets `explain`'s one line: what, and what to do. */
+async function step<T>(run: () => Promise<T>, explain: (code: string, err: Error) => string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === undefined) throw err;
+    throw new Error(explain(code, err as Error), { cause: err });
+  }
 }
 
 export interface StartOptions {
@@ -49,27 +100,25 @@ export interface StartOptions {
   readonly now?: () => number;
 }
 
-/**
- * The composition root: builds every dependency from the validated config, builds the app, listens.
- * Nothing imports this file but the CLI.
- */
-export async function startServer(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const { config } = loaded;
-  const now = opts.now ?? Date.now;
-  const logger = createLogger(config.log.level, opts.logDestination);
-  const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
-  for (const warning of loaded.warnings) logger.warn(warning);
-  if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
+/** Creates `data_dir`; the session secret from the config, else read (or generated once) from `<data_dir>/session.secret`. */
+async function openDataDir(config: Config): Promise<string> {
+  await step(
+    () => mkdir(config.data_dir, { recursive: true, mode: 0o700 }),
+    (code) => `cannot create data_dir ${config.data_dir} (${code}); create it, or set data_dir to a directory the user running Postern can write`,
+  );
+  if (config.session.secret !== undefined) return config.session.secret;
+  const { secret } = await step(
+    () => loadOrCreateSessionSecret(config.data_dir),
+    (code) => `cannot read the session secret ${join(config.data_dir, 'session.secret')} (${code}); make it a file the user running Postern can read, or set session.secret`,
+  );
+  return secret;
+}
 
-  await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
-  const secret = config.session.secret ?? (await loadOrCreateSessionSecret(config.data_dir)).secret;
-
-  const hasher = createPasswordHasher({
-    argon2: config.users.argon2,
-    // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
-    limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
-  });
-  const initial = await createInitialUsersFile(config.users.file, hasher);
+/** Opens the users file (watched from then on), first creating it with one admin when it does not exist. */
+async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void, onReload: () => void): Promise<UsersFile> {
+  const usersFileProblem = (code: string, err: Error) =>
+    `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
+  const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
   if (initial) {
     announce(
       [
@@ -85,36 +134,80 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
       ].join('\n'),
     );
   }
-  const users = await UsersFile.open(config.users.file, {
-    onReload: (count) => {
-      logger.info({ event: 'users.reload', count }, 'users file reloaded');
-      void calibrate();
-    },
-    onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
-  });
+  return step(
+    () =>
+      UsersFile.open(config.users.file, {
+        onReload: (count) => {
+          logger.info({ event: 'users.reload', count }, 'users file reloaded');
+          onReload();
+        },
+        onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
+      }),
+    usersFileProblem,
+  );
+}
 
+/** The session store: Redis behind a short read cache when `session.redis.url` is set, else memory. */
+function openSessionStore(target: RedisTarget | undefined, logger: Logger): { redis: Redis | undefined; store: SessionStore } {
+  if (!target) {
+    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url (or session.redis.sentinels) for production.');
+    return { redis: undefined, store: new MemorySessionStore() };
+  }
+  // Which Redis or Sentinels were tried (never a password), so an operator can tell a typo from an outage.
+  const where = describeRedisTarget(target);
+  const redis = createRedisClient(target, {
+    onStatus: (status, err) =>
+      status === 'up' ? logger.info(where, 'redis is reachable') : logger.error({ ...where, reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
+  });
+  // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
+  // replica's logout is still seen everywhere within half a second.
+  return { redis, store: new CachedSessionStore(new RedisSessionStore(redis), { backendUp: () => redis.status === 'ready' }) };
+}
+
+/**
+ * The composition root: builds every dependency from the validated config, builds the app, listens.
+ * Nothing imports this file but the CLI.
+ */
+export async function startServer(loaded: LoadedConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const opened = new OpenResources();
+  try {
+    return await start(loaded, opts, opened);
+  } catch (err) {
+    // Whatever opened before the failure must not keep the process alive: the CLI then exits non-zero.
+    await opened.closeAll();
+    throw err;
+  }
+}
+
+async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResources): Promise<RunningServer> {
+  const { config } = loaded;
+  const now = opts.now ?? Date.now;
+  const logger = createLogger(config.log.level, opts.logDestination);
+  const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
+  for (const warning of loaded.warnings) logger.warn(warning);
+  // Reads session.redis.tls.ca_file: an unreadable one stops the start before anything is written.
+  const redisTarget = redisTargetFromConfig(config.session.redis);
+  if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
+
+  const secret = await openDataDir(config);
+
+  const hasher = createPasswordHasher({
+    argon2: config.users.argon2,
+    // One core stays free for verify while sign-ins hash (measured: verify p99 12.7 ms → 7.3 ms with 20 sign-ins at once on 2 cores).
+    limiter: new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 }),
+  });
   // Refusals are held to the cost of the slowest hash in the users file: time it now and after each reload.
   const calibrate = async (): Promise<void> => {
     const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
     logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes as long as the slowest hash in use');
   };
+  const users = await openUsers(config, hasher, logger, announce, () => void calibrate());
+  opened.add(() => users.close());
   const calibrated = calibrate();
 
-  let redis: Redis | undefined;
-  let store: SessionStore;
-  if (config.session.redis.url) {
-    redis = createRedisClient(config.session.redis.url, {
-      onStatus: (status, err) =>
-        status === 'up' ? logger.info('redis is reachable') : logger.error({ reason: err?.message }, 'redis is unreachable: verify fails closed until it is back'),
-    });
-    const client = redis;
-    // Verify asks the store on every request: a 500 ms read cache keeps that off Redis while any
-    // replica's logout is still seen everywhere within half a second.
-    store = new CachedSessionStore(new RedisSessionStore(client), { backendUp: () => client.status === 'ready' });
-  } else {
-    store = new MemorySessionStore();
-    logger.warn('sessions are kept in memory: they are lost on restart and not shared between instances. Set session.redis.url for production.');
-  }
+  const { redis, store } = openSessionStore(redisTarget, logger);
+  // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
+  opened.add(() => store.close());
 
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
@@ -129,10 +222,14 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   await calibrated;
   if (redis) await waitUntilReady(store, 2000);
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
+  if (oidc) opened.add(() => oidc.close());
+  // Before listening: a bindings file (or Redis hash) that cannot be read stops the start, with where.
+  const oidcBindings = config.oidc ? await openBindingStore(config.data_dir, redis, logger) : undefined;
   const oidcStartLimit = config.oidc ? createRequestLimit(config.oidc.start_rate_limit, { redis, keyPrefix: OIDC_START_LIMIT_PREFIX }) : undefined;
   // A moment for discovery, so the first sign-in page has its buttons; a provider that is down keeps retrying in the background.
   if (oidc) await Promise.race([oidc.start(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 
+  let shuttingDown = false;
   const app = buildApp({
     config,
     secret,
@@ -148,10 +245,12 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
       onMalformed: (entry) => logger.debug({ entry: entry.slice(0, 80) }, 'malformed forwarded address; walk stopped'),
     }),
     readiness: [{ name: 'session store', ready: () => store.ping() }],
+    shuttingDown: () => shuttingDown,
     now,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
     ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis) } : {}),
+    ...(oidcBindings ? { oidcBindings } : {}),
   });
 
   const server = createServer(app.callback());
@@ -159,25 +258,28 @@ export async function startServer(loaded: LoadedConfig, opts: StartOptions = {})
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.address, () => resolve());
-  });
+  closeConnectionsWhile(server, () => shuttingDown);
+  await listen(server, config.server.port, config.server.address);
   const port = (server.address() as AddressInfo).port;
   logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);
 
+  let closing: Promise<void> | undefined;
   return {
     server,
     port,
     logger,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      users.close();
-      oidc?.close();
-      await store.close();
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    close({ drainMs = DEFAULT_DRAIN_MS } = {}) {
+      shuttingDown = true;
+      closing ??= (async () => {
+        const inTime = await drain(server, drainMs);
+        if (!inTime) logger.warn({ event: 'shutdown.cut', drain_ms: drainMs }, 'requests still running after the drain time were cut off');
+        // After the drain: the requests that finished in it still read and wrote sessions.
+        await opened.closeAll();
+      })();
+      return closing;
     },
   };
 }

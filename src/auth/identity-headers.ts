@@ -14,18 +14,46 @@ export interface IdentityHeaderNames {
 export type AuthKind = 'session' | 'token' | 'basic';
 
 /**
+ * Longest identity header value sent, encoded. nginx reads an auth_request reply's whole header
+ * block into one `proxy_buffer_size` buffer (4 KiB by default) and fails the request beyond it:
+ * four values of this size and one groups line stay inside it, with the fixed headers.
+ */
+export const MAX_HEADER_VALUE = 400;
+export const MAX_GROUPS_LINE = 1024;
+
+/** U+FFFD (replacement character), encoded: stands for a lone surrogate, which has no UTF-8 form. */
+const REPLACEMENT = '%EF%BF%BD';
+
+/**
  * Makes a value safe for one header line that every proxy copies intact: printable ASCII only.
- * Non-ASCII characters are percent-encoded as UTF-8 (a header cannot carry them portably) and
- * control characters are dropped (the users file refuses them already; this is the last guard).
+ * Non-ASCII characters are percent-encoded as UTF-8 (a header cannot carry them portably), a lone
+ * surrogate becomes U+FFFD, and control characters are dropped (the users file refuses them
+ * already; this is the last guard). A value longer than MAX_HEADER_VALUE once encoded is sent
+ * empty, never cut: a cut email or name could be someone else's.
  */
 export function headerValue(value: string): string {
   let out = '';
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0;
     if (code >= 0x20 && code < 0x7f) out += ch === '%' ? '%25' : ch;
+    else if (code >= 0xd800 && code <= 0xdfff) out += REPLACEMENT;
     else if (code > 0x9f && code !== 0x2028 && code !== 0x2029) out += encodeURIComponent(ch);
+    if (out.length > MAX_HEADER_VALUE) return '';
   }
   return out.trim();
+}
+
+/** The groups on one comma-joined line: whole groups only, in order, while the line stays within MAX_GROUPS_LINE. */
+function groupsLine(groups: readonly string[]): string {
+  let line = '';
+  for (const group of groups) {
+    const value = headerValue(group).replaceAll(',', '');
+    if (value === '') continue;
+    const next = line === '' ? value : `${line},${value}`;
+    if (next.length > MAX_GROUPS_LINE) break;
+    line = next;
+  }
+  return line;
 }
 
 /**
@@ -37,7 +65,7 @@ export function identityHeaders(identity: Identity | undefined, names: IdentityH
   return [
     [names.user, headerValue(identity.user)],
     [names.role, headerValue(identity.role)],
-    [names.groups, identity.groups.map((g) => headerValue(g).replaceAll(',', '')).filter((g) => g !== '').join(',')],
+    [names.groups, groupsLine(identity.groups)],
     [names.email, headerValue(identity.email)],
     [names.name, headerValue(identity.name)],
     [names.auth, auth],

@@ -10,6 +10,10 @@ export function packageVersion(): string {
 
 /** `postern --version` and `postern version`: the version alone on stdout; anything else given with it is a usage error. */
 export function versionCommand(argv: readonly string[], io: CliIO): number {
+  if (argv.length === 2 && argv[0] === 'version' && (argv[1] === '--help' || argv[1] === '-h')) {
+    io.stdout.write('Usage: postern version   (or postern --version)\n\nPrints the version of Postern, from its package.json.\n');
+    return 0;
+  }
   const others = argv.filter((a) => a !== '--version' && a !== 'version');
   if (others.length > 0 || argv.length !== 1) {
     io.stderr.write(`postern: --version and version take no other arguments (got: ${argv.join(' ')}); run 'postern --version' alone\n`);

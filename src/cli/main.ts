@@ -8,6 +8,7 @@ import { SERVE_USAGE, versionCommand } from './about.js';
 import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
 import { accessCommand } from './access-command.js';
+import { oidcCommand } from './oidc-command.js';
 import { throttleCommand } from './throttle-command.js';
 import { sessionsCommand } from './sessions-command.js';
 import { tokenCommand } from './token-command.js';
@@ -24,6 +25,7 @@ Commands:
   sessions list|revoke       show or end sign-in sessions (Redis)
   token create|list|revoke   manage app passwords for apps, devices and scripts
   access explain URL         show which access rule decides a URL, and how
+  oidc bindings list|remove  show or release usernames bound to a provider subject
   config check               validate the configuration and print every problem
   version                    print the version (also --version)
 
@@ -46,31 +48,71 @@ function splitGlobal(argv: string[]): { global: string[]; rest: string[] } {
   return { global, rest };
 }
 
+/**
+ * SIGTERM and SIGINT, counted from the moment this is called: `next()` resolves with the first one
+ * not yet taken, at once if it has already arrived. The first starts the shutdown; a second cuts
+ * its grace period short.
+ */
+function shutdownSignals(): { next(): Promise<NodeJS.Signals> } {
+  const received: NodeJS.Signals[] = [];
+  let taken = 0;
+  let wake: (() => void) | undefined;
+  const receive = (signal: NodeJS.Signals) => {
+    received.push(signal);
+    wake?.();
+  };
+  process.on('SIGTERM', receive);
+  process.on('SIGINT', receive);
+  return {
+    async next() {
+      while (received.length <= taken) await new Promise<void>((resolve) => (wake = resolve));
+      return received[taken++]!;
+    },
+  };
+}
+
+/**
+ * Runs the server until SIGTERM (or SIGINT), then shuts down gracefully: /readyz turns 503 at once,
+ * the listener keeps serving for `server.shutdown_grace` (for the load balancer to notice), then it
+ * stops accepting, lets the requests in flight finish (up to 10 s) and closes Redis. Resolves with the
+ * exit code; a failure to start rejects, with everything it had opened already closed.
+ */
 async function serve(global: string[], io: CliIO): Promise<number> {
   // Loaded here, not at the top: the other commands start faster without koa, ioredis and pino.
   const { startServer } = await import('../main.js');
-  const running = await startServer(loadConfig({ argv: global }));
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.logger.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        io.stderr.write(`error while shutting down: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  return new Promise<number>(() => undefined);
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig({ argv: global });
+  } catch (err) {
+    // One problem, one line: what a service manager's log shows of a start that failed. Several are listed as `config check` lists them.
+    if (!(err instanceof ConfigError) || err.problems.length !== 1) throw err;
+    io.stderr.write(`postern: cannot start: the configuration has a problem: ${err.problems[0]}\n`);
+    return 2;
+  }
+  const signals = shutdownSignals();
+  const running = await startServer(loaded);
+  const signal = await signals.next();
+  const graceMs = loaded.config.server.shutdown_grace;
+  running.beginShutdown();
+  running.logger.info({ event: 'shutdown', signal, grace_ms: graceMs }, 'shutting down: /readyz answers 503, still serving until the grace period ends');
+  let graceTimer: NodeJS.Timeout | undefined;
+  await Promise.race([new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs))), signals.next()]);
+  clearTimeout(graceTimer);
+  try {
+    await running.close();
+  } catch (err) {
+    io.stderr.write(`postern: error while shutting down: ${(err as Error).message}\n`);
+    return 1;
+  }
+  running.logger.info({ event: 'stopped' }, 'stopped');
+  return 0;
 }
 
 async function configCheck(global: string[], io: CliIO): Promise<number> {
   const loaded = loadConfig({ argv: global });
   const { shadowWarnings } = compileAccess(loaded.config.access, loaded.config.session.domain);
+  // The Redis CA bundle is read at start; reading it here too reports an unreadable one now (a ConfigError).
+  if (loaded.config.session.redis.tls.ca_file !== undefined) (await import('../store/redis-client.js')).redisTargetFromConfig(loaded.config.session.redis);
   for (const warning of [...loaded.warnings, ...shadowWarnings]) io.stderr.write(`warning: ${warning}\n`);
   io.stdout.write(`configuration is valid${loaded.file ? ` (${loaded.file})` : ' (no file: embedded defaults)'}\n`);
   return 0;
@@ -120,6 +162,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'access':
         return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+      case 'oidc':
+        return await oidcCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');
@@ -143,5 +187,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-const code = await run(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+const argv = process.argv.slice(2);
+const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+if ((splitGlobal(argv).rest[0] ?? 'serve') === 'serve') {
+  // serve has finished (a failed start, or a completed shutdown): end now, whatever a library still
+  // has scheduled, so that a service manager sees the exit code instead of a process serving nothing.
+  process.exit(code);
+}
 process.exitCode = code;

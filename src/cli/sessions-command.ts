@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
-import { createRedisClient, waitUntilReachable } from '../store/redis-client.js';
+import { createRedisClient, redisTargetFromConfig, waitUntilReachable } from '../store/redis-client.js';
 import { RedisSessionStore } from '../store/redis-store.js';
 import { sessionHandle, sessionMethod, type SessionStore, type StoredSession } from '../store/session-store.js';
 import { CliError, reportFailure, type CliIO } from './io.js';
@@ -155,9 +155,9 @@ async function revoke(store: SessionStore, options: Options, io: CliIO): Promise
  * memory, where verify refuses a removed or disabled user, or a changed password, on the next request.
  */
 export async function revokeSessionsOfUser(config: Config, username: string): Promise<number | undefined> {
-  const url = config.session.redis.url;
-  if (!url) return undefined;
-  const redis = createRedisClient(url, { commandTimeoutMs: 2_000 });
+  const target = redisTargetFromConfig(config.session.redis);
+  if (!target) return undefined;
+  const redis = createRedisClient(target, { commandTimeoutMs: 2_000 });
   const store = new RedisSessionStore(redis);
   try {
     await waitUntilReachable(redis, 3_000);
@@ -183,8 +183,8 @@ export async function sessionsCommand(args: string[], io: CliIO, config: Config)
   let store: RedisSessionStore | undefined;
   try {
     const options = parse(sub, rest);
-    const url = config.session.redis.url;
-    if (!url) {
+    const target = redisTargetFromConfig(config.session.redis);
+    if (!target) {
       throw new CliError(
         sub === 'list'
           ? 'postern: sessions live in the memory of the running server (session.redis.url is not set), so they cannot be listed from the command line'
@@ -192,7 +192,7 @@ export async function sessionsCommand(args: string[], io: CliIO, config: Config)
         1,
       );
     }
-    const redis = createRedisClient(url, { commandTimeoutMs: 2_000 });
+    const redis = createRedisClient(target, { commandTimeoutMs: 2_000 });
     store = new RedisSessionStore(redis);
     await waitUntilReachable(redis, 3_000);
     return sub === 'list' ? await list(store, options, io) : await revoke(store, options, io);

@@ -4,7 +4,7 @@ import { createLoginThrottle } from '../auth/login-throttle.js';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
 import { RedisDeviceStore } from '../store/device-store-redis.js';
-import { createRedisClient } from '../store/redis-client.js';
+import { createRedisClient, redisTargetFromConfig } from '../store/redis-client.js';
 import type { CliIO } from './io.js';
 
 const HELP = `Usage: postern throttle list
@@ -30,12 +30,12 @@ export async function throttleCommand(args: string[], io: CliIO, config: Config)
     io.stderr.write(`throttle clear needs --ip or --user\n\n${HELP}`);
     return 2;
   }
-  const url = config.session.redis.url;
-  if (!url) {
+  const target = redisTargetFromConfig(config.session.redis);
+  if (!target) {
     io.stderr.write('The throttle counters live in the memory of the running server (session.redis.url is not set); restarting Postern clears them.\n');
     return 1;
   }
-  const redis = createRedisClient(url, { commandTimeoutMs: 2000 });
+  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
   try {
     await waitForRedis(redis);
     const throttle = createLoginThrottle(config.login.throttle, { redis });
@@ -73,9 +73,9 @@ function revokeDevices(redis: Redis, username: string): Promise<number> {
  * anyway (the user must exist and be enabled when a device is checked).
  */
 export async function revokeUser(config: Config, username: string): Promise<number | undefined> {
-  const url = config.session.redis.url;
-  if (!url) return undefined;
-  const redis = createRedisClient(url, { commandTimeoutMs: 2000 });
+  const target = redisTargetFromConfig(config.session.redis);
+  if (!target) return undefined;
+  const redis = createRedisClient(target, { commandTimeoutMs: 2000 });
   try {
     await waitForRedis(redis);
     return await revokeDevices(redis, username);
@@ -91,7 +91,7 @@ async function waitForRedis(redis: ReturnType<typeof createRedisClient>): Promis
       await redis.ping();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis.url): ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis): ${(err as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

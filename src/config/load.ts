@@ -88,5 +88,6 @@ function resolvePaths(parsed: FileConfig, baseDir: string): Config {
   const config = structuredClone(parsed);
   config.data_dir = resolve(baseDir, parsed.data_dir);
   config.users.file = resolve(baseDir, parsed.users.file);
+  if (parsed.session.redis.tls.ca_file !== undefined) config.session.redis.tls.ca_file = resolve(baseDir, parsed.session.redis.tls.ca_file);
   return config;
 }

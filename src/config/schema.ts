@@ -27,7 +27,14 @@ import { parseDuration } from './duration.js';
  * as `POSTERN_<KEY>_FILE`): the file's content, trailing newline removed. A path segment that
  * meets a list applies to each item (`oidc.providers.client_secret`).
  */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['session.secret', 'session.redis.url', 'oidc.providers.client_secret']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'session.secret',
+  'session.redis.url',
+  'session.redis.password',
+  'session.redis.sentinel_password',
+  'oidc.providers.client_secret',
+  'server.proxy_secret',
+]);
 
 const MAPPING = 'must be a mapping';
 
@@ -94,6 +101,8 @@ const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const PUBLIC_URL_ERROR =
   "must be an absolute http(s) URL without credentials, query or fragment, such as 'https://auth.example.com'";
+const PROXY_SECRET = /^[\x21\x23\x25-\x26\x28-\x5b\x5d-\x7e]{16,1024}$/;
+const PROXY_SECRET_ERROR = "must be 16 to 1024 visible ASCII characters without quotes, '$' or '\\' (openssl rand -hex 32 makes one)";
 const CLIENT_IP_HEADER_ERROR = `must be one of ${CLIENT_IP_HEADERS.join(', ')}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -143,12 +152,98 @@ const server = z
           return name as (typeof CLIENT_IP_HEADERS)[number];
         })
         .optional(),
+      /**
+       * After SIGTERM: how long `/readyz` answers 503 while the listener still serves, so the load
+       * balancer notices before the port closes; then in-flight requests get up to 10 s. 0..5m. Default `5s`.
+       */
+      shutdown_grace: duration('1s', '5m', { off: true }).prefault('5s'),
+      /**
+       * A secret the proxy sends in `X-Postern-Proxy-Secret` on every verify request; when set, a
+       * verify request without it, or with another value, gets 403. For a Postern whose port more
+       * than the proxy can reach. At least 16 characters, visible ASCII without quotes, `$` or `\`
+       * (the proxies' configs carry it as written). Secret (`proxy_secret_file` or
+       * `POSTERN_SERVER_PROXY_SECRET_FILE` read it from a file). Default: none (not checked).
+       */
+      proxy_secret: text(PROXY_SECRET_ERROR, (v) => PROXY_SECRET.test(v)).optional(),
     },
     { error: MAPPING },
   )
   .prefault({});
 
 const DOMAIN_ERROR = "must be a hostname such as 'example.com' (no scheme, port or path)";
+
+// Redis Sentinel and TLS: kept together so the whole feature reads in one place.
+const SENTINEL_ERROR = "must be a list of sentinel addresses 'host:port' (port 1..65535, default 26379)";
+
+/** `host`, `host:port` or `[ipv6]:port` → `{ host, port }`; undefined when it is none of these. */
+function parseSentinel(value: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(value.trim());
+  if (!match) return undefined;
+  const host = match[1] ?? match[2]!;
+  if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !isHostname(host)) return undefined;
+  const port = match[3] === undefined ? 26379 : Number(match[3]);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
+}
+
+const redisSentinelKeys = {
+  /**
+   * Find the Redis primary through these Redis Sentinels (`host:port`, default port 26379) instead of
+   * `url`; comma-separated in the environment. Needs `name`. Default: none.
+   */
+  sentinels: z
+    .array(
+      z.string({ error: SENTINEL_ERROR }).transform((value, ctx) => {
+        const address = parseSentinel(value);
+        if (address === undefined) {
+          ctx.addIssue({ code: 'custom', message: SENTINEL_ERROR, input: value });
+          return z.NEVER;
+        }
+        return address;
+      }),
+      { error: SENTINEL_ERROR },
+    )
+    .min(1, { error: SENTINEL_ERROR })
+    .optional(),
+  /** The Sentinel master group name (`sentinel monitor <name> ...`); required with `sentinels`. */
+  name: text("must be a Sentinel master group name such as 'mymaster'", (v) => /^[A-Za-z0-9._-]+$/.test(v)).optional(),
+  /** Password of the Redis primary and replicas found through `sentinels` (with `url`, put it in the URL). Secret (`password_file`). */
+  password: text('must be a non-empty string').optional(),
+  /** Password of the Sentinels themselves (`requirepass` in sentinel.conf). Secret (`sentinel_password_file`). */
+  sentinel_password: text('must be a non-empty string').optional(),
+  tls: z
+    .strictObject(
+      {
+        /** TLS to the Sentinels and to the primary found through them. With `url`, TLS is `rediss://` instead. Default false. */
+        enabled: z.boolean({ error: 'must be true or false' }).default(false),
+        /** A PEM CA bundle that Redis's certificates must chain to, read at start (instead of the system CAs). Default: system CAs. */
+        ca_file: text('must be a file path').optional(),
+      },
+      { error: MAPPING },
+    )
+    .prefault({}),
+};
+
+/** Cross-key rules of `session.redis`; each problem is reported at the key to change. */
+function checkRedisKeys(
+  redis: { url?: string | undefined; sentinels?: unknown; name?: string | undefined; password?: string | undefined; sentinel_password?: string | undefined; tls: { enabled: boolean; ca_file?: string | undefined } },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const problem = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+  if (redis.url !== undefined && redis.sentinels !== undefined) {
+    problem(['sentinels'], 'and session.redis.url are both set; set only one (url for one Redis, sentinels for a Sentinel-managed one)');
+    return;
+  }
+  if (redis.sentinels !== undefined && redis.name === undefined) problem(['name'], 'must be set with session.redis.sentinels (the master group name the Sentinels monitor)');
+  for (const key of ['name', 'password', 'sentinel_password'] as const) {
+    if (redis.sentinels === undefined && redis[key] !== undefined) problem([key], 'is only used with session.redis.sentinels, which is not set');
+  }
+  const rediss = redis.url?.startsWith('rediss:') ?? false;
+  if (redis.url !== undefined && redis.tls.enabled) {
+    problem(['tls', 'enabled'], "is for session.redis.sentinels; with session.redis.url, TLS is a 'rediss://' URL");
+  } else if (redis.tls.ca_file !== undefined && !rediss && !redis.tls.enabled) {
+    problem(['tls', 'ca_file'], "is set but TLS is off: use a 'rediss://' session.redis.url, or session.redis.tls.enabled with sentinels");
+  }
+}
 
 const session = z
   .strictObject(
@@ -197,12 +292,15 @@ const session = z
              */
             url: text('must be a redis:// or rediss:// URL', (v) => {
               if (!URL.canParse(v)) return false;
-              const { protocol } = new URL(v);
-              return protocol === 'redis:' || protocol === 'rediss:';
+              const { protocol, pathname } = new URL(v);
+              // The path is the database number: 'redis://host/abc' would make the client select NaN and retry forever.
+              return (protocol === 'redis:' || protocol === 'rediss:') && /^(\/\d*)?$/.test(pathname);
             }).optional(),
+            ...redisSentinelKeys,
           },
           { error: MAPPING },
         )
+        .superRefine(checkRedisKeys)
         .prefault({}),
     },
     { error: MAPPING },
@@ -359,6 +457,7 @@ export const OIDC_LINK_MODES = ['none', 'email'] as const;
 const CLAIM_ERROR = "must be a claim name such as 'preferred_username'";
 const claimName = (fallback: string) => text(CLAIM_ERROR, (v) => /^[\x21-\x7e]+$/.test(v)).default(fallback);
 const ISSUER_ERROR = 'must be an absolute https URL without credentials, query or fragment (http only for a loopback host or when server.public_url is http)';
+const GROUPS_PREFIX_ERROR = "must be at most 32 printable ASCII characters without spaces or commas, such as 'kc-'";
 const EMAIL_RULE_ERROR = "must be an email address ('alice@example.com') or a domain written '@example.com'";
 
 /** True for `localhost`, 127.0.0.0/8 and ::1: an identity provider on this machine may use plain http. */
@@ -427,6 +526,17 @@ const oidcProvider = z.strictObject(
      * that local user. `none` (the default): never; a provider username equal to a local username is refused.
      */
     link_local_users: z.enum(OIDC_LINK_MODES, { error: `must be one of ${OIDC_LINK_MODES.join(', ')}` }).default('none'),
+    /**
+     * Put before every group this provider emits (`kc-` makes `admins` arrive as `kc-admins`), so two
+     * providers cannot grant each other's groups. `allowed_groups` still names the provider's own
+     * groups. Default empty.
+     */
+    groups_prefix: z
+      .string({ error: GROUPS_PREFIX_ERROR })
+      .refine((v) => /^[\x21-\x2b\x2d-\x7e]{0,32}$/.test(v), { error: GROUPS_PREFIX_ERROR })
+      .default(''),
+    /** Lifetime of a session opened through this provider. Default: `session.ttl`. */
+    session_ttl: duration('5m', '720h').optional(),
   },
   { error: MAPPING },
 ).transform((provider) => ({
@@ -538,6 +648,10 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
   ...config,
   session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },
   users: { ...config.users, file: config.users.file ?? join(config.data_dir, 'users.yml') },
+  oidc: config.oidc && {
+    ...config.oidc,
+    providers: config.oidc.providers.map((provider) => ({ ...provider, session_ttl: provider.session_ttl ?? config.session.ttl })),
+  },
 }));
 
 /**

@@ -27,3 +27,6 @@ type DeepReadonly<T> = T extends readonly (infer Item)[]
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
+
+/** `session.redis`: at most one of `url` and `sentinels` is set (validated); neither means sessions in memory. */
+export type RedisSettings = Config['session']['redis'];

@@ -7,9 +7,11 @@ import type { Csrf } from '../http/csrf.js';
 import { HttpError } from '../http/errors.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
-import { admissionFingerprint, admit, chooseAccount, mapClaims, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
+import { checkBinding, type BindingStore, type Subject } from '../oidc/bindings.js';
+import { admissionFingerprint, admit, chooseAccount, mapClaims, sessionGroups, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
 import { SignInRefused } from '../oidc/errors.js';
 import { authorizationRequest, redeemCallback, unreachableMessage } from '../oidc/flow.js';
+import { describeError } from '../oidc/providers.js';
 import { addPendingLogin, isEmptyHolder, livePendingLogins, PENDING_KEY, takePendingLogin } from '../oidc/pending.js';
 import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
 import type { SessionData } from '../store/session-store.js';
@@ -25,8 +27,8 @@ export interface SsoDeps extends SubjectDeps {
   /** `server.public_url`, without a trailing slash. */
   readonly publicUrl: string;
   readonly urls: { readonly login: string; readonly home: string };
-  /** Lifetime of a session opened through a provider (session.ttl). */
-  readonly ttl: number;
+  /** Which provider subject owns each username (oidc/bindings.ts). */
+  readonly bindings: BindingStore;
   /** 0 hides the "remember me" checkbox of the password form. */
   readonly rememberMe: number;
   /** Sign-ins started per client address (oidc.start_rate_limit). */
@@ -86,7 +88,7 @@ export function createSsoHandlers(deps: SsoDeps) {
   async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, now: number): Promise<void> {
     const session = ctx.session!;
     const keep = livePendingLogins(session as unknown as SessionRecord, now);
-    const base = { created: now, expires: now + deps.ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken };
+    const base = { created: now, expires: now + p.settings.session_ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken };
     const data: SessionData =
       account.kind === 'local'
         ? { ...base, user: account.user.username, via: 'local', pwv: deps.rules.passwordFingerprint(account.user) }
@@ -95,7 +97,7 @@ export function createSsoHandlers(deps: SsoDeps) {
             user: identity.user,
             via: `${OIDC_VIA_PREFIX}${p.id}`,
             role: identity.role,
-            groups: identity.groups,
+            groups: sessionGroups(p.settings, identity),
             email: shownEmail(p.settings, identity),
             name: identity.name,
           };
@@ -106,6 +108,18 @@ export function createSsoHandlers(deps: SsoDeps) {
     session.maxAge = 'session';
     // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
     await session.regenerate();
+  }
+
+  /** A provider identity signs in only as a username that is free or already its own; the first sign-in binds it. */
+  async function bindUsername(p: OidcProvider, identity: ProviderIdentity, now: number): Promise<void> {
+    const subject: Subject = { iss: identity.iss, sub: identity.sub, provider: p.id };
+    let binding;
+    try {
+      binding = await deps.bindings.bind(identity.user, subject, now);
+    } catch (err) {
+      throw new SignInRefused(503, 'Signing in is unavailable right now. Try again in a minute.', `username bindings: ${describeError(err)}`, 'warn');
+    }
+    checkBinding(binding, identity.user, subject);
   }
 
   return {
@@ -190,6 +204,7 @@ export function createSsoHandlers(deps: SsoDeps) {
         const identity = mapClaims(p.settings, result.claims);
         admit(p.settings, identity);
         const account = chooseAccount(p.settings, identity, deps.users);
+        if (account.kind === 'provider') await bindUsername(p, identity, now);
         await signIn(ctx, p, identity, account, result.idToken, now);
         const user = account.kind === 'local' ? account.user.username : identity.user;
         logger.info({ event: 'oidc.login.success', provider: p.id, user, sub: identity.sub, linked: account.kind === 'local', client }, 'signed in through OIDC');

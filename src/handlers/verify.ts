@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { constantEquals } from '../auth/constant-equals.js';
 import { decideFor, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
@@ -25,6 +26,8 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly logger: Logger;
   /** The forbidden page for a browser (Traefik and Caddy show verify's 403 body); rendered only on that branch. */
   readonly forbiddenPage?: (view: RefusalView) => { headers: string[]; body: Buffer };
+  /** `server.proxy_secret`: when set, every verify request must carry it in `X-Postern-Proxy-Secret`. */
+  readonly proxySecret?: string;
   /** App passwords and Basic (http/credentials.ts, tokens/authenticate.ts); absent: session cookies only. */
   readonly credentials?: {
     readonly read: (headers: NodeJS.Dict<string | string[]>, rawHeaders: readonly string[]) => PresentedCredentials;
@@ -92,6 +95,11 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
     if (!trustedPeer) {
       warnOnce(`untrusted:${peer}`, { peer }, `verify request from ${peer}, which is not in server.trusted_proxies; denied. If this is your proxy, add ${peer} to server.trusted_proxies.`);
+      return reply(ctx, 403, EMPTY);
+    }
+    const secret = deps.proxySecret === undefined ? undefined : headers['x-postern-proxy-secret'];
+    if (deps.proxySecret !== undefined && (typeof secret !== 'string' || !constantEquals(secret, deps.proxySecret))) {
+      warnOnce(`proxy-secret:${peer}`, { peer, proxy_secret: secret === undefined ? 'missing' : 'wrong' }, `verify request from ${peer} without the right X-Postern-Proxy-Secret (server.proxy_secret); denied. If this is your proxy, make it send the secret (README: "Proxy secret").`);
       return reply(ctx, 403, EMPTY);
     }
     const original = readOriginalRequest(flavour, headers);

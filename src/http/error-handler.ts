@@ -22,6 +22,10 @@ function answerFor(err: unknown): Answer | undefined {
   if (err instanceof HttpError && err.expose) {
     return { status: err.status, title: 'Request refused', message: err.message, headers: err.headers };
   }
+  // A request target Node's URL parser refuses ('//=K(4[F^h'): koa's ctx.path throws on it.
+  if ((err as { code?: unknown } | null)?.code === 'ERR_INVALID_URL') {
+    return { status: 400, title: 'Bad request', message: 'The address of this request could not be read.', headers: {} };
+  }
   // Errors raised by koa and its parsers carry a 4xx status for malformed requests (bad body, too large).
   const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -34,6 +38,15 @@ function answerFor(err: unknown): Answer | undefined {
  * The one try/catch of the app. Verify routes answer with an empty body (proxies show their own page);
  * pages get HTML or JSON by `Accept`. Unexpected errors are logged and become a generic 500.
  */
+/** ctx.path, or '' for a request target it cannot parse (that error is being answered here). */
+function pathOf(ctx: Context): string {
+  try {
+    return ctx.path;
+  } catch {
+    return '';
+  }
+}
+
 export function errorHandler(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -41,15 +54,15 @@ export function errorHandler(logger: Logger) {
     } catch (err) {
       let answer = answerFor(err);
       if (!answer) {
-        logger.error({ err, path: ctx.path, method: ctx.method }, 'unexpected error');
+        logger.error({ err, path: pathOf(ctx), method: ctx.method }, 'unexpected error');
         answer = { status: 500, title: 'Something went wrong', message: 'Postern hit an unexpected error; the details are in its log.', headers: {} };
       } else if (answer.status === 503) {
-        logger.warn({ path: ctx.path, reason: (err as Error).message }, 'answered 503');
+        logger.warn({ path: pathOf(ctx), reason: (err as Error).message }, 'answered 503');
       }
       ctx.status = answer.status;
       ctx.set('Cache-Control', 'no-store');
       for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);
-      if (ctx.path.startsWith('/verify/')) {
+      if (pathOf(ctx).startsWith('/verify/')) {
         ctx.body = '';
       } else if (ctx.accepts('html', 'json') === 'json') {
         ctx.body = { error: answer.title, message: answer.message };

@@ -53,9 +53,16 @@ function fromOriginalUrl(headers: IncomingHttpHeaders): OriginalRequest | undefi
   return build(match[1], match[2], match[3] ?? '/', method);
 }
 
+/**
+ * Traefik's entrypoint says `ws`/`wss` for a WebSocket upgrade, and forwardAuth passes that on with
+ * `trustForwardHeader: true`: the same request, over http/https, as far as the access rules go.
+ */
+const WEBSOCKET_PROTO: Readonly<Record<string, string>> = { ws: 'http', wss: 'https' };
+
 function fromForwarded(headers: IncomingHttpHeaders): OriginalRequest | undefined {
   const host = first(headers['x-forwarded-host']) ?? single(headers.host);
-  return build(first(headers['x-forwarded-proto']), host, single(headers['x-forwarded-uri']), single(headers['x-forwarded-method']));
+  const proto = first(headers['x-forwarded-proto'])?.toLowerCase();
+  return build(proto === undefined ? undefined : (WEBSOCKET_PROTO[proto] ?? proto), host, single(headers['x-forwarded-uri']), single(headers['x-forwarded-method']));
 }
 
 /** Undefined when the headers do not describe one usable absolute URL: verify then denies. */

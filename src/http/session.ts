@@ -19,6 +19,18 @@ export function cookieDomainFor(domain: string): string | undefined {
   return domain;
 }
 
+/** Names koa-session's Session object owns (methods and accessors): stored data must not overwrite them. */
+const SESSION_MEMBERS = new Set(['toJSON', 'inspect', 'length', 'populated', 'maxAge', 'externalKey', 'isNew', 'save', 'regenerate', 'manuallyCommit', 'commit']);
+
+/**
+ * True when every key of stored data can become a field of koa-session's Session: not `__proto__`
+ * (it would replace the object's prototype), not one of its members, not a name every object has.
+ * Anything else is not a session Postern wrote: the visitor is signed out.
+ */
+function isSessionShaped(data: Readonly<Record<string, unknown>>): boolean {
+  return Object.keys(data).every((key) => !SESSION_MEMBERS.has(key) && !(key in Object.prototype));
+}
+
 /** koa-session passes the request's context to its store calls (documented in its README). */
 interface StoreCallContext {
   readonly ctx?: object;
@@ -48,7 +60,7 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
       get: async (id: string, _maxAge: unknown, call?: StoreCallContext) => {
         const data = await store.get(id);
         if (data !== undefined && call?.ctx) readIds.set(call.ctx, id);
-        return data as Record<string, unknown> | undefined;
+        return data && isSessionShaped(data) ? (data as Record<string, unknown>) : undefined;
       },
       set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, call?: StoreCallContext) => {
         // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.

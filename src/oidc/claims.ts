@@ -27,10 +27,14 @@ export interface ProviderIdentity {
 const MAX_TEXT = 256;
 const MAX_GROUPS = 256;
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one: no UTF-8 form.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A claim text fit for a header and a log line: a string, not empty, short, with no control characters and no lone surrogate. */
 function cleanText(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string' || value.length > MAX_TEXT * 2) return undefined;
   const text = value.trim();
-  return text === '' || text.length > MAX_TEXT || hasControlChars(text) ? undefined : text;
+  return text === '' || text.length > MAX_TEXT || hasControlChars(text) || LONE_SURROGATE.test(text) ? undefined : text;
 }
 
 function groupsOf(value: unknown): string[] {
@@ -61,7 +65,7 @@ export function mapClaims(settings: OidcProviderSettings, claims: Readonly<Recor
       'warn',
     );
   }
-  const problem = validateUsername(raw.trim());
+  const problem = LONE_SURROGATE.test(raw) ? 'contains a lone surrogate (not text)' : validateUsername(raw.trim());
   if (problem !== undefined) {
     throw new SignInRefused(403, `Your username at ${where} cannot be used here. Ask the administrator.`, `claim '${names.username}' (username) ${problem}`, 'warn');
   }
@@ -77,6 +81,15 @@ export function mapClaims(settings: OidcProviderSettings, claims: Readonly<Recor
     emailVerified: isVerified(claims.email_verified),
     name: cleanText(claims[names.name]) ?? '',
   };
+}
+
+/**
+ * The groups a session carries: each behind the provider's `groups_prefix`, so that two providers
+ * emitting the same group name do not grant each other's access. `allowed_groups` (see admit) is
+ * matched against the provider's own names, before the prefix.
+ */
+export function sessionGroups(settings: OidcProviderSettings, identity: ProviderIdentity): string[] {
+  return identity.groups.map((group) => settings.groups_prefix + group);
 }
 
 /** The email for Remote-Email: '' when unverified and the provider requires verified emails. */
@@ -95,7 +108,14 @@ function emailAllowed(rules: readonly string[], email: string): boolean {
  * checked against the new rules at their next sign-in.
  */
 export function admissionFingerprint(settings: OidcProviderSettings): string {
-  const rules = { groups: settings.allowed_groups, emails: settings.allowed_emails, verified: settings.require_verified_email, link: settings.link_local_users };
+  const rules = {
+    groups: settings.allowed_groups,
+    emails: settings.allowed_emails,
+    verified: settings.require_verified_email,
+    link: settings.link_local_users,
+    // Only when set: sessions opened before the key existed keep their fingerprint.
+    ...(settings.groups_prefix === '' ? {} : { prefix: settings.groups_prefix }),
+  };
   return createHash('sha256').update(JSON.stringify(rules)).digest('base64url').slice(0, 16);
 }
 

@@ -1,6 +1,61 @@
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError } from '../config/errors.js';
+import type { RedisSettings } from '../config/types.js';
 
 export type RedisStatus = 'up' | 'down';
+
+/** One Redis at a URL, or the primary of a Sentinel master group. `ca` is a PEM bundle's text. */
+export type RedisTarget =
+  | { readonly url: string; readonly ca?: string }
+  | {
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      readonly name: string;
+      readonly password?: string;
+      readonly sentinelPassword?: string;
+      /** TLS to the Sentinels and the primary; absent means plain TCP. */
+      readonly tls?: { readonly ca?: string };
+    };
+
+/**
+ * The target `session.redis` names, with its CA bundle read now; undefined when sessions stay in
+ * memory. An unreadable `tls.ca_file` is a ConfigError naming the key (the CLI exits non-zero).
+ */
+export function redisTargetFromConfig(
+  settings: RedisSettings,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): RedisTarget | undefined {
+  let ca: string | undefined;
+  if (settings.tls.ca_file !== undefined) {
+    try {
+      ca = readFile(settings.tls.ca_file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigError([`session.redis.tls.ca_file cannot be read: '${settings.tls.ca_file}' (${code})`]);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError([`session.redis.tls.ca_file must be a PEM file of CA certificates: '${settings.tls.ca_file}' has none`]);
+    }
+  }
+  if (settings.url !== undefined) return { url: settings.url, ...(ca !== undefined ? { ca } : {}) };
+  if (settings.sentinels === undefined || settings.name === undefined) return undefined;
+  return {
+    sentinels: settings.sentinels,
+    name: settings.name,
+    ...(settings.password !== undefined ? { password: settings.password } : {}),
+    ...(settings.sentinel_password !== undefined ? { sentinelPassword: settings.sentinel_password } : {}),
+    ...(settings.tls.enabled ? { tls: ca !== undefined ? { ca } : {} } : {}),
+  };
+}
+
+/** What a log line may say about the target: addresses and the group name, never a password. */
+export function describeRedisTarget(target: RedisTarget): Record<string, unknown> {
+  if ('url' in target) {
+    const url = new URL(target.url);
+    return { redis: `${url.protocol}//${url.host}` };
+  }
+  return { sentinels: target.sentinels.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)), name: target.name };
+}
 
 export interface RedisClientOptions {
   /**
@@ -22,12 +77,11 @@ const SOCKET_TIMEOUT_MS = 2_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /**
- * An ioredis client that fails fast while Redis is away and reconnects by itself when it
- * returns. Fail fast: no offline queue, no retry of a failed command, a per-command
- * timeout. Recover: reconnect forever, backing off to one attempt a second.
+ * ioredis options for `target` (the URL form still goes to ioredis as a URL). Exported for its
+ * table test: the fail-fast settings must be the same whichever way Redis is found.
  */
-export function createRedisClient(url: string, opts: RedisClientOptions = {}): Redis {
-  const redis = new Redis(url, {
+export function redisOptions(target: RedisTarget, opts: RedisClientOptions = {}): RedisOptions {
+  const common: RedisOptions = {
     commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
@@ -42,7 +96,40 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     retryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
     lazyConnect: false,
     enableReadyCheck: true,
-  });
+  };
+  if ('url' in target) return target.ca === undefined ? common : { ...common, tls: { ca: target.ca } };
+  const tls = target.tls === undefined ? undefined : target.tls.ca === undefined ? {} : { ca: target.tls.ca };
+  return {
+    ...common,
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.name,
+    // Each (re)connect asks the Sentinels for the current primary and checks its role, so after a
+    // failover the client lands on the promoted replica by itself.
+    role: 'master',
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+    // No Sentinel answering is retried forever, like a lost primary, at most a second apart.
+    sentinelRetryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
+    // A stalled Sentinel must not hold the search for the primary longer than a dead one.
+    sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
+    // A primary that was demoted but still answers refuses writes with READONLY: drop it and ask the
+    // Sentinels again (the failed command is not resent). Preferred over ioredis's failoverDetector,
+    // whose extra Sentinel connections have no error listener and print to the console.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    ...(tls !== undefined ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+  };
+}
+
+/**
+ * An ioredis client that fails fast while Redis is away and reconnects by itself when it
+ * returns. Fail fast: no offline queue, no retry of a failed command, a per-command
+ * timeout. Recover: reconnect forever, backing off to one attempt a second. With Sentinels,
+ * every reconnect asks them for the current primary, which is how a failover is followed.
+ */
+export function createRedisClient(target: string | RedisTarget, opts: RedisClientOptions = {}): Redis {
+  const resolved: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const options = redisOptions(resolved, opts);
+  const redis = 'url' in resolved ? new Redis(resolved.url, options) : new Redis(options);
 
   let status: RedisStatus | undefined;
   const report = (next: RedisStatus, err?: Error): void => {
@@ -69,7 +156,7 @@ export async function waitUntilReachable(redis: Redis, timeoutMs: number): Promi
       await redis.ping();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis.url): ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`cannot reach Redis (session.redis): ${(err as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

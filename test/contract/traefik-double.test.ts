@@ -567,6 +567,8 @@ describe('step 5: building the auth request', () => {
       'x-forwarded-proto': 'http',
       'x-forwarded-uri': '/path?q=1',
       'accept-encoding': 'gzip',
+      // The allow-list drops writeHeader's empty User-Agent, so Go's client adds its own.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -579,22 +581,25 @@ describe('step 5: building the auth request', () => {
       expect(valueOf(auth.only().lines, 'User-Agent')).toBe('Mozilla/5.0 test');
     });
 
-    it.each([undefined, false, true])('trust=%s: none when the client sent none (the default)', async (trustForwardHeader) => {
-      const over: Partial<EmuConfig> = {};
-      if (trustForwardHeader !== undefined) over.trustForwardHeader = trustForwardHeader;
-      const double = await start(over);
+    it.each([false, true])('trust=%s: none when the client sent none (writeHeader sets an empty User-Agent, v3.6.9+)', async (trustForwardHeader) => {
+      const double = await start({ trustForwardHeader });
       await send(double.port);
       expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual([]);
     });
 
-    it('quirks.legacyUserAgent: Go’s default User-Agent on the legacy path only', async () => {
-      const legacy = await start({ quirks: { legacyUserAgent: true } });
-      await send(legacy.port);
-      expect(valueOf(auth.only().lines, 'User-Agent')).toBe('Go-http-client/1.1');
-      auth.reset();
-      const explicit = await start({ trustForwardHeader: true, quirks: { legacyUserAgent: true } });
-      await send(explicit.port);
-      expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual([]);
+    it('legacy path (trustForwardHeader unset): Go’s default User-Agent when the client sent none', async () => {
+      const double = await start();
+      await send(double.port);
+      expect(valuesOf(auth.only().lines, 'User-Agent')).toEqual(['Go-http-client/1.1']);
+    });
+
+    it.each([undefined, false, true])('trust=%s with an authRequestHeaders list that omits User-Agent: Go’s default, whatever the client sent', async (trustForwardHeader) => {
+      const over: Partial<EmuConfig> = { authRequestHeaders: ['Cookie'] };
+      if (trustForwardHeader !== undefined) over.trustForwardHeader = trustForwardHeader;
+      const double = await start(over);
+      await send(double.port, { headers: [['User-Agent', 'Mozilla/5.0 test']] });
+      await send(double.port);
+      expect(auth.seen.map((r) => valuesOf(r.lines, 'User-Agent'))).toEqual([['Go-http-client/1.1'], ['Go-http-client/1.1']]);
     });
   });
 
@@ -731,11 +736,19 @@ describe('step 6: reading the auth reply', () => {
   });
 
   describe('authSigninURL (v3.7+)', () => {
+    const V3_7 = { release: 'v3.7.9' } as const;
+
+    it('is refused by a double that follows v3.6.24 (the default), as Traefik v3.6 does not know the option', async () => {
+      await expect(startTraefikDouble({ address: `${auth.url}/verify`, upstream: backend.url, entry: TRUST_NOBODY, authSigninURL: SIGNIN })).rejects.toThrow(
+        'authSigninURL exists from Traefik v3.7.0',
+      );
+    });
+
     const SIGNIN = 'https://auth.example.com/sign-in?rd=1&x=<y>';
 
     it('turns a 401 into a 302 to the sign-in URL and discards the auth reply', async () => {
       auth.respond = (_rec, res) => reply(res, 401, [['Set-Cookie', 'a=b'], ['Www-Authenticate', 'Basic']], 'nope');
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const res = await send(double.port);
       expect(res.status).toBe(302);
       expect(asObject(endToEnd(res.lines), ['date'])).toEqual({
@@ -748,7 +761,7 @@ describe('step 6: reading the auth reply', () => {
 
     it('HEAD: Content-Type but no body; POST: neither', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const head = await send(double.port, { method: 'HEAD' });
       expect(head.status).toBe(302);
       expect(valueOf(head.lines, 'Content-Type')).toBe('text/html; charset=utf-8');
@@ -761,19 +774,19 @@ describe('step 6: reading the auth reply', () => {
 
     it('hex-escapes non-ASCII bytes in the Location', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: 'https://auth.example.com/é' });
+      const double = await start({ authSigninURL: 'https://auth.example.com/é' }, V3_7);
       expect(valueOf((await send(double.port)).lines, 'Location')).toBe('https://auth.example.com/%c3%a9');
     });
 
     it('makes a relative sign-in URL absolute-path against the request path', async () => {
       auth.respond = (_rec, res) => reply(res, 401);
-      const double = await start({ authSigninURL: 'sign-in?x=1' });
+      const double = await start({ authSigninURL: 'sign-in?x=1' }, V3_7);
       expect(valueOf((await send(double.port, { target: '/app/page' })).lines, 'Location')).toBe('/app/sign-in?x=1');
     });
 
     it('leaves a 403 alone', async () => {
       auth.respond = (_rec, res) => reply(res, 403, [], 'forbidden');
-      const double = await start({ authSigninURL: SIGNIN });
+      const double = await start({ authSigninURL: SIGNIN }, V3_7);
       const res = await send(double.port);
       expect(res.status).toBe(403);
       expect(res.text).toBe('forbidden');
@@ -1114,7 +1127,7 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
     });
   });
 
-  it('legacy, same input: the same minus forwardAuth’s X-Forwarded-Port and the User-Agent entry', async () => {
+  it('legacy, same input: the same minus forwardAuth’s X-Forwarded-Port, and Go’s default User-Agent instead of none', async () => {
     const double = await start({});
     await send(double.port, { headers: HOP_BY_HOP });
     expect(asObject(auth.only().lines)).toEqual({
@@ -1130,6 +1143,8 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
       'x-forwarded-port': '80',
       'x-real-ip': '127.0.0.1',
       'x-forwarded-server': HOSTNAME,
+      // forward_test.go compares the header map; on the wire Go's client adds its default User-Agent.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -1150,6 +1165,8 @@ describe('forward_test.go request vectors (§2.6 table)', () => {
       'x-forwarded-uri': '/path?q=1',
       'x-forwarded-method': 'GET',
       'x-forwarded-port': '80',
+      // On the wire: the allow-list dropped the empty User-Agent, so Go's default goes out.
+      'user-agent': 'Go-http-client/1.1',
     });
   });
 
@@ -1246,7 +1263,7 @@ describe('forward_test.go reply vectors', () => {
 
   it('with authSigninURL set, a 401 gives 302 to that URL', async () => {
     auth.respond = (_rec, res) => reply(res, 401);
-    const double = await start({ authSigninURL: 'https://auth.example.com/sign-in' });
+    const double = await start({ authSigninURL: 'https://auth.example.com/sign-in' }, { release: 'v3.7.9' });
     const res = await send(double.port);
     expect(res.status).toBe(302);
     expect(valueOf(res.lines, 'Location')).toBe('https://auth.example.com/sign-in');
@@ -1322,5 +1339,84 @@ describe('config checks', () => {
     );
     expect(err?.message).toContain('routers[0].middlewares[0].forwardAuth.address must be an absolute http(s) URL, got "auth:3000"');
     expect(err?.message).toContain('routers[0].middlewares[1] must be { forwardAuth: {...} }');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the headers middleware (customRequestHeaders), before a forwardAuth', () => {
+  async function withSecretHeader(value: string): Promise<TraefikDouble> {
+    return startRouted({
+      entry: TRUST_NOBODY,
+      routers: [
+        {
+          name: 'app',
+          middlewares: [
+            { name: 'secret', headers: { customRequestHeaders: { 'x-postern-proxy-secret': value } } },
+            { name: 'fwd-auth', forwardAuth: { address: `${auth.url}/verify`, trustForwardHeader: true, authResponseHeaders: ['X-Postern-Proxy-Secret'] } },
+          ],
+          service: backend.url,
+        },
+      ],
+    });
+  }
+
+  it('sets the header on the request, replacing the client’s copy, so forwardAuth sends it to the auth server', async () => {
+    const double = await withSecretHeader('s3cret-value');
+    await send(double.port, { headers: [['X-Postern-Proxy-Secret', 'client-guess']] });
+    expect(valuesOf(auth.only().lines, 'X-Postern-Proxy-Secret')).toEqual(['s3cret-value']);
+  });
+
+  it('listed in authResponseHeaders and absent from the reply, the header is deleted before the backend', async () => {
+    const double = await withSecretHeader('s3cret-value');
+    await send(double.port);
+    expect(valuesOf(backend.only().lines, 'X-Postern-Proxy-Secret')).toEqual([]);
+  });
+
+  it('an empty value deletes the header (the client’s copy too)', async () => {
+    const double = await withSecretHeader('');
+    await send(double.port, { headers: [['X-Postern-Proxy-Secret', 'client-guess']] });
+    expect(valuesOf(auth.only().lines, 'X-Postern-Proxy-Secret')).toEqual([]);
+  });
+
+  it('refuses a headers middleware with an option the double does not have', async () => {
+    await expect(
+      startTraefikDouble({ entry: TRUST_NOBODY, routers: [{ service: backend.url, middlewares: [{ headers: { customResponseHeaders: { a: 'b' } } as never }] }] }),
+    ).rejects.toThrow('routers[0].middlewares[0].headers.customResponseHeaders is not an option of the double');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('step 6, Location: resolved as Go’s net/url does (Response.Location, URL.String), not as WHATWG new URL()', () => {
+  it.each([
+    ['a backslash is a path byte, escaped, never a slash (WHATWG: http://evil.example/x)', '\\\\evil.example/x', (a: string) => `http://${a}/%5C%5Cevil.example/x`],
+    ['a default port stays (WHATWG drops :80)', 'http://auth.example.com:80/login', () => 'http://auth.example.com:80/login'],
+    ['an origin without a path gets no trailing slash (WHATWG adds one)', 'https://auth.example.com', () => 'https://auth.example.com'],
+    ['the query is kept as written, space and bad escape included (WHATWG encodes the space)', '/login?rd=a b&x=%zz', (a: string) => `http://${a}/login?rd=a b&x=%zz`],
+    ['dot segments of a relative path are removed', '/a/./b/../c', (a: string) => `http://${a}/a/c`],
+    ['a scheme-relative Location takes the address scheme', '//auth.example.com/login', () => 'http://auth.example.com/login'],
+  ])('%s', async (_, location, expected) => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', location]]);
+    const double = await start();
+    const res = await send(double.port);
+    expect(res.status).toBe(302);
+    expect(valueOf(res.lines, 'Location')).toBe(expected(authAuthority));
+  });
+
+  it.each([['/log%zzin'], ['http://[::1/login'], ['http://auth.example.com:8o/']])('answers 500 for %j, which Go cannot parse (WHATWG would keep or fix it)', async (location) => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', location]], 'moved');
+    const double = await start();
+    const res = await send(double.port);
+    expect(res.status).toBe(500);
+    expect(res.text).toBe('');
+  });
+
+  it('preserveLocationHeader: url.Parse(location).String(), so a backslash is escaped and a bad path escape is a 500', async () => {
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', '/a\\b?q=1']]);
+    const double = await start({ preserveLocationHeader: true });
+    expect(valueOf((await send(double.port)).lines, 'Location')).toBe('/a%5Cb?q=1');
+    auth.respond = (_rec, res) => reply(res, 302, [['Location', '/a%zz']]);
+    expect((await send(double.port)).status).toBe(500);
   });
 });

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnTracked, stopChild } from '../support/child.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '../support/wait.js';
 
 export interface ServerProcess {
@@ -37,5 +38,14 @@ export async function startServer(command: string, args: readonly string[], opts
     const cause = (err as Error).cause as Error | undefined;
     throw new Error(`${(err as Error).message}${cause ? ` (${cause.message})` : ''}:\n${output.join('\n')}`);
   }
-  return { output, stop: () => stopChild(child) };
+  return {
+    output,
+    // The first SIGTERM starts Postern's graceful shutdown (server.shutdown_grace, 5 s by default, for a
+    // load balancer); a second one ends the grace period at once: there is no load balancer here to wait for.
+    async stop() {
+      child.kill('SIGTERM');
+      await sleep(100);
+      await stopChild(child);
+    },
+  };
 }

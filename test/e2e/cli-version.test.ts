@@ -52,3 +52,15 @@ describe.concurrent('postern serve --help', () => {
     expect(result.stdout).toContain('a change to the configuration file takes effect only after a restart');
   });
 });
+
+describe.concurrent('postern <command> --help, for every command', () => {
+  it.each([['serve'], ['hash-password'], ['user'], ['throttle'], ['access'], ['config'], ['sessions'], ['oidc'], ['version']])(
+    'postern %s --help prints its usage on stdout and exits 0, even with a broken ./postern.yml',
+    async (command) => {
+      const result = await postern(command, '--help');
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^Usage: postern /);
+    },
+  );
+});

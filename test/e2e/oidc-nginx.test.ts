@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readExampleTree } from '../support/examples.js';
+import { parseForm } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { Browser, signInAtProvider, startIdp, type TestIdp } from '../support/oidc-provider.js';
 import { startProxy, startStack, type Stack } from '../support/stack.js';
@@ -12,7 +13,14 @@ let nginx: NginxProcess;
 beforeAll(async () => {
   idp = await startIdp({
     accounts: { carol: { sub: 'carol-sub', preferred_username: 'carol', email: 'carol@example.com', email_verified: true, name: 'Carol Danvers', groups: ['family'] } },
-    clients: [{ client_id: 'postern', client_secret: SECRET, redirect_uris: ['http://auth.example.com/oidc/keycloak/callback'] }],
+    clients: [
+      {
+        client_id: 'postern',
+        client_secret: SECRET,
+        redirect_uris: ['http://auth.example.com/oidc/keycloak/callback'],
+        post_logout_redirect_uris: ['http://auth.example.com/login', 'http://app.example.com/album'],
+      },
+    ],
   });
   stack = await startStack('oidc/postern.yml', { alice: { password: 'alice password' } }, { OIDC_CLIENT_SECRET: SECRET }, idp.issuer);
   nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
@@ -49,5 +57,36 @@ describe('single sign-on through real nginx, from the published examples', () =>
     expect(seen.headers['remote-groups']).toBe('family');
     expect(seen.headers['remote-email']).toBe('carol@example.com');
     expect(seen.headers['remote-name']).toBe('Carol Danvers');
+  });
+
+  /** Through nginx: the app's login redirect, the Keycloak button, the provider, the callback. */
+  async function signInAsCarol(browser: Browser): Promise<void> {
+    expect((await browser.get('http://app.example.com/album')).status).toBe(302);
+    const start = await browser.get(`http://auth.example.com/oidc/keycloak/start?rd=${encodeURIComponent('http://app.example.com/album')}`);
+    expect((await browser.get(await signInAtProvider(browser, start.header('location')!, { login: 'carol' }))).status).toBe(303);
+    expect((await browser.get('http://app.example.com/album')).status).toBe(200);
+  }
+
+  it('a sign-out link (GET /logout?rd=) ends the Postern session only: back to rd, never to the provider', async () => {
+    const browser = new Browser(stack.ports.proxy);
+    await signInAsCarol(browser);
+    const out = await browser.get(`http://auth.example.com/logout?rd=${encodeURIComponent('http://app.example.com/album')}`);
+    expect(out.status).toBe(303);
+    expect(out.header('location')).toBe('http://app.example.com/album');
+    expect((await browser.get('http://app.example.com/album')).status).toBe(302);
+  });
+
+  it('the home page\'s sign-out button (POST with its CSRF token) ends the session at the provider too', async () => {
+    const browser = new Browser(stack.ports.proxy);
+    await signInAsCarol(browser);
+    const home = await browser.get('http://auth.example.com/');
+    const form = parseForm(home.body);
+    const out = await browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams(form.fields) });
+    expect(out.status).toBe(303);
+    const target = new URL(out.header('location')!);
+    expect(`${target.origin}${target.pathname}`).toBe(`${idp.issuer}/session/end`);
+    expect(target.searchParams.get('id_token_hint')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(target.searchParams.get('post_logout_redirect_uri')).toBe('http://auth.example.com/login');
+    expect((await browser.get('http://app.example.com/album')).status).toBe(302);
   });
 });

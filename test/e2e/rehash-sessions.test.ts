@@ -1,18 +1,13 @@
 /**
- * A rehash written beside a running server (the built `postern serve`, which follows the users file):
- * the user's existing session still opens the app after their PBKDF2 hash became argon2id, while a
- * password change still ends it. The rehash here is the module itself; the login handler calls the
- * same thing after a successful sign-in.
+ * A sign-in rehash in a running server (the built `postern serve`, which follows the users file):
+ * the session that sign-in opened still opens the app after the PBKDF2 hash became argon2id, while
+ * a password change still ends it.
  */
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPasswordFingerprint } from '../../src/auth/identity.js';
-import { createPasswordHasher } from '../../src/auth/passwords.js';
-import { createRehasher } from '../../src/auth/rehash.js';
 import { editUsersFile } from '../../src/auth/users-file-writer.js';
-import { createLogger } from '../../src/log/logger.js';
 import { runCli } from '../support/cli.js';
 import { TestClient } from '../support/http-client.js';
 import { startPostern, type PosternProcess } from '../support/postern-process.js';
@@ -44,27 +39,19 @@ describe('a sign-in rehash beside a running server', () => {
     // An account imported from Frigate: PBKDF2 (at the lowest accepted cost, to keep the test fast).
     const salt = randomBytes(16).toString('hex');
     const pbkdf2 = `pbkdf2_sha256$100000$${salt}$${pbkdf2Sync('frigate-password', salt, 100_000, 32, 'sha256').toString('base64')}`;
-    let before = reloads();
+    const before = reloads();
     await editUsersFile(usersFile(), (file) => file.add({ username: 'frank', password: pbkdf2, role: 'user', groups: [], email: '', name: '', disabled: false }));
     await waitFor(() => reloads() > before, { what: 'the server to load frank' });
+    const loadedFrank = reloads();
 
     const browser = new TestClient(postern.port);
     expect((await browser.submitForm('http://auth.example.com/login', { username: 'frank', password: 'frigate-password' })).status).toBe(303);
     const verify = () => askVerify(new TestClient(postern.port), browser, 'nginx', 'https://photos.example.com/');
     expect((await verify()).status).toBe(200);
 
-    const hasher = createPasswordHasher({ argon2: ARGON2 });
-    const { rehash } = createRehasher({
-      usersFile: usersFile(),
-      hasher,
-      needsRehash: (hash) => hasher.needsRehash(hash),
-      passwordFingerprint: createPasswordFingerprint(SECRET),
-      logger: createLogger('silent'),
-      now: Date.now,
-    });
-    before = reloads();
-    expect(await rehash('frank', 'frigate-password', pbkdf2)).toBe('rehashed');
-    await waitFor(() => reloads() > before, { what: 'the server to load the new hash' });
+    // The sign-in itself upgraded the hash (POST /login's rehasher); the server then reloads the file.
+    await waitFor(() => postern.logLines().some((l) => l.event === 'user.rehash' && l.user === 'frank'), { what: 'the sign-in rehash' });
+    await waitFor(() => reloads() > loadedFrank, { what: 'the server to load the new hash' });
     expect(readFileSync(usersFile(), 'utf8')).not.toContain(pbkdf2);
 
     const answer = await verify();

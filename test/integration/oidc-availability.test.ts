@@ -59,10 +59,11 @@ afterAll(async () => {
 });
 
 describe('a provider that is down at start', () => {
-  it('does not stop Postern: /readyz answers 503 naming the provider', async () => {
+  it('does not stop Postern: /readyz stays 200 (verify and passwords still work) and names the provider as degraded', async () => {
     const ready = await new TestClient(plain.port).request(`${POSTERN}/readyz`);
-    expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body)).toEqual({ status: 'unavailable', failing: ['oidc provider home'] });
+    expect(ready.status).toBe(200);
+    expect(ready.header('cache-control')).toBe('no-store');
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', degraded: ['oidc provider home'] });
     expect(plain.logs.filter((l) => l.event === 'oidc.discovery.failure' && l.level === 40)).toHaveLength(1);
   });
 
@@ -97,7 +98,8 @@ describe('a provider that is down at start', () => {
       clients: [{ client_id: 'postern', client_secret: SECRET, redirect_uris: [`${POSTERN}/oidc/home/callback`] }],
     });
     const postern = new TestClient(plain.port);
-    await waitFor(async () => (await postern.request(`${POSTERN}/readyz`)).status === 200, { timeoutMs: 3000, what: 'the provider to become ready' });
+    await waitFor(async () => JSON.parse((await postern.request(`${POSTERN}/readyz`)).body).degraded === undefined, { timeoutMs: 3000, what: 'the provider to become ready' });
+    expect(JSON.parse((await postern.request(`${POSTERN}/readyz`)).body)).toEqual({ status: 'ready' });
     expect(plain.logs.some((l) => l.event === 'oidc.discovery' && l.provider === 'home')).toBe(true);
 
     const browser = new Browser(plain.port);
@@ -112,7 +114,7 @@ describe('a provider that is down at start', () => {
 
 describe('auto_launch with password_login: false', () => {
   it('sends /login straight to the one provider, with rd', async () => {
-    await waitFor(async () => (await new TestClient(auto.port).request(`${POSTERN}/readyz`)).status === 200, { timeoutMs: 3000 });
+    await waitFor(async () => JSON.parse((await new TestClient(auto.port).request(`${POSTERN}/readyz`)).body).degraded === undefined, { timeoutMs: 3000 });
     const browser = new Browser(auto.port);
     const reply = await browser.get(`${LOGIN}?rd=${encodeURIComponent(RD)}`);
     expect(reply.status).toBe(302);

@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oidcCommand } from '../../src/cli/oidc-command.js';
 import { identityOf } from '../../src/auth/identity.js';
 import { admissionFingerprint } from '../../src/oidc/claims.js';
 import { OidcProviders } from '../../src/oidc/providers.js';
@@ -27,8 +29,16 @@ const ACCOUNTS_A = {
   linda: { preferred_username: 'linda.sso', email: 'Linda@Example.com', email_verified: true, groups: ['family'] },
   lindy: { preferred_username: 'lindy', email: 'linda@example.com', email_verified: false },
   nameless: { email: 'x@example.com', email_verified: true },
+  // Another account at the same provider claiming a name another subject holds.
+  alice2: { preferred_username: 'ALICE', email: 'alice2@example.com', email_verified: true },
+  dora: { preferred_username: 'dora', email: 'dora@example.com', email_verified: true },
+  dora2: { preferred_username: 'Dora', email: 'dora2@example.com', email_verified: true },
 };
-const ACCOUNTS_B = { alice: { preferred_username: 'alice.b', email: 'alice@b.example.com', email_verified: true, name: 'Alice (B)', groups: ['b-team'] } };
+const ACCOUNTS_B = {
+  alice: { preferred_username: 'alice.b', email: 'alice@b.example.com', email_verified: true, name: 'Alice (B)', groups: ['b-team'] },
+  // Another provider's account claiming the username provider A's alice holds.
+  impostor: { preferred_username: 'alice', email: 'alice@evil.test', email_verified: true, groups: ['admins'] },
+};
 
 const LOCAL_USERS = {
   admin: { password: 'admin-password-123', role: 'admin', groups: ['admins'], email: 'admin@example.com' },
@@ -77,7 +87,16 @@ beforeAll(async () => {
           allowed_emails: ['@example.com'],
         },
         { id: 'link', issuer_url: idpA.issuer, client_id: 'postern-link', token_endpoint_auth_method: 'none', scope: 'openid email profile groups', link_local_users: 'email' },
-        { id: 'other', button_text: 'Sign in with B', issuer_url: idpB.issuer, client_id: 'postern-b', client_secret: SECRET_B, scope: 'openid email profile groups' },
+        {
+          id: 'other',
+          button_text: 'Sign in with B',
+          issuer_url: idpB.issuer,
+          client_id: 'postern-b',
+          client_secret: SECRET_B,
+          scope: 'openid email profile groups',
+          groups_prefix: 'b:',
+          session_ttl: '2h',
+        },
       ],
     },
   };
@@ -213,7 +232,8 @@ describe('signing in through a provider', () => {
     const verdictB = await signedInHeaders(b);
     expect(verdictB.header('remote-user')).toBe('alice.b');
     expect(verdictB.header('remote-role')).toBe('viewer');
-    expect(verdictB.header('remote-groups')).toBe('b-team');
+    // groups_prefix: provider B's groups cannot pass for provider A's.
+    expect(verdictB.header('remote-groups')).toBe('b:b-team');
     expect((await app.deps.store.get((await sessionId(b))!))?.iss).toBe(idpB.issuer);
   });
 
@@ -360,6 +380,9 @@ describe('a failed sign-in ends on the sign-in page, logged, with no session', (
     const browser = new Browser(app.port);
     const reply = await browser.get(await throughProvider(browser, 'idp', 'mallory'));
     await expectRefused(browser, reply, 403, 'An account named admin already exists here');
+    expect(lastFailure('idp')?.reason).toBe("username 'admin' is a local user and link_local_users (none) did not link them");
+    // Refused before anything is bound: a local username never becomes a provider's.
+    expect((await bindings()).map((b) => b.user)).not.toContain('admin');
   });
 
   it('never logs the code, the tokens or the client secrets', async () => {
@@ -374,6 +397,118 @@ describe('a failed sign-in ends on the sign-in page, logged, with no session', (
     expect(log).not.toContain(idToken.split('.')[1]!);
     expect(log).not.toContain(SECRET_A);
     expect(log).not.toContain(SECRET_B);
+  });
+});
+
+/** Runs `postern oidc bindings …` against this app's configuration (its data_dir); returns the exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await oidcCommand(['bindings', ...args], { stdin: new PassThrough(), stdout, stderr }, app.deps.config);
+  return { code, stdout: out, stderr: err };
+}
+
+async function bindings(): Promise<Array<Record<string, string>>> {
+  const listed = await cli('list', '--json');
+  expect(listed.code).toBe(0);
+  return JSON.parse(listed.stdout) as Array<Record<string, string>>;
+}
+
+describe('one identity per person across providers', () => {
+  const BOUND = 'The username alice already belongs to another account here, so this sign-in cannot be used for it. Ask the administrator.';
+
+  it('binds the username to the subject at its first sign-in, and the same subject signs in again', async () => {
+    for (let i = 0; i < 2; i++) {
+      const browser = new Browser(app.port);
+      expect((await browser.get(await throughProvider(browser, 'idp', 'alice'))).status).toBe(303);
+      expect((await signedInHeaders(browser)).header('remote-user')).toBe('alice');
+    }
+    expect((await bindings()).find((b) => b.user === 'alice')).toMatchObject({ issuer: idpA.issuer, subject: 'alice' });
+  });
+
+  it('lets the same subject in through another provider entry of the same issuer', async () => {
+    const browser = new Browser(app.port);
+    expect((await browser.get(await throughProvider(browser, 'strict', 'alice'))).status).toBe(303);
+    expect((await signedInHeaders(browser)).header('remote-user')).toBe('alice');
+  });
+
+  it('refuses another subject of the same provider claiming a bound username', async () => {
+    const browser = new Browser(app.port);
+    const reply = await browser.get(await throughProvider(browser, 'idp', 'alice2'));
+    await expectRefused(browser, reply, 403, BOUND);
+    expect(lastFailure('idp')).toMatchObject({
+      status: 403,
+      reason: "username 'alice' is bound to another subject (the same provider); 'postern oidc bindings remove alice' releases it",
+    });
+  });
+
+  it("refuses another provider's subject claiming a bound username", async () => {
+    const browser = new Browser(app.port);
+    const reply = await browser.get(await throughProvider(browser, 'other', 'impostor'));
+    await expectRefused(browser, reply, 403, BOUND);
+    expect(lastFailure('other')).toMatchObject({ status: 403, reason: expect.stringMatching(/^username 'alice' is bound to another subject \(provider (idp|strict)\)/) });
+    expect((await bindings()).find((b) => b.user === 'alice')).toMatchObject({ issuer: idpA.issuer, subject: 'alice' });
+  });
+
+  it('lists bindings on the command line, and releasing one lets the next subject bind it', async () => {
+    const first = new Browser(app.port);
+    expect((await first.get(await throughProvider(first, 'idp', 'dora'))).status).toBe(303);
+    const second = new Browser(app.port);
+    await expectRefused(second, await second.get(await throughProvider(second, 'idp', 'dora2')), 403, 'The username dora already belongs to another account here');
+
+    const listed = await cli('list');
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^USER +PROVIDER +ISSUER +SUBJECT +BOUND$/);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^dora +idp +${idpA.issuer} +dora +\\d{4}-\\d\\d-\\d\\dT`)));
+
+    const removed = await cli('remove', 'Dora');
+    expect(removed).toEqual({
+      code: 0,
+      stdout: `Released 'dora' (was bound to subject dora at ${idpA.issuer}, provider idp). The next subject that signs in as 'dora' binds it.\n`,
+      stderr: '',
+    });
+    const again = new Browser(app.port);
+    expect((await again.get(await throughProvider(again, 'idp', 'dora2'))).status).toBe(303);
+    expect((await signedInHeaders(again)).header('remote-email')).toBe('dora2@example.com');
+    expect((await bindings()).find((b) => b.user === 'dora')).toMatchObject({ subject: 'dora2' });
+  });
+
+  it('says so, exit code 2, when asked to release a username that is not bound', async () => {
+    expect(await cli('remove', 'nobody-bound')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "No username 'nobody-bound' is bound; nothing was changed. 'postern oidc bindings list' shows the bound usernames.\n",
+    });
+    expect((await cli('frobnicate')).code).toBe(2);
+  });
+});
+
+describe('a provider session lifetime (session_ttl)', () => {
+  it('defaults to session.ttl (24 h)', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const stored = await app.deps.store.get((await sessionId(browser))!);
+    expect(stored!.expires - stored!.created).toBe(24 * 3_600_000);
+  });
+
+  it("ends a session opened through the provider after the provider's own session_ttl (2 h)", async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'other', 'alice'));
+    const stored = await app.deps.store.get((await sessionId(browser))!);
+    expect(stored!.expires - stored!.created).toBe(2 * 3_600_000);
+    try {
+      skew = 2 * 3_600_000 - 60_000;
+      expect((await signedInHeaders(browser)).status).toBe(200);
+      skew = 2 * 3_600_000 + 1000;
+      expect((await signedInHeaders(browser)).status).toBe(401);
+    } finally {
+      skew = 0;
+    }
   });
 });
 
@@ -406,11 +541,20 @@ describe('link_local_users: email', () => {
 });
 
 describe('logout of a session opened through a provider', () => {
-  it('ends the session and continues to the end_session_endpoint with id_token_hint, which comes back to Postern', async () => {
+  /** The home page's sign-out button: POST /logout with its CSRF token (and `rd` when given). */
+  async function signOutFromHome(browser: Browser, rd?: string): Promise<Reply> {
+    const home = await browser.get(`${POSTERN}/`);
+    expect(home.status).toBe(200);
+    const form = parseForm(home.body);
+    expect(form.action).toBe(`${POSTERN}/logout`);
+    return browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams({ ...form.fields, ...(rd ? { rd } : {}) }) });
+  }
+
+  it('the sign-out button (POST with CSRF) ends the session and continues to the end_session_endpoint with id_token_hint, which comes back to Postern', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'idp', 'alice'));
     const idToken = (await app.deps.store.get((await sessionId(browser))!))?.id_token;
-    const reply = await browser.get(`${POSTERN}/logout`);
+    const reply = await signOutFromHome(browser);
     expect(reply.status).toBe(303);
     const target = new URL(reply.header('location')!);
     expect(`${target.origin}${target.pathname}`).toBe(`${idpA.issuer}/session/end`);
@@ -418,15 +562,48 @@ describe('logout of a session opened through a provider', () => {
     expect(target.searchParams.get('post_logout_redirect_uri')).toBe(LOGIN);
     expect(target.searchParams.get('client_id')).toBe('postern');
     expect((await signedInHeaders(browser)).status).toBe(401);
+    expect(app.logs.filter((l) => l.event === 'logout').at(-1)).toMatchObject({ user: 'alice', provider: 'idp', at_provider: true });
     // The provider accepts the hint and the registered redirect, and sends the browser back.
     expect(await confirmProviderLogout(browser, target.href)).toBe(LOGIN);
   });
 
-  it('passes a validated rd as post_logout_redirect_uri', async () => {
+  it('the sign-out button passes a validated rd as post_logout_redirect_uri', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await signOutFromHome(browser, RD);
+    expect(new URL(reply.header('location')!).searchParams.get('post_logout_redirect_uri')).toBe(RD);
+  });
+
+  it('GET /logout ends only the Postern session and goes to the sign-in page, never to the provider', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await browser.get(`${POSTERN}/logout`);
+    expect(reply.status).toBe(303);
+    expect(reply.header('location')).toBe(LOGIN);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+    expect(app.logs.filter((l) => l.event === 'logout').at(-1)).toMatchObject({ user: 'alice', provider: 'idp', at_provider: false });
+    // Still signed in at the provider: a new sign-in comes back with a code without its login page
+    // (`abort` would cancel that page and come back with an error instead).
+    const again = new URL(await signInAtProvider(browser, await start(browser, 'idp'), { login: 'alice', abort: true }));
+    expect(again.searchParams.has('code')).toBe(true);
+  });
+
+  it('GET /logout?rd= (a sign-out link any page can hold) goes to the validated rd, never to the provider', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'idp', 'alice'));
     const reply = await browser.get(`${POSTERN}/logout?rd=${encodeURIComponent(RD)}`);
-    expect(new URL(reply.header('location')!).searchParams.get('post_logout_redirect_uri')).toBe(RD);
+    expect(reply.status).toBe(303);
+    expect(reply.header('location')).toBe(RD);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+  });
+
+  it('POST /logout without the CSRF token is refused: the session stays, nothing goes to the provider', async () => {
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'alice'));
+    const reply = await browser.postern.request(`${POSTERN}/logout`, { method: 'POST', body: new URLSearchParams({ rd: RD }) });
+    expect(reply.status).toBe(403);
+    expect(reply.header('location')).toBeUndefined();
+    expect((await signedInHeaders(browser)).status).toBe(200);
   });
 
   it('lets the home page sign-out form reach the provider (form-action)', async () => {
@@ -441,12 +618,27 @@ describe('logout of a session opened through a provider', () => {
     expect(reply.header('location')!.startsWith(`${idpA.issuer}/session/end?`)).toBe(true);
   });
 
-  it('is local only when the provider advertises no end_session_endpoint', async () => {
+  it('is local only when the provider advertises no end_session_endpoint, even from the button', async () => {
     const browser = new Browser(app.port);
     await browser.get(await throughProvider(browser, 'other', 'alice'));
-    const reply = await browser.get(`${POSTERN}/logout?rd=${encodeURIComponent(RD)}`);
+    const reply = await signOutFromHome(browser, RD);
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe(RD);
+    expect((await signedInHeaders(browser)).status).toBe(401);
+  });
+
+  it('"Sign in as someone else" on the not-allowed page (a POST with its token) also ends the session at the provider', async () => {
+    // bob has no role claim: the provider's default_role, viewer, may not POST.
+    const browser = new Browser(app.port);
+    await browser.get(await throughProvider(browser, 'idp', 'bob'));
+    const page = await askVerify(postern, browser.postern, 'traefik', RD, { method: 'POST' });
+    expect(page.status).toBe(403);
+    const form = parseForm(page.body);
+    const reply = await browser.postern.request(form.action, { method: 'POST', body: new URLSearchParams(form.fields), headers: { accept: 'text/html' } });
+    expect(reply.status).toBe(303);
+    const target = new URL(reply.header('location')!);
+    expect(`${target.origin}${target.pathname}`).toBe(`${idpA.issuer}/session/end`);
+    expect(target.searchParams.get('post_logout_redirect_uri')).toBe(RD);
     expect((await signedInHeaders(browser)).status).toBe(401);
   });
 
@@ -484,6 +676,9 @@ describe('sessions and configuration', () => {
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_groups: [] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, allowed_emails: ['@example.org'] }));
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, require_verified_email: !settings.require_verified_email }));
+    // groups_prefix changes the groups a session carries; an empty one leaves older fingerprints as they were.
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, groups_prefix: 'kc-' }));
+    expect(admissionFingerprint(oidc.get('other')!.settings)).not.toBe(admissionFingerprint({ ...oidc.get('other')!.settings, groups_prefix: '' }));
   });
 });
 

@@ -19,6 +19,20 @@ export interface RedisProcess {
   pause(): void;
   /** SIGCONT after pause(). */
   resume(): void;
+  /** SIGKILL, then resolves once the process has exited: a crash, with no shutdown work. */
+  kill(): Promise<void>;
+  /** This server's temp dir (its log, and sentinel.conf for a Sentinel). */
+  readonly dir: string;
+}
+
+export interface RedisStartOptions {
+  /** More redis-server arguments, given this server's temp dir: `--replicaof`, TLS files... */
+  readonly args?: (dir: string) => string[];
+  /**
+   * Runs a Sentinel (`redis-server sentinel.conf --sentinel`) with this sentinel.conf text; the
+   * port, bind address and log file are added here. Ready once it logs `+monitor`.
+   */
+  readonly sentinelConf?: string;
 }
 
 const START_DEADLINE_MS = 10_000;
@@ -75,11 +89,11 @@ function findOnPath(name: string): string | undefined {
  * Starts redis-server (from PATH) on a free loopback port, without persistence, and
  * resolves once it answers PING. Never the machine's own Redis on 6379.
  */
-export async function startRedis(): Promise<RedisProcess> {
+export async function startRedis(opts: RedisStartOptions = {}): Promise<RedisProcess> {
   installExitHooks();
   // freePort() only says the port was free a moment ago: retry when another process wins it.
   for (let attempt = 1; ; attempt++) {
-    const server = new RedisServer(await freePort());
+    const server = new RedisServer(await freePort(), opts);
     try {
       await server.start();
       return server;
@@ -92,26 +106,41 @@ export async function startRedis(): Promise<RedisProcess> {
 class RedisServer implements RedisProcess {
   readonly url: string;
   readonly #dir: string;
+  readonly #opts: RedisStartOptions;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    opts: RedisStartOptions = {},
+  ) {
     this.url = `redis://127.0.0.1:${port}/0`;
     this.#dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-redis-'));
+    this.#opts = opts;
     tempDirs.add(this.#dir);
+  }
+
+  get dir(): string {
+    return this.#dir;
   }
 
   async start(): Promise<void> {
     if (this.#child) throw new Error(`redis-server on port ${this.port} is already running`);
+    const sentinel = this.#opts.sentinelConf !== undefined;
+    const confFile = path.join(this.#dir, 'sentinel.conf');
+    // Sentinel rewrites its file as it learns the group: write it once, keep it across restarts.
+    if (sentinel && !fs.existsSync(confFile)) fs.writeFileSync(confFile, this.#opts.sentinelConf!);
     const args = [
+      ...(sentinel ? [confFile, '--sentinel'] : []),
       '--port', String(this.port),
       '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
+      ...(sentinel ? [] : ['--save', '', '--appendonly', 'no']),
       '--dir', this.#dir,
       '--daemonize', 'no',
       '--logfile', path.join(this.#dir, 'redis.log'),
+      ...(this.#opts.args?.(this.#dir) ?? []),
     ];
+    const readyLine = sentinel ? '+monitor master' : 'Ready to accept connections';
     // stdout/stderr go to a file, not a pipe: a pipe would keep the worker alive and
     // catches only what redis says before it opens its logfile (bad arguments).
     const logStart = this.#logSize('redis.log');
@@ -150,10 +179,12 @@ class RedisServer implements RedisProcess {
         break;
       }
       const answer = await pingOnce(this.port, 500);
+      // With `requirepass`, NOAUTH is the answer of a server that is up.
+      const answered = answer === '+PONG' || answer.startsWith('-NOAUTH');
       // A PONG alone could come from another server that won the port; ours says it is
       // ready in its own log (only the lines this start wrote count).
-      if (answer === '+PONG' && this.#readLog('redis.log', logStart).includes('Ready to accept connections')) return;
-      lastProblem = answer === '+PONG' ? 'PONG, but not from this redis-server' : answer;
+      if (answered && this.#readLog('redis.log', logStart).includes(readyLine)) return;
+      lastProblem = answered ? `${answer}, but not from this redis-server` : answer;
       if (performance.now() >= deadline) {
         lastProblem = `no PONG within ${START_DEADLINE_MS} ms (last: ${answer})`;
         break;
@@ -173,6 +204,14 @@ class RedisServer implements RedisProcess {
 
   resume(): void {
     this.#signal('SIGCONT');
+  }
+
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    child.ref();
+    child.kill('SIGKILL');
+    await this.#exited;
   }
 
   async stop(): Promise<void> {

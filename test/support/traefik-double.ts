@@ -3,8 +3,14 @@
  * written from ../shared/reference/proxy-contracts.md §2 (the algorithm of §2.6, the tables of
  * §2.3 and §2.4). Traefik cannot be installed here, so Postern's Traefik tests run against this.
  *
- * Default semantics: Traefik v3.6.14+ (tri-state trustForwardHeader, underscore aliases of the
- * managed X-headers deleted, X-Forwarded-Port derived from the forward request's proto).
+ * Releases it follows (`TraefikDoubleOptions.release`): Traefik v3.6.24 (the default; the release
+ * deploy/compose.traefik.yml pins) and v3.7.9. Both have the tri-state trustForwardHeader (v3.6.14),
+ * underscore aliases of the managed X-headers deleted, the X-Forwarded-Port fix (v3.6.22 / v3.7.6),
+ * underscoreHeadersStrategy (v3.6.22 / v3.7.6) and the CONNECT-body discard (v3.6.24 / v3.7.9);
+ * `authSigninURL` exists from v3.7.0 only, so a v3.6.24 double refuses a config that uses it.
+ * Beyond the reference's §2.6: a `Location` is resolved with Go's net/url (./go-url.ts), Go's
+ * default User-Agent goes out where Go's client adds it, and a `headers` middleware
+ * (customRequestHeaders) may precede forwardAuth.
  * The functions below are named after the numbered steps of §2.6; the contract tests in
  * test/contract/traefik-double.test.ts have one `describe` per step.
  *
@@ -17,6 +23,7 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import os from 'node:os';
 import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { goReparse, goResolveLocation } from './go-url.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration (§2.6 `EmuConfig`, plus the routed form that mirrors a Traefik dynamic config)
@@ -67,25 +74,24 @@ export interface EmuConfig {
   entry: EntryPointConfig;
   /** Backend base URL (`loadBalancer.servers[0].url`). Its path is ignored, as in Traefik. */
   upstream: string;
-  quirks?: {
-    /**
-     * Legacy path only (`trustForwardHeader` unset): when the auth request has no User-Agent, send Go's
-     * default `Go-http-client/1.1`, as real Traefik does. Off by default: then the auth request never
-     * carries a User-Agent the client did not send.
-     */
-    legacyUserAgent?: boolean;
-  };
 }
 
 /** One `http.middlewares.<name>.forwardAuth` block. */
 export type ForwardAuthConfig = Omit<EmuConfig, 'entry' | 'upstream'>;
 
-/** One entry of a router's middleware chain. Only forwardAuth exists in the double. */
-export interface MiddlewareConfig {
-  /** `http.middlewares.<name>`: informational, for whoever reads the config. */
-  name?: string;
-  forwardAuth: ForwardAuthConfig;
+/**
+ * One `http.middlewares.<name>.headers` block; the double has `customRequestHeaders` only: each
+ * header is set on the request (replacing the client's copy), or deleted when its value is ''
+ * (Traefik `pkg/middlewares/headers`, `modifyCustomRequestHeaders`).
+ */
+export interface HeadersMiddlewareConfig {
+  customRequestHeaders?: Record<string, string>;
 }
+
+/** One entry of a router's middleware chain: a forwardAuth, or a headers middleware. */
+export type MiddlewareConfig =
+  | { /** `http.middlewares.<name>`: informational. */ name?: string; forwardAuth: ForwardAuthConfig; headers?: never }
+  | { name?: string; headers: HeadersMiddlewareConfig; forwardAuth?: never };
 
 /** One `http.routers.<name>`. */
 export interface RouterConfig {
@@ -105,7 +111,12 @@ export interface RoutedConfig {
   routers: RouterConfig[];
 }
 
+/** The Traefik releases the double follows; see the file's opening comment. */
+export type TraefikRelease = 'v3.6.24' | 'v3.7.9';
+
 export interface TraefikDoubleOptions {
+  /** Which release to behave as. Default `v3.6.24`. */
+  release?: TraefikRelease;
   /** Listening port on 127.0.0.1. Default: a free port chosen by the OS. */
   port?: number;
   /** Deadline of the whole auth exchange (Traefik: a fixed 30 s `http.Client.Timeout`). */
@@ -747,7 +758,6 @@ interface CompiledForwardAuth {
   preserveLocationHeader: boolean;
   preserveRequestMethod: boolean;
   authSigninURL: string;
-  legacyUserAgent: boolean;
   timeoutMs: number;
 }
 
@@ -867,8 +877,10 @@ type AuthOutcome =
  */
 function callAuthServer(fa: CompiledForwardAuth, method: string, headers: GoHeader, body: Buffer | undefined, req: EmuRequest): Promise<AuthOutcome> {
   const addr = fa.address;
-  // The legacy path lets Go's client fill in its default User-Agent; see `quirks.legacyUserAgent`.
-  const userAgent = headers.has('User-Agent') ? headers.get('User-Agent') : fa.trust === undefined && fa.legacyUserAgent ? GO_USER_AGENT : '';
+  // Go's client writes its default User-Agent when the header map has no User-Agent key, and none
+  // for an empty value. The explicit-trust path sets '' when the client sent none (v3.6.9+); the
+  // legacy path does not, and an authRequestHeaders list without User-Agent drops either.
+  const userAgent = headers.has('User-Agent') ? headers.get('User-Agent') : GO_USER_AGENT;
   const requestedGzip = headers.get('Accept-Encoding') === '' && headers.get('Range') === '' && method !== 'HEAD';
 
   return new Promise<AuthOutcome>((resolve) => {
@@ -957,17 +969,13 @@ function groupLines(lines: Array<[string, string]>): Map<string, string[]> {
   return out;
 }
 
-/** Step 6: `Location` resolved against `address` (Go `Response.Location()`), or kept when preserved. */
+/**
+ * Step 6: `Location` resolved against `address` as Go's net/url does (`Response.Location()`, then
+ * `String()`), or re-serialised as written when preserved (`url.Parse(location).String()`).
+ * Undefined where Go errors: Traefik then answers 500.
+ */
 function rewriteLocation(fa: CompiledForwardAuth, location: string): string | undefined {
-  if (fa.preserveLocationHeader) {
-    // Go: url.Parse(location).String(); what url.Parse refuses gives 500.
-    return /%(?![0-9A-Fa-f]{2})|[\x00-\x1f\x7f]/.test(location) ? undefined : location;
-  }
-  try {
-    return new URL(location, fa.addressHref).href;
-  } catch {
-    return undefined;
-  }
+  return fa.preserveLocationHeader ? goReparse(location) : goResolveLocation(fa.addressHref, location);
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
@@ -1063,6 +1071,18 @@ function forwardAuthMiddleware(fa: CompiledForwardAuth, next: Handler): Handler 
     const authCookies = readSetCookies(outcome.headers);
     const reply = await next(req);
     return authCookies.length === 0 ? reply : mergeCookies(reply, authCookies, fa.authCookieNames);
+  };
+}
+
+/** The `headers` middleware, request side: set each custom header, or delete it when its value is ''. */
+function headersMiddleware(config: HeadersMiddlewareConfig, next: Handler): Handler {
+  const custom = Object.entries(config.customRequestHeaders ?? {});
+  return (req) => {
+    for (const [name, value] of custom) {
+      if (value === '') req.headers.del(name);
+      else req.headers.set(name, value);
+    }
+    return next(req);
   };
 }
 
@@ -1164,7 +1184,6 @@ const FORWARD_AUTH_KEYS = new Set([
   'preserveLocationHeader',
   'preserveRequestMethod',
   'authSigninURL',
-  'quirks',
 ]);
 const EMU_KEYS = new Set([...FORWARD_AUTH_KEYS, 'entry', 'upstream']);
 const ENTRY_KEYS = new Set(['trustedCidrs', 'insecure', 'sanitizePath', 'hostname', 'underscoreHeaders']);
@@ -1213,13 +1232,6 @@ function checkForwardAuth(problems: Problems, fa: Record<string, unknown>, path:
   problems.optional(fa, 'maxBodySize', path, 'size');
   problems.optional(fa, 'maxResponseBodySize', path, 'size');
   problems.optional(fa, 'authSigninURL', path, 'string');
-  if (fa.quirks !== undefined) {
-    if (!isObject(fa.quirks)) problems.add(`${p}quirks`, 'must be an object', fa.quirks);
-    else {
-      problems.keys(fa.quirks, new Set(['legacyUserAgent']), `${p}quirks`);
-      problems.optional(fa.quirks, 'legacyUserAgent', `${p}quirks`, 'boolean');
-    }
-  }
 }
 
 function checkEntry(problems: Problems, entry: unknown): void {
@@ -1259,7 +1271,16 @@ function checkConfig(cfg: unknown): void {
           if (!Array.isArray(router.middlewares)) return problems.add(`${at}.middlewares`, 'must be an array', router.middlewares);
           router.middlewares.forEach((mw: unknown, j) => {
             const mwAt = `${at}.middlewares[${j}]`;
-            if (!isObject(mw) || !isObject(mw.forwardAuth)) return problems.add(mwAt, 'must be { forwardAuth: {...} } (the only middleware the double has)', mw);
+            if (isObject(mw) && isObject(mw.headers) && mw.forwardAuth === undefined) {
+              problems.keys(mw, new Set(['name', 'headers']), mwAt);
+              problems.keys(mw.headers, new Set(['customRequestHeaders']), `${mwAt}.headers`);
+              const custom = mw.headers.customRequestHeaders;
+              if (custom !== undefined && !(isObject(custom) && Object.values(custom).every((v) => typeof v === 'string'))) {
+                problems.add(`${mwAt}.headers.customRequestHeaders`, 'must map header names to strings', custom);
+              }
+              return;
+            }
+            if (!isObject(mw) || !isObject(mw.forwardAuth)) return problems.add(mwAt, 'must be { forwardAuth: {...} } or { headers: {...} } (the middlewares the double has)', mw);
             problems.keys(mw, new Set(['name', 'forwardAuth']), mwAt);
             checkForwardAuth(problems, mw.forwardAuth, `${mwAt}.forwardAuth`, FORWARD_AUTH_KEYS);
           });
@@ -1313,7 +1334,6 @@ function compileForwardAuth(fa: ForwardAuthConfig, timeoutMs: number): CompiledF
     preserveLocationHeader: fa.preserveLocationHeader ?? false,
     preserveRequestMethod: fa.preserveRequestMethod ?? false,
     authSigninURL: fa.authSigninURL ?? '',
-    legacyUserAgent: fa.quirks?.legacyUserAgent ?? false,
     timeoutMs,
   };
 }
@@ -1337,7 +1357,7 @@ function compileRouters(cfg: RoutedConfig, timeoutMs: number): CompiledRouter[] 
     const middlewares = r.middlewares ?? [];
     for (let j = middlewares.length - 1; j >= 0; j--) {
       const mw = middlewares[j]!;
-      handler = forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, timeoutMs), handler);
+      handler = mw.headers ? headersMiddleware(mw.headers, handler) : forwardAuthMiddleware(compileForwardAuth(mw.forwardAuth, timeoutMs), handler);
     }
     return { name, host: r.rule?.host.toLowerCase(), handler };
   });
@@ -1421,6 +1441,10 @@ async function writeRawReply(socket: Duplex, reply: Reply, isHead: boolean): Pro
 export async function startTraefikDouble(cfg: EmuConfig | RoutedConfig, opts: TraefikDoubleOptions = {}): Promise<TraefikDouble> {
   checkConfig(cfg);
   const routed = toRouted(cfg);
+  const release = opts.release ?? 'v3.6.24';
+  if (release === 'v3.6.24' && routed.routers.some((r) => r.middlewares?.some((m) => m.forwardAuth?.authSigninURL !== undefined))) {
+    throw new Error("Traefik double: authSigninURL exists from Traefik v3.7.0; this double follows v3.6.24 (start it with release: 'v3.7.9')");
+  }
   const entry = compileEntry(routed.entry);
   const routers = compileRouters(routed, opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
   const accessLog: AccessLogEntry[] = [];

@@ -59,6 +59,8 @@ describe('defaults', () => {
         public_url: 'http://localhost:9190',
         trusted_proxies: ['loopback'],
         client_ip_header: undefined,
+        shutdown_grace: 5000,
+        proxy_secret: undefined,
       },
       session: {
         secret: undefined,
@@ -67,7 +69,7 @@ describe('defaults', () => {
         ttl: 24 * HOUR,
         inactivity: 0,
         remember_me: 720 * HOUR,
-        redis: { url: undefined },
+        redis: { url: undefined, sentinels: undefined, name: undefined, password: undefined, sentinel_password: undefined, tls: { enabled: false, ca_file: undefined } },
       },
       data_dir: join(dir, 'data'),
       users: {
@@ -320,6 +322,16 @@ describe('reporting problems', () => {
     expect(session.remember_me).toBe(0);
   });
 
+  test('server.shutdown_grace: 0 (off) or 1s..5m, in milliseconds, from YAML or the environment', () => {
+    expect(parseConfig({ server: { shutdown_grace: '1s' } }).config.server.shutdown_grace).toBe(1000);
+    expect(parseConfig({ server: { shutdown_grace: 0 } }).config.server.shutdown_grace).toBe(0);
+    expect(parseConfig({}, { POSTERN_SERVER_SHUTDOWN_GRACE: '30s' }).config.server.shutdown_grace).toBe(30_000);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: '10m' } }))).toEqual(["server.shutdown_grace must be 0 (off) or between 1s and 5m, got '10m'"]);
+    expect(problemsOf(() => parseConfig({ server: { shutdown_grace: 5 } }))).toEqual([
+      "server.shutdown_grace must be 0 (off) or a duration such as '24h', '30m' or '2h30m', between 1s and 5m, got '5'",
+    ]);
+  });
+
   test('login.device_ttl is a duration (0: device trust off) and login.device_rate_limit needs a window', () => {
     const { login } = parseConfig({ login: { device_ttl: '30d', device_rate_limit: '3/minute;10/day' } }).config;
     expect(login.device_ttl).toBe(30 * 24 * HOUR);
@@ -361,9 +373,35 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists the session secret, the Redis URL and the OIDC client secrets', () => {
-    expect([...SECRET_KEYS]).toEqual(['session.secret', 'session.redis.url', 'oidc.providers.client_secret']);
+  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets and the proxy secret', () => {
+    expect([...SECRET_KEYS]).toEqual([
+      'session.secret',
+      'session.redis.url',
+      'session.redis.password',
+      'session.redis.sentinel_password',
+      'oidc.providers.client_secret',
+      'server.proxy_secret',
+    ]);
   });
+
+  test('server.proxy_secret is read from the YAML, from POSTERN_SERVER_PROXY_SECRET, or from proxy_secret_file', () => {
+    const proxySecret = 'f3a9c1d07b2e4a6c8e0f1a2b3c4d5e6f';
+    write('proxy.secret', `${proxySecret}\n`);
+    const file = write('postern.yml', 'server:\n  proxy_secret_file: proxy.secret\n');
+    expect(load({ argv: ['--config', file] }).config.server.proxy_secret).toBe(proxySecret);
+    expect(parseConfig({}, { POSTERN_SERVER_PROXY_SECRET: proxySecret }).config.server.proxy_secret).toBe(proxySecret);
+    expect(parseConfig({ server: { proxy_secret: proxySecret } }).config.server.proxy_secret).toBe(proxySecret);
+  });
+
+  test.each([['short-secret'], ['sixteen chars ok?'], ['a"quoted"secret-value'], ["it's-a-secret-value"], ['$dollar-secret-value'], ['back\\slash-secret-value']])(
+    'server.proxy_secret %j is refused with a hidden value and a way to make a good one',
+    (value) => {
+      const problems = problemsOf(() => parseConfig({ server: { proxy_secret: value } }));
+      expect(problems).toEqual([
+        "server.proxy_secret must be 16 to 1024 visible ASCII characters without quotes, '$' or '\\' (openssl rand -hex 32 makes one), got <hidden>",
+      ]);
+    },
+  );
 
   test('a secret value never appears in an error message', () => {
     const shortSecret = 'short-but-secret';
@@ -380,6 +418,15 @@ describe('secrets', () => {
     ]);
     expect(problems.join('\n')).not.toContain(shortSecret);
     expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test('session.redis.url: the path is a database number, or absent', () => {
+    for (const url of ['redis://redis:6379', 'redis://redis:6379/', 'redis://redis:6379/3', 'rediss://:pw@redis.internal/0']) {
+      expect(parseConfig({ session: { redis: { url } } }).config.session.redis.url).toBe(url);
+    }
+    for (const url of ['redis://redis:6379/abc', 'redis://redis:6379/0/1']) {
+      expect(problemsOf(() => parseConfig({ session: { redis: { url } } }))).toEqual(['session.redis.url must be a redis:// or rediss:// URL, got <hidden>']);
+    }
   });
 
   test('a secret given through the environment is hidden too', () => {

@@ -39,6 +39,19 @@ describe('readOriginalRequest', () => {
   });
 
   it.each([
+    ['ws', 'http'],
+    ['wss', 'https'],
+    ['WSS', 'https'],
+    ['http', 'http'],
+    ['https', 'https'],
+  ])('reads X-Forwarded-Proto %s (Traefik says ws/wss for a WebSocket upgrade) as %s', (sent, proto) => {
+    const r = readOriginalRequest('traefik', { 'x-forwarded-proto': sent, 'x-forwarded-host': 'nvr.example.com', 'x-forwarded-uri': '/ws' });
+    expect(r).toMatchObject({ proto, url: `${proto}://nvr.example.com/ws` });
+  });
+
+  it.each([
+    [{ 'x-original-url': 'ws://h.example.com/' }],
+    [{ 'x-forwarded-proto': 'wsx', 'x-forwarded-host': 'h.example.com', 'x-forwarded-uri': '/' }],
     [{ 'x-original-url': '/relative' }],
     [{ 'x-original-url': 'ftp://h.example.com/' }],
     [{ 'x-original-url': 'https://h.example.com/a b' }],
