@@ -5,6 +5,7 @@ import type { ExamplePorts } from './examples.js';
 import { join } from 'node:path';
 import { editUsersFile } from '../../src/auth/users-file-writer.js';
 import { generateToken } from '../../src/tokens/app-password.js';
+import { runCli } from './cli.js';
 
 export interface RunningProxy {
   stop(): Promise<void>;
@@ -152,6 +153,11 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       expect(bad.status).toBe(401);
       expect(bad.header('location')).toBeUndefined();
       expect(seenBy('/api/bad-token')).toHaveLength(0);
+      // The use was recorded in Redis, where `postern token list` finds it (never the secret).
+      const listed = await runCli(['--config', stack.postern.configFile, 'token', 'list', '--user', 'alice']);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+phone\\s.*\\s\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`, 'm'));
+      expect(listed.stdout).not.toContain(token.slice(13));
       // On a public path the token is not checked, and still not passed on.
       expect((await browser().request(`${SHARE}/share/with-token`, { headers: { 'x-postern-token': token, authorization: `Bearer ${token}` } })).status).toBe(200);
       expectNoToken(seenBy('/share/with-token').at(-1)!.headers);
