@@ -163,7 +163,7 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       expectNoToken(seenBy('/share/with-token').at(-1)!.headers);
     });
 
-    it("11. passes a signed-in browser's own Authorization to the app${spec.stripsSessionCookie ? ', and never the session cookie' : ''}", async () => {
+    it(`11. passes a signed-in browser's own Authorization to the app${spec.stripsSessionCookie ? ', and never the session cookie' : ''}`, async () => {
       const client = browser();
       await signIn(client, `${APP}/own-auth`);
       await client.jar.setCookie('theme=dark; Domain=example.com; Path=/', APP);
