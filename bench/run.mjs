@@ -17,6 +17,7 @@ import { measureMetricsCost } from './lib/metrics-cost.mjs';
 import { installHooks, stopAll } from './lib/proc.mjs';
 import { verifyHeaders, APP_HOST, BENCH_USER, createSessions, processGroups, startStack } from './lib/stack.mjs';
 import { measureRefusals, REFUSAL_KINDS } from './lib/refusals.mjs';
+import { measureCredentialRatios } from './lib/credentials.mjs';
 import { median, Samples } from './lib/stats.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -56,6 +57,8 @@ const TARGETS = {
   P5b: { op: '<=', value: 20, unit: '%' },
   P6: { op: '<=', value: 150, unit: 'MB' },
   P6b: { op: '<=', value: 150, unit: 'MB' },
+  P7: { op: '>=', value: 0.9, unit: '' },
+  P8: { op: '>=', value: 0.9, unit: '' },
   P9: { op: '>=', value: 0.97, unit: '' },
 };
 /** P6 "flat": RSS after 1 M requests at most this much above RSS after the first half. */
@@ -251,6 +254,23 @@ async function main() {
     };
     out.details[fig] = runs[fig];
   }
+
+  // ---- P7, P8: verify with an app password / Basic account password ÷ with a session cookie ------
+  log('P7, P8: direct to /verify/nginx with a session cookie, an app password (Bearer) and Basic + the account password (remembered)');
+  const credentialRuns = await measureCredentialRatios({
+    port: stack.postern.port,
+    sessions,
+    appPassword: stack.prepared.appPassword,
+    rounds: S.rounds,
+    seconds: S.seconds,
+    connections: S.connections,
+    log,
+    onResult: (label, r) => warn(`P7/P8 ${label}`, check(`P7/P8 ${label}`, r)),
+  });
+  for (const fig of ['P7', 'P8']) out.figures[fig] = { ...summarise(credentialRuns[fig]), sessionRps: summarise(credentialRuns.session) };
+  out.figures.P7.tokenRps = summarise(credentialRuns.token);
+  out.figures.P8.basicRps = summarise(credentialRuns.basic);
+  out.details.P7P8 = credentialRuns;
 
   // ---- P9: the cost of metrics on verify: P2 with metrics on ÷ off, rounds alternating ----------------
   const p9 = await measureMetricsCost({ stack, groups, requests: verifyRequests(sessions), rounds: S.rounds, seconds: S.seconds, connections: S.connections, log, check, warn });
@@ -532,6 +552,10 @@ function render(out) {
     ['P6', `RSS MB of Postern after ${fmtInt(f.P6.requests)} verify requests`, fmt(f.P6.endMB, 1), `${fmt(f.P6.min, 1)}–${fmt(f.P6.max, 1)}`, `${t('P6')}, flat`, verdict('P6', f.P6.endMB, p6flat)],
     ['', `  fresh process: start ${fmt(f.P6.startMB, 1)} MB, half-way ${fmt(f.P6.halfMB, 1)} MB, end ${fmt(f.P6.endMB, 1)} MB: second half ${f.P6.growthSecondHalfMB >= 0 ? '+' : ''}${fmt(f.P6.growthSecondHalfMB, 1)} MB (flat = ≤ ${P6_FLAT_MB} MB) at ${fmtInt(f.P6.rps)} req/s`],
     ['P6b', 'RSS MB of the long-lived Postern after P1–P5 (sign-ins too)', fmt(f.P6b.median, 1), '–', t('P6b'), verdict('P6b', f.P6b.median)],
+    ['P7', 'req/s direct to verify, app password ÷ session cookie', fmt(f.P7.median), `${fmt(f.P7.min)}–${fmt(f.P7.max)}`, t('P7'), verdict('P7', f.P7.median)],
+    ['', `  app password ${fmtInt(f.P7.tokenRps.median)} req/s, session ${fmtInt(f.P7.sessionRps.median)} req/s (same rounds)`],
+    ['P8', 'req/s direct to verify, Basic account password (remembered) ÷ session', fmt(f.P8.median), `${fmt(f.P8.min)}–${fmt(f.P8.max)}`, t('P8'), verdict('P8', f.P8.median)],
+    ['', `  Basic ${fmtInt(f.P8.basicRps.median)} req/s after the first request's one argon2id hash`],
     ['P9', 'P2 req/s with metrics on ÷ metrics off (same run, two fresh Posterns)', fmt(f.P9.median), `${fmt(f.P9.min)}–${fmt(f.P9.max)}`, t('P9'), verdict('P9', f.P9.median)],
     ['', `  metrics on ${fmtInt(f.P9.onRps.median)} req/s (${fmtInt(f.P9.onRps.min)}–${fmtInt(f.P9.onRps.max)}), off ${fmtInt(f.P9.offRps.median)} (${fmtInt(f.P9.offRps.min)}–${fmtInt(f.P9.offRps.max)}); ${fmtInt(f.P9.verifiesCounted)} verifies counted by the scrape`],
   ];

@@ -34,6 +34,8 @@ import type { OidcProviders } from './oidc/providers.js';
 import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
+import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
+import { createVerifyCredentials } from './tokens/verify-credentials.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
 export interface AppDeps {
@@ -62,6 +64,8 @@ export interface AppDeps {
   readonly deviceStore?: DeviceStore;
   /** Which provider subject owns each username; a file in `data_dir` when not given. */
   readonly oidcBindings?: BindingStore;
+  /** When each app password was last used (`postern token list`); in this process's memory when not given. */
+  readonly tokenUses?: TokenUseStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -110,6 +114,13 @@ export function buildApp(deps: AppDeps): Koa {
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
     metrics: deps.metrics ?? noMetrics,
     proxySecret: config.server.proxy_secret,
+    credentials: createVerifyCredentials({
+      ...deps,
+      tokens: config.tokens,
+      passwordFingerprint: subject.rules.passwordFingerprint,
+      uses: deps.tokenUses ?? new MemoryTokenUseStore(),
+      onUseWriteError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not record an app password use'),
+    }),
   };
   const logout = createLogoutHandlers({ csrf, redirectPolicy, logger: deps.logger, loginUrl: urls.login, ...(oidc ? { oidc } : {}) });
   const forbidden = createForbiddenHandlers({

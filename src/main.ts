@@ -26,6 +26,7 @@ import { MemorySessionStore } from './store/memory-store.js';
 import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type RedisTarget } from './store/redis-client.js';
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
+import { RedisTokenUseStore } from './tokens/last-use.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -260,7 +261,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
-    ...(redis ? { deviceStore: new RedisDeviceStore(redis) } : {}),
+    ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis) } : {}),
     ...(oidcBindings ? { oidcBindings } : {}),
   });
 

@@ -20,6 +20,8 @@ export function preparePosternDir({ redisPort, logLevel = 'warn', users }) {
   const dir = makeTempDir('postern-bench-postern-');
   const config = parse(substitute(readExample('nginx/postern.yml'), { postern: 0, app: 0, proxy: 0, redis: redisPort }));
   config.log = { ...(config.log ?? {}), level: logLevel };
+  // P8 measures Basic with the account password; it changes nothing for a request without Basic.
+  config.tokens = { ...(config.tokens ?? {}), basic_account_password: true };
   const configFile = path.join(dir, 'postern.yml');
   fs.writeFileSync(configFile, stringify(config));
   for (const user of users) {
@@ -31,7 +33,11 @@ export function preparePosternDir({ redisPort, logLevel = 'warn', users }) {
     });
     if (r.status !== 0) throw new Error(`postern user add ${user.name} failed (${r.status}): ${r.stderr}${r.stdout}`);
   }
-  return { dir, configFile, config };
+  // An app password for the first user (P7), made as a user would: `postern token create`.
+  const t = spawnSync(process.execPath, [CLI, '--config', configFile, 'token', 'create', '--user', users[0].name, '--name', 'bench'], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+  if (t.status !== 0) throw new Error(`postern token create failed (${t.status}): ${t.stderr}${t.stdout}`);
+  const appPassword = t.stdout.trim();
+  return { dir, configFile, config, appPassword };
 }
 
 function get(port, urlPath) {

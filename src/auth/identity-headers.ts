@@ -6,7 +6,12 @@ export interface IdentityHeaderNames {
   readonly groups: string;
   readonly email: string;
   readonly name: string;
+  /** How the request was authenticated (Remote-Auth): `session`, `token` or `basic`. */
+  readonly auth: string;
 }
+
+/** The values of the auth header (headers.auth): a session cookie, an app password however presented, an account password over Basic. */
+export type AuthKind = 'session' | 'token' | 'basic';
 
 /**
  * Longest identity header value sent, encoded. nginx reads an auth_request reply's whole header
@@ -52,17 +57,18 @@ function groupsLine(groups: readonly string[]): string {
 }
 
 /**
- * The five identity headers, always all present (empty when anonymous) so a proxy that copies them
+ * The six identity headers, always all present (empty when anonymous) so a proxy that copies them
  * overwrites any client-sent copy. Groups go on one comma-joined line: nginx 1.22 keeps only the first line.
  */
-export function identityHeaders(identity: Identity | undefined, names: IdentityHeaderNames): Array<[string, string]> {
-  if (!identity) return [[names.user, ''], [names.role, ''], [names.groups, ''], [names.email, ''], [names.name, '']];
+export function identityHeaders(identity: Identity | undefined, names: IdentityHeaderNames, auth: AuthKind = 'session'): Array<[string, string]> {
+  if (!identity) return [[names.user, ''], [names.role, ''], [names.groups, ''], [names.email, ''], [names.name, ''], [names.auth, '']];
   return [
     [names.user, headerValue(identity.user)],
     [names.role, headerValue(identity.role)],
     [names.groups, groupsLine(identity.groups)],
     [names.email, headerValue(identity.email)],
     [names.name, headerValue(identity.name)],
+    [names.auth, auth],
   ];
 }
 
@@ -72,15 +78,18 @@ export function identityHeaders(identity: Identity | undefined, names: IdentityH
  * reused: an identity is immutable, and the session layer hands out the same object for as long as
  * the user and session stay unchanged.
  */
-export function createIdentityHeaderBlock(names: IdentityHeaderNames, prefix: readonly string[] = []): (identity: Identity | undefined) => readonly string[] {
+export function createIdentityHeaderBlock(
+  names: IdentityHeaderNames,
+  prefix: readonly string[] = [],
+): (identity: Identity | undefined, auth?: AuthKind) => readonly string[] {
   const anonymous = [...prefix, ...identityHeaders(undefined, names).flat()];
-  const built = new WeakMap<Identity, readonly string[]>();
-  return (identity) => {
+  const built = { session: new WeakMap<Identity, readonly string[]>(), token: new WeakMap<Identity, readonly string[]>(), basic: new WeakMap<Identity, readonly string[]>() };
+  return (identity, auth = 'session') => {
     if (!identity) return anonymous;
-    let block = built.get(identity);
+    let block = built[auth].get(identity);
     if (block === undefined) {
-      block = [...prefix, ...identityHeaders(identity, names).flat()];
-      built.set(identity, block);
+      block = [...prefix, ...identityHeaders(identity, names, auth).flat()];
+      built[auth].set(identity, block);
     }
     return block;
   };

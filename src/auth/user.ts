@@ -1,3 +1,5 @@
+import type { AppPassword } from '../tokens/app-password.js';
+
 /** A local user as loaded from the users file. Identity values are validated at load: no control characters. */
 export interface User {
   /** Normalised key: NFKC, lower-cased. Used for lookups and in Remote-User. */
@@ -14,6 +16,8 @@ export interface User {
    * opened with (users file `session_fingerprint`, see carried-fingerprint.ts). Absent otherwise.
    */
   readonly sessionFingerprint?: string;
+  /** App passwords (users file `app_passwords`, see tokens/app-password-parse.ts). Absent when none. */
+  readonly appPasswords?: readonly AppPassword[];
 }
 
 /** Read side of the users file, always the last valid version on disk. */

@@ -10,12 +10,14 @@
  *       name: Alice                # default ''
  *       disabled: false            # default false
  *       session_fingerprint: "..." # written by a sign-in rehash, see carried-fingerprint.ts
+ *       app_passwords: [...]       # written by `postern token create`, see tokens/app-password-parse.ts
  *
  * Parsing collects every problem at once and never throws.
  */
 import { parseDocument } from 'yaml';
 import { CARRIED_FINGERPRINT_KEY, carriedFingerprintFor, isCarriedFingerprint } from './carried-fingerprint.js';
 import { isSupportedHash } from './passwords.js';
+import { APP_PASSWORDS_KEY, parseAppPasswords } from '../tokens/app-password-parse.js';
 import type { User } from './user.js';
 import { hasControlChars, normaliseUsername, validateUsername } from './username.js';
 
@@ -26,7 +28,7 @@ export interface UsersFileResult {
   problems: string[];
 }
 
-export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY] as const;
+export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY, APP_PASSWORDS_KEY] as const;
 export const DEFAULT_ROLE = 'user';
 const MAX_ALIASES = 100;
 
@@ -80,6 +82,15 @@ export function parseUsersFile(text: string, source = 'users file'): UsersFileRe
     rawNames.set(username, rawKey);
     const user = parseUser(username, value, at, problems);
     if (user !== undefined) users.set(username, user);
+  }
+  // An app password is found by its id alone: two with one id would make the lookup ambiguous.
+  const ids = new Map<string, string>();
+  for (const user of users.values()) {
+    for (const t of user.appPasswords ?? []) {
+      const other = ids.get(t.id);
+      if (other !== undefined) problems.push(`users.${displayKey(user.username)}.${APP_PASSWORDS_KEY}: id ${t.id} is also used by ${displayKey(other)}; ids must be unique`);
+      ids.set(t.id, user.username);
+    }
   }
   return problems.length > 0 ? invalid(problems) : { users, problems };
 }
@@ -160,9 +171,12 @@ function parseUser(username: string, value: unknown, at: string, problems: strin
     }
   }
 
+  const appPasswords = parseAppPasswords(entry.get(APP_PASSWORDS_KEY), `${at}.${APP_PASSWORDS_KEY}`, problems);
+
   if (problems.length > before) return undefined;
   const user: User = { username, password, role, groups: Object.freeze(groups), email, name, disabled };
-  return Object.freeze(sessionFingerprint === undefined ? user : { ...user, sessionFingerprint });
+  const withTokens = appPasswords.length === 0 ? user : { ...user, appPasswords: Object.freeze(appPasswords) };
+  return Object.freeze(sessionFingerprint === undefined ? withTokens : { ...withTokens, sessionFingerprint });
 }
 
 // A key as it can be shown in a problem: plain when harmless, JSON-quoted otherwise, so a name with

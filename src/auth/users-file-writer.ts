@@ -20,6 +20,8 @@ import { type Document, isMap, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq
 import { errnoOf, writeFileAtomic } from './atomic-file.js';
 import { CARRIED_FINGERPRINT_KEY } from './carried-fingerprint.js';
 import { generatePassword, type PasswordHasher } from './passwords.js';
+import type { AppPassword } from '../tokens/app-password.js';
+import { APP_PASSWORDS_KEY } from '../tokens/app-password-parse.js';
 import type { User } from './user.js';
 import { withUsersFileLock } from './users-file-lock.js';
 import { parseUsersFile } from './users-file-parse.js';
@@ -50,6 +52,10 @@ export interface UsersFileEditor {
   update(username: string, changes: UserChanges): void;
   /** Removes an existing user. */
   remove(username: string): void;
+  /** Appends an app password to an existing user's `app_passwords` list (tokens/app-password-parse.ts). */
+  addAppPassword(username: string, token: AppPassword): void;
+  /** Removes the app password `id` from an existing user's list (the list goes when it empties). */
+  removeAppPassword(username: string, id: string): void;
 }
 
 /** The file has problems: as read (`stage: 'read'`, fix by hand) or after the edit (`'edit'`, nothing written). */
@@ -213,6 +219,40 @@ class DocumentEditor implements UsersFileEditor {
   remove(username: string): void {
     this.#usersMap().delete(this.#rawKey(username));
     this.#rawKeys.delete(username);
+    this.changed = true;
+  }
+
+  addAppPassword(username: string, token: AppPassword): void {
+    const entry = this.#entry(username);
+    const existing: unknown = entry.get(APP_PASSWORDS_KEY, true);
+    const list = existing instanceof YAMLSeq ? existing : new YAMLSeq();
+    if (list !== existing) entry.set(APP_PASSWORDS_KEY, list);
+    const item = new YAMLMap();
+    item.set('id', token.id);
+    item.set('name', token.name);
+    const hash = new Scalar(token.hash);
+    hash.type = Scalar.QUOTE_DOUBLE;
+    item.set('hash', hash);
+    item.set('created', new Date(token.created).toISOString());
+    if (token.expires !== undefined) item.set('expires', new Date(token.expires).toISOString());
+    if (token.hosts !== undefined) {
+      const hosts = this.#doc.createNode([...token.hosts]) as YAMLSeq;
+      hosts.flow = true;
+      item.set('hosts', hosts);
+    }
+    if (token.readOnly) item.set('read_only', true);
+    list.add(item);
+    this.changed = true;
+  }
+
+  removeAppPassword(username: string, id: string): void {
+    const entry = this.#entry(username);
+    const list: unknown = entry.get(APP_PASSWORDS_KEY, true);
+    if (!(list instanceof YAMLSeq)) throw new Error(`user '${username}' has no app passwords`);
+    const index = list.items.findIndex((item) => isMap(item) && item.get('id') === id);
+    if (index < 0) throw new Error(`user '${username}' has no app password ${id}`);
+    list.items.splice(index, 1);
+    if (list.items.length === 0) entry.delete(APP_PASSWORDS_KEY);
     this.changed = true;
   }
 

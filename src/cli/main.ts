@@ -11,6 +11,7 @@ import { accessCommand } from './access-command.js';
 import { oidcCommand } from './oidc-command.js';
 import { throttleCommand } from './throttle-command.js';
 import { sessionsCommand } from './sessions-command.js';
+import { tokenCommand } from './token-command.js';
 import { userCommand } from './user-commands.js';
 import { afterUserChange } from './user-effects.js';
 
@@ -22,6 +23,7 @@ Commands:
   user add|passwd|disable|enable|remove|list   manage the users file
   throttle list|clear        show or clear failed sign-in counters (Redis)
   sessions list|revoke       show or end sign-in sessions (Redis)
+  token create|list|revoke   manage app passwords for apps, devices and scripts
   access explain URL         show which access rule decides a URL, and how
   oidc bindings list|remove  show or release usernames bound to a provider subject
   config check               validate the configuration and print every problem
@@ -154,6 +156,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'sessions':
         return await sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+      case 'token': {
+        const config = configFor(global, args.length === 0 || asksForHelp(args));
+        return await tokenCommand(args, io, { usersFile: config.users.file, domain: config.session.domain, redisUrl: config.session.redis.url, now: Date.now });
+      }
       case 'access':
         return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'oidc':

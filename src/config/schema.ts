@@ -364,6 +364,8 @@ const headers = z
       email: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Email'),
       /** Header carrying the user's display name. Default `Remote-Name`. */
       name: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Name'),
+      /** Header saying how the request was authenticated: `session`, `token` (an app password) or `basic` (the account password). Default `Remote-Auth`. */
+      auth: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v)).default('Remote-Auth'),
     },
     { error: MAPPING },
   )
@@ -448,6 +450,20 @@ const login = z
     ...rest,
     throttle: { perIp: rate_limit, perUser: account_rate_limit, perUserIp: account_address_rate_limit, perDevice: device_rate_limit },
   }))
+  .prefault({});
+
+const tokens = z
+  .strictObject(
+    {
+      /** Header a client may carry an app password in (besides `Authorization: Bearer` and Basic). Default `X-Postern-Token`. */
+      header: text(HEADER_ERROR, (v) => HTTP_TOKEN.test(v) && !RESERVED_HEADERS.has(v.toLowerCase())).default('X-Postern-Token'),
+      /** Accept `Authorization: Basic` with a user's account password (not only app passwords). Default false. */
+      basic_account_password: z.boolean({ error: 'must be true or false' }).default(false),
+      /** How long a verified Basic account password is remembered (one hash per window). Default `5m`. */
+      basic_cache_ttl: duration('1s', '1h').prefault('5m'),
+    },
+    { error: MAPPING },
+  )
   .prefault({});
 
 export const OIDC_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
@@ -593,6 +609,8 @@ const SECTIONS = {
   login,
   /** Prometheus metrics on a separate listener (see Monitoring in the README). Off unless `metrics.port` is set. */
   metrics,
+  /** App passwords and other credentials for clients that are not browsers (see the README's "Apps and devices"). */
+  tokens,
   /** Access rules: who may reach which host, path and method (see the README). Absent: any signed-in user, on session.domain only. */
   access: accessSectionSchema.optional(),
   /** Single sign-on through OpenID Connect providers (see the README). Absent: password sign-in only. */
@@ -636,6 +654,13 @@ export const configSchema = z.strictObject(SECTIONS).superRefine(
     });
   },
   { when: validSoFar('server.public_url', 'oidc') },
+).superRefine(
+  (config, ctx) => {
+    // The app password header is removed towards the app; an identity header of the same name would be too.
+    const taken = Object.entries(config.headers).find(([, name]) => name.toLowerCase() === config.tokens.header.toLowerCase());
+    if (taken) ctx.addIssue({ code: 'custom', path: ['tokens', 'header'], message: `must differ from headers.${taken[0]}`, input: config.tokens.header });
+  },
+  { when: validSoFar('headers', 'tokens.header') },
 ).transform((config) => ({
   ...config,
   session: { ...config.session, domain: config.session.domain ?? new URL(config.server.public_url).hostname },

@@ -3,7 +3,8 @@ import { constantEquals } from '../auth/constant-equals.js';
 import { decideFor, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { canonicaliseTarget } from '../access/target.js';
-import { createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
+import { type AuthKind, createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
+import type { Identity } from '../auth/identity.js';
 import { identityFromSessionId, type SessionIdDeps } from '../auth/session-subject.js';
 import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
@@ -13,6 +14,9 @@ import type { VerifyMethod, VerifyOutcome } from '../metrics/labels.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 import type { RefusalView } from './forbidden.js';
+import type { Credential, PresentedCredentials } from '../http/credentials.js';
+import type { CredentialOutcome } from '../tokens/authenticate.js';
+import { decideTokenScope } from '../tokens/scope.js';
 
 export interface VerifyDeps extends SessionIdDeps {
   readonly access: CompiledAccess;
@@ -28,7 +32,14 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly metrics: Metrics;
   /** `server.proxy_secret`: when set, every verify request must carry it in `X-Postern-Proxy-Secret`. */
   readonly proxySecret?: string;
+  /** App passwords and Basic (http/credentials.ts, tokens/authenticate.ts); absent: session cookies only. */
+  readonly credentials?: {
+    readonly read: (headers: NodeJS.Dict<string | string[]>, rawHeaders: readonly string[]) => PresentedCredentials;
+    readonly authenticate: (credential: Exclude<Credential, { kind: 'none' }>, ip: string) => Promise<CredentialOutcome>;
+  };
 }
+
+const NO_CREDENTIALS: PresentedCredentials = { credential: { kind: 'none' }, forwardAuthorization: undefined };
 
 /** API and XHR clients get a 401 they can act on; browsers get a redirect. Never decided on User-Agent. */
 export function isApiClient(ctx: Context): boolean {
@@ -51,6 +62,7 @@ function createWarnOnce(logger: Logger, now: () => number) {
 
 /** Every verify reply is empty and never cached. */
 const EMPTY = ['Cache-Control', 'no-store', 'Content-Length', '0'];
+const CHALLENGE = ['WWW-Authenticate', 'Postern realm="postern"'];
 
 /**
  * Ends the reply here with a flat header list: no body (`Content-Length: 0`, so nginx keeps the
@@ -72,6 +84,8 @@ const pair = (outcome: VerifyOutcome, method: VerifyMethod): Answered => Object.
 const ANSWERED = {
   session: { allow: pair('allow', 'session'), redirect: pair('redirect', 'session'), unauthorized: pair('unauthorized', 'session'), forbid: pair('forbid', 'session') },
   none: { allow: pair('allow', 'none'), redirect: pair('redirect', 'none'), unauthorized: pair('unauthorized', 'none'), forbid: pair('forbid', 'none') },
+  token: { allow: pair('allow', 'token'), redirect: pair('redirect', 'token'), unauthorized: pair('unauthorized', 'token'), forbid: pair('forbid', 'token') },
+  basic: { allow: pair('allow', 'basic'), redirect: pair('redirect', 'basic'), unauthorized: pair('unauthorized', 'basic'), forbid: pair('forbid', 'basic') },
 } as const;
 /** No decision: a proxy request that is untrusted, lacks the proxy secret or is unusable, or a store that did not answer (thrown, answered by the error handler). */
 const NO_DECISION = pair('error', 'none');
@@ -85,6 +99,15 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
   const readSessionId = createCookieReader(deps.cookieName);
   // An allowed reply's whole header list, built once per identity.
   const allowHeaders = createIdentityHeaderBlock(deps.headerNames, EMPTY);
+  /**
+   * The Authorization the app should see, in the 200 (the proxies copy it onto the upstream request):
+   * the client's own value, absent when there is none or Postern consumed it. Caddy 2.6–2.8 would
+   * write a literal placeholder for a missing header, so Caddy always gets the header, empty for none.
+   */
+  const withAuthorization = (block: readonly string[], value: string | undefined): readonly string[] => {
+    if (value !== undefined) return [...block, 'Authorization', value];
+    return flavour === 'caddy' ? [...block, 'Authorization', ''] : block;
+  };
 
   const metrics = deps.metrics;
   const timed = metrics.enabled;
@@ -118,14 +141,46 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
     const match = matchTarget(target, clientIp, deps.access);
+    // What the client presented besides a cookie; the Authorization the app should see (never one of ours).
+    const presented = deps.credentials ? deps.credentials.read(headers, ctx.req.rawHeaders) : NO_CREDENTIALS;
+    const allow = (answered: Answered, identity: Identity | undefined, auth?: AuthKind) =>
+      reply(ctx, answered, 200, withAuthorization(allowHeaders(identity, auth), presented.forwardAuthorization));
     // A bypass rule answers the same for everyone: no session lookup for public share links.
     const anonymous = decideFor(match, undefined);
-    const sessionId = anonymous.kind === 'allow' ? undefined : readSessionId(headers.cookie);
-    const identity = sessionId === undefined ? undefined : await identityFromSessionId(sessionId, deps);
-    const decision = identity ? decideFor(match, identity) : anonymous;
-    const as = identity ? ANSWERED.session : ANSWERED.none;
+    if (anonymous.kind === 'allow') return allow(ANSWERED.none.allow, undefined);
 
-    if (decision.kind === 'allow') return reply(ctx, as.allow, 200, allowHeaders(decision.anonymous ? undefined : identity));
+    // An app password or a Basic pair: answered with a status, never a redirect to the sign-in page.
+    let viaCredential: Extract<CredentialOutcome, { kind: 'authenticated' }> | undefined;
+    if (presented.credential.kind !== 'none' && deps.credentials) {
+      const outcome = await deps.credentials.authenticate(presented.credential, clientIp);
+      const tried = presented.credential.kind === 'account' ? ANSWERED.basic : ANSWERED.token;
+      if (outcome.kind === 'refused') {
+        deps.logger.info({ event: 'verify.credential_throttled', client: clientIp }, 'credential refused: the address is over its sign-in limit');
+        // nginx's auth_request turns any status but 401/403 into a 500.
+        if (flavour === 'nginx') return reply(ctx, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+        return reply(ctx, tried.unauthorized, 429, [...EMPTY, 'Retry-After', String(outcome.retryAfterSec)]);
+      }
+      if (outcome.kind === 'invalid') {
+        deps.logger.info({ event: 'verify.credential_invalid', client: clientIp, host: original.host }, 'unknown, revoked, expired or malformed credential');
+        return reply(ctx, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+      }
+      viaCredential = outcome;
+    }
+    const sessionId = viaCredential ? undefined : readSessionId(headers.cookie);
+    const identity = viaCredential ? viaCredential.identity : sessionId === undefined ? undefined : await identityFromSessionId(sessionId, deps);
+    let decision = identity ? decideFor(match, identity) : anonymous;
+    // An app password narrows what its owner may do (its hosts, read_only), never widens it.
+    if (decision.kind === 'allow' && viaCredential?.token && target.ok) {
+      const scope = decideTokenScope(viaCredential.token, target, deps.now());
+      if (scope.kind === 'out-of-scope') decision = { kind: 'forbid', rule: decision.rule, reason: scope.reason };
+    }
+    const as = viaCredential ? ANSWERED[viaCredential.auth] : identity ? ANSWERED.session : ANSWERED.none;
+
+    if (decision.kind === 'allow') return allow(as.allow, decision.anonymous ? undefined : identity, viaCredential?.auth);
+    if (decision.kind === 'forbid' && viaCredential) {
+      deps.logger.info({ event: 'verify.forbid', user: identity?.user, auth: viaCredential.auth, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
+      return reply(ctx, as.forbid, 403, EMPTY);
+    }
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       // nginx drops this body (its error_page asks GET /forbidden instead); API clients get an empty 403.
@@ -138,11 +193,10 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
 
     const location = signInLocation(deps.loginUrl, original);
     if (isApiClient(ctx)) {
-      const challenge = ['WWW-Authenticate', 'Postern realm="postern"'];
-      if (flavour === 'nginx') return reply(ctx, as.unauthorized, 401, [...EMPTY, ...challenge]);
+      if (flavour === 'nginx') return reply(ctx, as.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
       ctx.status = 401;
       ctx.set('Cache-Control', 'no-store');
-      ctx.set('WWW-Authenticate', challenge[1]!);
+      ctx.set('WWW-Authenticate', CHALLENGE[1]!);
       ctx.body = { error: 'unauthenticated', message: 'Sign in first.', login_url: location };
       return as.unauthorized;
     }

@@ -87,7 +87,7 @@ const PROXIES = {
   },
   caddy: {
     service: 'caddy',
-    image: 'caddy:2',
+    image: 'caddy:2.11.2', // 2.11.2+: GHSA-7r4p-vjf4-gxv4
     configMounts: { '/etc/caddy/Caddyfile': 'caddy/Caddyfile' },
   },
   traefik: {

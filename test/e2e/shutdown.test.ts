@@ -53,6 +53,11 @@ map $http_upgrade $connection_upgrade {
     default upgrade;
     ''      close;
 }
+# postern-protect.conf's Cookie line uses it (postern.conf defines it the same way).
+map $http_cookie $postern_app_cookie {
+    "~^(?<postern_before>(?:[^;]*;\\s*)*?)postern_session=[^;]*(?:;\\s*)?(?<postern_after>.*)$" "$postern_before$postern_after";
+    default $http_cookie;
+}
 upstream postern {
     server 127.0.0.1:${a.port};
     server 127.0.0.1:${b.port};

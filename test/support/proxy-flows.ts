@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, parseForm } from './http-client.js';
 import { startProxy, startStack, type Stack } from './stack.js';
 import type { ExamplePorts } from './examples.js';
+import { join } from 'node:path';
+import { editUsersFile } from '../../src/auth/users-file-writer.js';
+import { generateToken } from '../../src/tokens/app-password.js';
+import { runCli } from './cli.js';
 
 export interface RunningProxy {
   stop(): Promise<void>;
@@ -16,6 +20,8 @@ export interface ProxyFlowSpec {
   readonly anonymousPostStatus: number;
   /** What the proxy answers when Postern is down. */
   readonly posternDownStatus: number;
+  /** The example removes Postern's session cookie towards the app (nginx, Caddy; Traefik cannot without a plugin). */
+  readonly stripsSessionCookie: boolean;
 }
 
 const USERS = {
@@ -27,7 +33,17 @@ const ADMIN = 'http://admin.example.com';
 const APP = 'http://app.example.com';
 const AUTH = 'http://auth.example.com';
 const SHARE = 'http://share.example.com';
-const SPOOFED = { 'Remote-User': 'admin', Remote_User: 'admin', 'X-Forwarded-User': 'admin', 'Remote-Role': 'admin', 'Remote-Groups': 'admins' };
+/** Every identity header the examples protect, as a client would forge it (dash and underscore spellings). */
+const IDENTITY = ['Remote-User', 'Remote-Role', 'Remote-Groups', 'Remote-Email', 'Remote-Name', 'Remote-Auth'];
+const SPOOFED: Record<string, string> = {
+  ...Object.fromEntries(IDENTITY.flatMap((h) => [[h, 'admin'], [h.replace('-', '_'), 'admin']])),
+  'X-Forwarded-User': 'admin',
+};
+
+/** No part of what the app received carries an app password. */
+function expectNoToken(headers: Record<string, unknown>) {
+  expect(JSON.stringify(headers)).not.toMatch(/pst_/);
+}
 
 /**
  * The eight flows of the wiring issue (and the forbidden page), run against one proxy started from its published example.
@@ -90,10 +106,10 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       const anonymous = await browser().get(`${SHARE}/share/album-1`, SPOOFED);
       expect(anonymous.status).toBe(200);
       const shared = seenBy('/share/album-1').at(-1)!;
-      expect(shared.headers['remote-user'] ?? '').toBe('');
-      expect(shared.headers['remote-role'] ?? '').toBe('');
-      expect(shared.headers['remote-groups'] ?? '').toBe('');
-      expect(shared.headers['remote_user']).toBeUndefined();
+      for (const h of IDENTITY) {
+        expect(shared.headers[h.toLowerCase()] ?? '', h).toBe('');
+        expect(shared.headers[h.toLowerCase().replace('-', '_')], h).toBeUndefined();
+      }
       expect(shared.headers['x-forwarded-user'] ?? '').toBe('');
 
       const client = browser();
@@ -103,8 +119,61 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       const seen = seenBy('/mine').at(-1)!;
       expect(seen.headers['remote-user']).toBe('alice');
       expect(seen.headers['remote-groups']).toBe('family,admins');
-      expect(seen.headers['remote_user']).toBeUndefined();
+      expect(seen.headers['remote-email']).toBe('alice@example.com');
+      expect(seen.headers['remote-name']).toBe('Alice Liddell');
+      expect(seen.headers['remote-auth']).toBe('session');
+      for (const h of IDENTITY) expect(seen.headers[h.toLowerCase().replace('-', '_')], h).toBeUndefined();
       expect(seen.headers['x-forwarded-user'] ?? '').toBe('');
+    });
+
+    it('10. lets an app password in however presented, and the app never sees it', async () => {
+      const { token, id, hash } = generateToken();
+      await editUsersFile(join(stack.postern.dir, 'data', 'users.yml'), (file) =>
+        file.addAppPassword('alice', { id, name: 'phone', hash, created: Date.now(), readOnly: false }),
+      );
+      const basic = `Basic ${Buffer.from(`alice:${token}`).toString('base64')}`;
+      const ways: Array<[string, Record<string, string>]> = [
+        ['bearer', { authorization: `Bearer ${token}` }],
+        ['basic', { authorization: basic }],
+        ['header', { 'x-postern-token': token }],
+      ];
+      // The users file is reloaded on change (fs.watch, else a 1 s poll).
+      for (let i = 0; i < 50 && (await browser().request(`${APP}/token-ready`, { headers: ways[0]![1] })).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      for (const [how, headers] of ways) {
+        const reply = await browser().request(`${APP}/api/by-${how}`, { headers: { accept: 'application/json', ...headers, ...SPOOFED } });
+        expect(reply.status, how).toBe(200);
+        const seen = seenBy(`/api/by-${how}`).at(-1)!;
+        expect(seen.headers['remote-user'], how).toBe('alice');
+        expect(seen.headers['remote-auth'], how).toBe('token');
+        expect(seen.headers['authorization'] ?? '', how).toBe('');
+        expect(seen.headers['x-postern-token'], how).toBeUndefined();
+        expectNoToken(seen.headers);
+      }
+      const bad = await browser().request(`${APP}/api/bad-token`, { headers: { accept: 'text/html', authorization: `Bearer ${token.slice(0, -2)}zz` } });
+      expect(bad.status).toBe(401);
+      expect(bad.header('location')).toBeUndefined();
+      expect(seenBy('/api/bad-token')).toHaveLength(0);
+      // The use was recorded in Redis, where `postern token list` finds it (never the secret).
+      const listed = await runCli(['--config', stack.postern.configFile, 'token', 'list', '--user', 'alice']);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+phone\\s.*\\s\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`, 'm'));
+      expect(listed.stdout).not.toContain(token.slice(13));
+      // On a public path the token is not checked, and still not passed on.
+      expect((await browser().request(`${SHARE}/share/with-token`, { headers: { 'x-postern-token': token, authorization: `Bearer ${token}` } })).status).toBe(200);
+      expectNoToken(seenBy('/share/with-token').at(-1)!.headers);
+    });
+
+    it(`11. passes a signed-in browser's own Authorization to the app${spec.stripsSessionCookie ? ', and never the session cookie' : ''}`, async () => {
+      const client = browser();
+      await signIn(client, `${APP}/own-auth`);
+      await client.jar.setCookie('theme=dark; Domain=example.com; Path=/', APP);
+      const page = await client.request(`${APP}/own-auth`, { headers: { authorization: 'Bearer immich-session-token' } });
+      expect(page.status).toBe(200);
+      const seen = seenBy('/own-auth').at(-1)!;
+      expect(seen.headers['remote-user']).toBe('alice');
+      expect(seen.headers['authorization']).toBe('Bearer immich-session-token');
+      expect(seen.headers['cookie']).toContain('theme=dark');
+      if (spec.stripsSessionCookie) expect(seen.headers['cookie']).not.toContain('postern_session');
     });
 
     it('4. answers an anonymous XHR or JSON client with 401 and no redirect', async () => {

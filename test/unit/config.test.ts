@@ -83,6 +83,7 @@ describe('defaults', () => {
         groups: 'Remote-Groups',
         email: 'Remote-Email',
         name: 'Remote-Name',
+        auth: 'Remote-Auth',
       },
       log: { level: 'info' },
       login: {
@@ -95,8 +96,23 @@ describe('defaults', () => {
         device_ttl: 90 * 24 * HOUR,
       },
       metrics: { address: '127.0.0.1', port: undefined },
+      tokens: { header: 'X-Postern-Token', basic_account_password: false, basic_cache_ttl: 5 * 60_000 },
       access: undefined,
     });
+  });
+
+  test('tokens.header must not be one of the identity headers', () => {
+    expect(problemsOf(() => parseConfig({ tokens: { header: 'remote-user' } }))).toEqual([expect.stringMatching(/^tokens\.header.*must differ from headers\.user/)]);
+  });
+
+  test('tokens: the app password header and Basic account passwords', () => {
+    const { tokens } = parseConfig({ tokens: { header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: '2m' } }).config;
+    expect(tokens).toEqual({ header: 'X-App-Token', basic_account_password: true, basic_cache_ttl: 120_000 });
+    expect(problemsOf(() => parseConfig({ tokens: { header: 'Authorization', basic_cache_ttl: '2h', basic_account_password: 'yes' } }))).toEqual([
+      expect.stringContaining('tokens.header'),
+      expect.stringContaining('tokens.basic_account_password'),
+      expect.stringContaining('tokens.basic_cache_ttl'),
+    ]);
   });
 
   test('an empty file and empty sections mean all defaults', () => {

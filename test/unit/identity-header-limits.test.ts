@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { headerValue, identityHeaders, MAX_GROUPS_LINE, MAX_HEADER_VALUE } from '../../src/auth/identity-headers.js';
 
-const NAMES = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name' };
+const NAMES = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name', auth: 'Remote-Auth' };
 
 describe('identity header values that no header can carry as they are', () => {
   it.each([

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { createIdentityHeaderBlock, headerValue, identityHeaders } from '../../src/auth/identity-headers.js';
 
-const names = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name' };
+const names = { user: 'Remote-User', role: 'Remote-Role', groups: 'Remote-Groups', email: 'Remote-Email', name: 'Remote-Name', auth: 'Remote-Auth' };
 
 describe('identityHeaders', () => {
-  it('emits all five headers, empty, for an anonymous request so a proxy overwrites client copies', () => {
+  it('emits all six headers, empty, for an anonymous request so a proxy overwrites client copies', () => {
     expect(identityHeaders(undefined, names)).toEqual([
       ['Remote-User', ''],
       ['Remote-Role', ''],
       ['Remote-Groups', ''],
       ['Remote-Email', ''],
       ['Remote-Name', ''],
+      ['Remote-Auth', ''],
     ]);
   });
 
@@ -22,7 +23,14 @@ describe('identityHeaders', () => {
       'Remote-Groups': 'family,admins',
       'Remote-Email': 'alice@example.com',
       'Remote-Name': 'Alice',
+      'Remote-Auth': 'session',
     });
+  });
+
+  it('says how the request was authenticated in Remote-Auth', () => {
+    const alice = { user: 'alice', role: 'admin', groups: [], email: '', name: '', via: 'local' };
+    expect(Object.fromEntries(identityHeaders(alice, names, 'token'))['Remote-Auth']).toBe('token');
+    expect(Object.fromEntries(identityHeaders(alice, names, 'basic'))['Remote-Auth']).toBe('basic');
   });
 
   it('uses the configured header names', () => {
@@ -53,10 +61,12 @@ describe('headerValue', () => {
 describe('createIdentityHeaderBlock', () => {
   const alice = { user: 'alice', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Zoë', via: 'local' };
 
-  it('lists the five headers flat, name then value, for writeHead', () => {
+  it('lists the six headers flat, name then value, for writeHead', () => {
     const block = createIdentityHeaderBlock(names);
-    expect(block(alice)).toEqual(['Remote-User', 'alice', 'Remote-Role', 'admin', 'Remote-Groups', 'family,admins', 'Remote-Email', 'alice@example.com', 'Remote-Name', 'Zo%C3%AB']);
-    expect(block(undefined)).toEqual(['Remote-User', '', 'Remote-Role', '', 'Remote-Groups', '', 'Remote-Email', '', 'Remote-Name', '']);
+    expect(block(alice)).toEqual(['Remote-User', 'alice', 'Remote-Role', 'admin', 'Remote-Groups', 'family,admins', 'Remote-Email', 'alice@example.com', 'Remote-Name', 'Zo%C3%AB', 'Remote-Auth', 'session']);
+    expect(block(undefined)).toEqual(['Remote-User', '', 'Remote-Role', '', 'Remote-Groups', '', 'Remote-Email', '', 'Remote-Name', '', 'Remote-Auth', '']);
+    expect(block(alice, 'token').slice(-2)).toEqual(['Remote-Auth', 'token']);
+    expect(block(alice, 'token')).toBe(block(alice, 'token'));
   });
 
   it('puts the fixed headers of every reply in front', () => {

@@ -266,3 +266,35 @@ describe('where the file lives', () => {
     });
   });
 });
+
+describe('app passwords', () => {
+  const token = (id: string) => ({ id, name: `token ${id}`, hash: 'ab'.repeat(32), created: Date.parse('2026-12-02T03:00:00Z'), readOnly: id === 'Bbbbbbb2', hosts: ['photos.example.com'] });
+
+  it('are added under the user and removed by id, keeping the comments around them', async () => {
+    await writeFile(usersFile, `users:\n  # The owner.\n  alice:\n    password: '${hash}' # hers\n`);
+    await editUsersFile(usersFile, (file) => {
+      file.addAppPassword('alice', token('Aaaaaaa1'));
+      file.addAppPassword('alice', token('Bbbbbbb2'));
+    });
+    const text = await readFile(usersFile, 'utf8');
+    expect(text).toContain('# The owner.');
+    expect(text).toContain('# hers');
+    expect(text).toContain(`hash: "${'ab'.repeat(32)}"`);
+    expect((await usersIn(usersFile)).get('alice')!.appPasswords!.map((t) => [t.id, t.readOnly, t.hosts])).toEqual([
+      ['Aaaaaaa1', false, ['photos.example.com']],
+      ['Bbbbbbb2', true, ['photos.example.com']],
+    ]);
+    await editUsersFile(usersFile, (file) => file.removeAppPassword('alice', 'Aaaaaaa1'));
+    expect((await usersIn(usersFile)).get('alice')!.appPasswords!.map((t) => t.id)).toEqual(['Bbbbbbb2']);
+    await editUsersFile(usersFile, (file) => file.removeAppPassword('alice', 'Bbbbbbb2'));
+    expect(await readFile(usersFile, 'utf8')).not.toContain('app_passwords');
+  });
+
+  it('refuses a second app password with an id already in the file: nothing written', async () => {
+    await writeFile(usersFile, `users:\n  alice:\n    password: '${hash}'\n  bob:\n    password: '${hash}'\n`);
+    await editUsersFile(usersFile, (file) => file.addAppPassword('alice', token('Aaaaaaa1')));
+    const before = await readFile(usersFile, 'utf8');
+    await expect(editUsersFile(usersFile, (file) => file.addAppPassword('bob', token('Aaaaaaa1')))).rejects.toThrow(/id Aaaaaaa1 is also used by alice/);
+    expect(await readFile(usersFile, 'utf8')).toBe(before);
+  });
+});
