@@ -43,6 +43,8 @@ export async function startSession(ctx: Context, data: SessionData, maxAge: numb
   for (const key of Object.keys(fresh.toJSON())) delete fresh[key];
   Object.assign(fresh, data);
   if (pending.length > 0) fresh[PENDING_KEY] = pending;
+  // Remembered, so that a later write of this session (a refreshed `seen`) keeps the cookie persistent.
+  if (typeof maxAge === 'number') fresh.rem = 1;
   fresh.maxAge = maxAge;
   // A fresh id at sign-in: an id planted before sign-in (session fixation) is worth nothing after it.
   await fresh.regenerate();

@@ -66,7 +66,10 @@ export function sessionMiddleware(app: Koa, store: SessionStore, opts: SessionCo
       get: async (id: string, _maxAge: unknown, call?: StoreCallContext) => {
         const data = await store.get(id);
         if (data !== undefined && call?.ctx) readIds.set(call.ctx, id);
-        return sessionForKoa(data);
+        const session = sessionForKoa(data);
+        // koa-session takes a stored `_maxAge` as the cookie's lifetime when it writes the session again
+        // (we do not store its own copy): a remembered session's cookie keeps lasting until `expires`.
+        return session?.rem === 1 ? { ...session, _maxAge: Math.max(1, session.expires - opts.now()) } : session;
       },
       set: async (id: string, data: Record<string, unknown>, _maxAge: unknown, call?: StoreCallContext) => {
         // koa-session's own expiry fields duplicate `expires`: 64 bytes less per session in Redis.

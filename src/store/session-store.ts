@@ -20,6 +20,8 @@ export interface SessionData {
   /** Sessions opened through an OIDC provider: its id, and the fingerprint of its admission rules at sign-in. */
   readonly idp?: string;
   readonly adm?: string;
+  /** 1 when "keep me signed in" was ticked: the cookie lasts until `expires`, also when it is written again. */
+  readonly rem?: 1;
   /** Client address and shortened user agent at sign-in (http/session-origin.ts), for `postern sessions list`. */
   readonly ip?: string;
   readonly ua?: string;

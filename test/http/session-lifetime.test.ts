@@ -54,3 +54,25 @@ describe('session lifetime, on the verify path', () => {
     expect(reply.headers['set-cookie']).toBeUndefined();
   });
 });
+
+describe('"keep me signed in"', () => {
+  it('keeps the cookie persistent, to the same end, when the session is written again after activity', async () => {
+    const browser = new TestClient(app.port);
+    const signIn = await browser.submitForm('http://auth.example.com/login', { username: 'alice', password: 'alice password', remember_me: '1' });
+    expect(signIn.status).toBe(303);
+    const expiresOf = (setCookie: unknown) =>
+      (setCookie as string[] | undefined)?.filter((c) => c.startsWith('postern_session=')).map((c) => /expires=([^;]+)/i.exec(c)?.[1])[0];
+    const first = expiresOf(signIn.headers['set-cookie']);
+    expect(first).toBeDefined();
+
+    // Later activity refreshes `seen`, and koa-session writes the session and its cookie again.
+    clock += 90_000;
+    const again = await browser.get('http://auth.example.com/login');
+    const rewritten = (again.headers['set-cookie'] as string[] | undefined)?.find((c) => c.startsWith('postern_session='));
+    expect(rewritten).toBeDefined();
+    const second = expiresOf(again.headers['set-cookie']);
+    expect(second).toBeDefined();
+    // The same end (give or take the second the cookie date is rounded to), not a browser-session cookie.
+    expect(Math.abs(Date.parse(second!) - Date.parse(first!))).toBeLessThanOrEqual(91_000);
+  });
+});
