@@ -72,7 +72,7 @@ export function identityOf(data: SessionData, users: UserDirectory, rules: Sessi
  */
 const localIdentities = new WeakMap<User, Identity>();
 
-function localIdentity(user: User): Identity {
+export function localIdentity(user: User): Identity {
   let identity = localIdentities.get(user);
   if (identity === undefined) {
     identity = { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: 'local' };

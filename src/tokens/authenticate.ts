@@ -14,7 +14,7 @@
  * and every failure is charged to the address (LoginThrottle.takeAddress), as a wrong password is.
  */
 import { createHmac } from 'node:crypto';
-import type { Identity } from '../auth/identity.js';
+import { localIdentity, type Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { User, UserDirectory } from '../auth/user.js';
@@ -51,16 +51,6 @@ const INVALID: CredentialOutcome = { kind: 'invalid' };
 const DUMMY_HASH = '0'.repeat(64);
 const MAX_REMEMBERED = 10_000;
 
-/** One Identity object per User object (an edit of the users file yields new ones), so verify's header block is built once. */
-const identities = new WeakMap<User, Identity>();
-function identityOfUser(user: User): Identity {
-  let identity = identities.get(user);
-  if (identity === undefined) {
-    identity = { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: 'local' };
-    identities.set(user, identity);
-  }
-  return identity;
-}
 
 export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
   const remembered = new Map<string, { username: string; fingerprint: string; until: number }>();
@@ -77,7 +67,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     if (holder.token.expires !== undefined && holder.token.expires <= deps.now()) return INVALID;
     if (c.basicUser !== undefined && normaliseUsername(c.basicUser) !== holder.user.username) return INVALID;
     deps.used(holder.token.id);
-    return { kind: 'authenticated', identity: identityOfUser(holder.user), auth: 'token', token: holder.token };
+    return { kind: 'authenticated', identity: localIdentity(holder.user), auth: 'token', token: holder.token };
   }
 
   async function accountOutcome(c: Extract<Credential, { kind: 'account' }>, ip: string): Promise<CredentialOutcome> {
@@ -88,7 +78,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     const now = deps.now();
     const hit = remembered.get(key);
     if (hit && hit.until > now && user && !user.disabled && user.username === hit.username && account.passwordFingerprint(user) === hit.fingerprint) {
-      return { kind: 'authenticated', identity: identityOfUser(user), auth: 'basic' };
+      return { kind: 'authenticated', identity: localIdentity(user), auth: 'basic' };
     }
     if (hit) remembered.delete(key);
     // Counted before the hash, as a sign-in is: N concurrent guesses against a limit of L get at most L hashes.
@@ -104,7 +94,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     await deps.throttle.recordSuccess(ip, user.username);
     if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
     remembered.set(key, { username: user.username, fingerprint: account.passwordFingerprint(user), until: now + account.cacheTtlMs });
-    return { kind: 'authenticated', identity: identityOfUser(user), auth: 'basic' };
+    return { kind: 'authenticated', identity: localIdentity(user), auth: 'basic' };
   }
 
   /** The outcome for a presented credential (never `none`). */

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceTrust } from '../../src/auth/device-trust.js';
 import { createPasswordFingerprint } from '../../src/auth/identity.js';
 import type { User } from '../../src/auth/user.js';
 import type { DeviceStore } from '../../src/store/device-store.js';
 import { MemoryDeviceStore } from '../../src/store/device-store-memory.js';
 import { RedisDeviceStore } from '../../src/store/device-store-redis.js';
-import { createRedisClient } from '../../src/store/redis-client.js';
-import { startRedis, type RedisProcess } from '../support/redis-server.js';
+import type { RedisProcess } from '../support/redis-server.js';
+import { useRedis } from '../support/use-redis.js';
 import { waitFor } from '../support/wait.js';
 
 const DAY = 86_400_000;
@@ -87,15 +87,7 @@ describeDeviceStoreContract('MemoryDeviceStore', () => ({ store: new MemoryDevic
 describe('on Redis', () => {
   let server: RedisProcess;
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedisClient(server.url, { commandTimeoutMs: 1_000 });
-    await waitFor(() => redis.status === 'ready', { what: 'redis client ready' });
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  useRedis((started) => ({ server, redis } = started));
 
   describeDeviceStoreContract('RedisDeviceStore', () => ({ store: new RedisDeviceStore(redis, `test:${newId()}`), now: Date.now }));
 

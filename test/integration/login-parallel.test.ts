@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLoginThrottle } from '../../src/auth/login-throttle.js';
 import type { PasswordHasher } from '../../src/auth/passwords.js';
-import { createRedisClient } from '../../src/store/redis-client.js';
 import { fastHasher, startApp, type AppFixture } from '../support/app-fixture.js';
 import { TestClient } from '../support/http-client.js';
-import { startRedis, type RedisProcess } from '../support/redis-server.js';
+import type { RedisProcess } from '../support/redis-server.js';
+import { useRedis } from '../support/use-redis.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -85,15 +85,7 @@ describe(`${N} parallel wrong passwords from one address against a limit of ${L}
   describe('with Redis', () => {
     let server: RedisProcess;
     let redis: Redis;
-    beforeAll(async () => {
-      server = await startRedis();
-      redis = createRedisClient(server.url, { commandTimeoutMs: 1_000 });
-      await waitFor(() => redis.status === 'ready', { what: 'redis client ready' });
-    });
-    afterAll(async () => {
-      redis?.disconnect();
-      await server?.stop();
-    });
+    useRedis((started) => ({ server, redis } = started));
 
     async function appOnRedis(keyPrefix: string) {
       const counting = countingHasher();

@@ -1,10 +1,8 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRateLimit, type RateWindow } from '../../src/auth/rate-limit-spec.js';
 import { createRequestLimit } from '../../src/auth/request-limit.js';
-import { createRedisClient } from '../../src/store/redis-client.js';
-import { startRedis, type RedisProcess } from '../support/redis-server.js';
-import { waitFor } from '../support/wait.js';
+import { useRedis } from '../support/use-redis.js';
 
 function windows(spec: string): RateWindow[] {
   const parsed = parseRateLimit(spec);
@@ -13,17 +11,8 @@ function windows(spec: string): RateWindow[] {
 }
 
 describe('createRequestLimit', () => {
-  let server: RedisProcess;
   let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = createRedisClient(server.url, { commandTimeoutMs: 1_000 });
-    await waitFor(() => redis.status === 'ready', { what: 'redis client ready' });
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  useRedis((started) => ({ redis } = started));
 
   it('counts every request per address in Redis, shared by two replicas, and refuses with the longest wait', async () => {
     const replicaA = createRequestLimit(windows('3/minute;10/hour'), { redis, keyPrefix: 'starts' });
