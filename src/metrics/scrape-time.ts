@@ -27,24 +27,20 @@ export function registerScrapeTimeMetrics(register: Registry, sources: () => Scr
       for (const provider of sources().oidcProviders?.() ?? []) this.set({ provider: provider.id }, provider.ready ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'postern_hash_running',
-    help: 'Password hashes computing now.',
-    registers: [register],
-    collect() {
-      const limiter = sources().hashLimiter;
-      if (limiter) this.set(limiter.running);
-    },
-  });
-  new Gauge({
-    name: 'postern_hash_queue_length',
-    help: 'Password checks waiting for a hashing slot now.',
-    registers: [register],
-    collect() {
-      const limiter = sources().hashLimiter;
-      if (limiter) this.set(limiter.queued);
-    },
-  });
+  /** A gauge that reads one number of the hash limiter at each scrape. */
+  const limiterGauge = (name: string, help: string, read: (limiter: HashLimiterReading) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [register],
+      collect() {
+        const limiter = sources().hashLimiter;
+        if (limiter) this.set(read(limiter));
+      },
+    });
+  };
+  limiterGauge('postern_hash_running', 'Password hashes computing now.', (l) => l.running);
+  limiterGauge('postern_hash_queue_length', 'Password checks waiting for a hashing slot now.', (l) => l.queued);
   // The limiter keeps running totals; at each scrape these counters are advanced to them.
   const sync = (): void => mirrors.forEach((advance) => advance());
   const slots = new Counter({
