@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { describeIssues, formatPath, nearest, show } from '../../src/config/messages.js';
 import { configSchema } from '../../src/config/schema.js';
+import { problemsOf as problemsOfThrown } from '../support/config-problems.js';
 
-function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(raw, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = (raw: unknown, env: NodeJS.ProcessEnv = {}): string[] => problemsOfThrown(() => parseConfig(raw, env));
 
 describe('"did you mean" for a misspelt key at any depth', () => {
   it.each([

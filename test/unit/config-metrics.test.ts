@@ -1,16 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { problemsOf } from '../support/config-problems.js';
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('metrics', () => {
   test('is off by default, with the listener address on loopback', () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { problemsOf } from '../support/config-problems.js';
 
 // session.redis: one Redis by URL, or a Sentinel master group; TLS by rediss:// or tls.enabled.
 
@@ -19,15 +19,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const redisOf = (redis: unknown, env: NodeJS.ProcessEnv = {}) => parseConfig({ session: { redis } }, env, dir).config.session.redis;
 

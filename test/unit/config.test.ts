@@ -2,11 +2,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, parseConfig, type LoadOptions } from '../../src/config/load.js';
 import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { SECRET_KEYS } from '../../src/config/schema.js';
 import type { ClientIpHeader } from '../../src/http/client-ip.js';
+import { problemsOf } from '../support/config-problems.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -34,17 +34,6 @@ function load(opts: LoadOptions = {}) {
   return loadConfig({ argv: [], env: {}, cwd: dir, ...opts });
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    const configError = error as ConfigError;
-    expect(configError.message).toBe(configError.problems.join('\n'));
-    return configError.problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('defaults', () => {
   test('with no file anywhere, every key has its default and paths resolve against cwd', () => {

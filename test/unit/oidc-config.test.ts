@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { problemsOf } from '../support/config-problems.js';
 
 const HOUR = 3_600_000;
 const provider = { id: 'kc', issuer_url: 'https://sso.example.com/realms/home', client_id: 'postern', client_secret: 'client-secret-0123456789' };
@@ -9,15 +9,6 @@ function withProvider(extra: Record<string, unknown>, session: Record<string, un
   return parseConfig({ server: { public_url: 'https://auth.example.com' }, session, oidc: { providers: [{ ...provider, ...extra }] } });
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('oidc.providers[].session_ttl', () => {
   test('defaults to session.ttl', () => {
