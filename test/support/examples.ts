@@ -39,6 +39,9 @@ export function substitute(text: string, ports: ExamplePorts): string {
   return text
     .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
+    // The app examples (examples/immich, examples/frigate) name their app's own service; the demo app plays it.
+    .replaceAll('immich-server:2283', `127.0.0.1:${ports.app}`)
+    .replaceAll('frigate:8971', `127.0.0.1:${ports.app}`)
     .replaceAll('redis:6379', `127.0.0.1:${ports.redis ?? 6379}`)
     .replaceAll('192.168.1.0/24', HOME_CLIENT_CIDR)
     .replaceAll('192.0.2.10', LOAD_BALANCER)
