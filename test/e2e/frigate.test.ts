@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EXAMPLES_DIR, readExampleTree } from '../support/examples.js';
+import { EXAMPLES_DIR, readNginxAppExample } from '../support/examples.js';
 import { TestClient } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { runCli } from '../support/cli.js';
+import { basic } from '../support/app-passwords.js';
 import { startProxy, startStack, type Stack } from '../support/stack.js';
 import { openWebSocket } from '../support/websocket.js';
 
@@ -41,20 +42,15 @@ function frigateIdentity(headers: IncomingHttpHeaders): { user: string; role: st
 }
 
 function frigateNginxFiles(ports: Stack['ports']): Record<string, string> {
-  const snippets = Object.entries(readExampleTree('nginx', ports)).filter(([name]) => name.startsWith('snippets/'));
   const template = readFileSync(join(EXAMPLES_DIR, 'frigate/frigate-proxy-secret.conf.template'), 'utf8');
   if (!template.includes('${FRIGATE_PROXY_SECRET}')) throw new Error('frigate-proxy-secret.conf.template no longer uses ${FRIGATE_PROXY_SECRET}');
   return {
-    ...readExampleTree('frigate', ports),
-    ...Object.fromEntries(snippets),
+    ...readNginxAppExample('frigate', ports),
     // What envsubst '$FRIGATE_PROXY_SECRET' (or the nginx image's templates) writes at start.
     'frigate-proxy-secret.conf': template.replaceAll('${FRIGATE_PROXY_SECRET}', FRIGATE_PROXY_SECRET),
   };
 }
 
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
 
 describe('Frigate behind nginx and Postern, from examples/frigate', () => {
   let stack: Stack;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readExampleTree } from '../support/examples.js';
+import { readNginxAppExample } from '../support/examples.js';
 import { TestClient } from '../support/http-client.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { runCli } from '../support/cli.js';
+import { basic } from '../support/app-passwords.js';
 import { startProxy, startStack, type Stack } from '../support/stack.js';
 import { openWebSocket } from '../support/websocket.js';
 
@@ -12,15 +13,7 @@ const SHARE = 'http://share.example.com';
 /** What Immich's mobile app sends as its own session (it moved it out of Authorization in #6840). */
 const IMMICH_SESSION = { 'x-immich-user-token': 'immich-session-0123456789' };
 
-/** examples/immich as published, with the two snippets of examples/nginx it includes. */
-function immichNginxFiles(ports: Stack['ports']): Record<string, string> {
-  const snippets = Object.entries(readExampleTree('nginx', ports)).filter(([name]) => name.startsWith('snippets/'));
-  return { ...readExampleTree('immich', ports), ...Object.fromEntries(snippets) };
-}
 
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
 
 describe('Immich behind nginx and Postern, from examples/immich', () => {
   let stack: Stack;
@@ -41,7 +34,7 @@ describe('Immich behind nginx and Postern, from examples/immich', () => {
 
   beforeAll(async () => {
     stack = await startStack('immich/postern.yml', USERS);
-    nginx = await startProxy(stack, (ports) => startNginx('include immich.conf;', ports.proxy, immichNginxFiles(ports)));
+    nginx = await startProxy(stack, (ports) => startNginx('include immich.conf;', ports.proxy, readNginxAppExample('immich', ports)));
     phoneToken = await createToken('--name', 'immich phone', '--hosts', 'photos.example.com');
     frameToken = await createToken('--name', 'photo frame', '--hosts', 'photos.example.com', '--read-only');
     // Postern reloads the users file on change (fs.watch, else a 1 s poll).

@@ -70,3 +70,9 @@ export function readExampleTree(folder: string, ports: ExamplePorts): Record<str
   walk(root);
   return out;
 }
+
+/** An app example folder (examples/immich, examples/frigate) with the examples/nginx snippets its nginx file includes. */
+export function readNginxAppExample(folder: string, ports: ExamplePorts): Record<string, string> {
+  const snippets = Object.entries(readExampleTree('nginx', ports)).filter(([name]) => name.startsWith('snippets/'));
+  return { ...readExampleTree(folder, ports), ...Object.fromEntries(snippets) };
+}
