@@ -105,7 +105,10 @@ describe('refusing a sign-in takes the same time whoever is asked about', () => 
     }
   });
 
-  it(`answers an unknown name and a wrong password for argon2id, PBKDF2-600k and bcrypt accounts alike, medians within ${TOLERANCE * 100} %`, async () => {
+  // Retried: the floor follows the machine's load, and when another test file's load changes in the
+  // middle of the rounds, nine samples per case can fall under different floors (seen once in seven
+  // full-suite runs). Without the floor every attempt fails by far more (about 10x, see above).
+  it(`answers an unknown name and a wrong password for argon2id, PBKDF2-600k and bcrypt accounts alike, medians within ${TOLERANCE * 100} %`, { retry: 2, timeout: 120_000 }, async () => {
     const clients = Object.fromEntries(
       (Object.keys(CASES) as Case[]).map((c, i) => {
         const client = new TestClient(app.port);
@@ -139,5 +142,5 @@ describe('refusing a sign-in takes the same time whoever is asked about', () => 
     }
     // And the figure is the slowest hash's, not the fastest's.
     expect(medians.unknown, report).toBeGreaterThanOrEqual(calibration.classes['pbkdf2_sha256 i=600000']! * 0.8);
-  }, 120_000);
+  });
 });
