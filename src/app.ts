@@ -35,6 +35,10 @@ import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
+import { createSecretBox } from './factors/secret-box.js';
+import { createSecondFactors } from './handlers/two-factor-routes.js';
+import { MemorySingleUseGuard } from './store/single-use-guard-memory.js';
+import type { SingleUseGuard } from './store/single-use-guard.js';
 import { createVerifyCredentials } from './tokens/verify-credentials.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -66,6 +70,10 @@ export interface AppDeps {
   readonly oidcBindings?: BindingStore;
   /** When each app password was last used (`postern token list`); in this process's memory when not given. */
   readonly tokenUses?: TokenUseStore;
+  /** Seals second-factor secrets (secrets.encryption_key, resolved by main.ts); the session secret when not given (tests). */
+  readonly encryptionKey?: string;
+  /** TOTP codes (and WebAuthn challenges) used once across replicas; in this process's memory when not given. */
+  readonly singleUse?: SingleUseGuard;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -164,6 +172,18 @@ export function buildApp(deps: AppDeps): Koa {
           cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
         }
       : undefined;
+  const factors = createSecondFactors({
+    ...subject,
+    config,
+    csrf,
+    throttle: deps.throttle,
+    hasher: deps.hasher,
+    logger: deps.logger,
+    redirectPolicy,
+    box: createSecretBox(deps.encryptionKey ?? deps.secret),
+    guard: deps.singleUse ?? new MemorySingleUseGuard(deps.now),
+    publicUrl,
+  });
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -177,6 +197,7 @@ export function buildApp(deps: AppDeps): Koa {
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
     metrics: deps.metrics ?? noMetrics,
+    secondStep: factors.secondStep,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
     rehasher: createRehasher({
       usersFile: config.users.file,
@@ -210,6 +231,7 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  factors.routes(router, { page: pages, form, session });
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {

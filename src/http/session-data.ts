@@ -76,3 +76,20 @@ export function setPendingLogins(ctx: Context, list: readonly PendingLogin[], ho
   else delete record[PENDING_KEY];
   Object.assign(record, holder);
 }
+
+/**
+ * A field of this request's session that its own module parses (factors/second-step.ts): the raw
+ * value, or undefined when there is no session. The caller's parser decides what it is.
+ */
+export function sessionField(ctx: Context, key: string): unknown {
+  const current: KoaSession | null = ctx.session;
+  return current && !current.isNew ? current[key] : undefined;
+}
+
+/** Sets (or with undefined removes) a field of a session that exists; a visitor without one is left alone. */
+export function setSessionField(ctx: Context, key: string, value: unknown): void {
+  const current: KoaSession | null = ctx.session;
+  if (!current || current.isNew) return;
+  if (value === undefined) delete current[key];
+  else current[key] = value;
+}
