@@ -174,6 +174,11 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       expect(seen.headers['authorization']).toBe('Bearer immich-session-token');
       expect(seen.headers['cookie']).toContain('theme=dark');
       if (spec.stripsSessionCookie) expect(seen.headers['cookie']).not.toContain('postern_session');
+      // A long one too: apps' JWTs run to several KB, and Postern echoes the value in its reply.
+      const jwt = `Bearer eyJ${'a'.repeat(6000)}`;
+      const long = await client.request(`${APP}/own-long-auth`, { headers: { authorization: jwt } });
+      expect(long.status).toBe(200);
+      expect(seenBy('/own-long-auth').at(-1)!.headers['authorization']).toBe(jwt);
     });
 
     it('4. answers an anonymous XHR or JSON client with 401 and no redirect', async () => {
