@@ -45,12 +45,13 @@ export function createAppPasswordHandlers(deps: AccountDeps, page: AccountPage) 
         hosts: formField(body, 'hosts') ?? '',
         readOnly: formField(body, 'read_only') !== undefined,
       };
-      const parsed = readTokenForm(form, deps.now(), deps.domain);
+      const now = deps.now();
+      const parsed = readTokenForm(form, now, deps.domain);
       if (!parsed.ok) return page.render(ctx, who, 400, { flash: { kind: 'error', text: `${parsed.error} No app password was created.` }, tokenForm: form });
       const log = { user: who.user.username, client: ctx.state.facts.clientIp };
       let created;
       try {
-        created = await createAppPassword(deps.usersFile, who.user.username, parsed.spec, deps.now());
+        created = await createAppPassword(deps.usersFile, who.user.username, parsed.spec, now);
       } catch (err) {
         if (!cannotWriteUsersFile(err)) throw err;
         deps.logger.warn({ event: 'account.app_password.read_only', ...log, reason: (err as Error).message }, 'app password not created: the users file cannot be written here');

@@ -27,7 +27,7 @@ export const MAX_TOKEN_HOSTS = 50;
 /** What the app password is for ("immich phone"): printable, not empty. */
 export function parseTokenName(text: string): Parsed<string> {
   const name = text.trim();
-  if (name === '') return refused('needs a name (what the app password is for, such as "immich phone")');
+  if (name === '') return refused('must not be empty: say what the app password is for, such as “immich phone”');
   if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(name)) return refused('must not hold control or invisible characters');
   if ([...name].length > MAX_TOKEN_NAME) return refused(`must be at most ${MAX_TOKEN_NAME} characters`);
   return ok(name);

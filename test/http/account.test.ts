@@ -4,6 +4,7 @@ import { parseUsersFile } from '../../src/auth/users-file-parse.js';
 import { fastHasher, startApp, type AppFixture } from '../support/app-fixture.js';
 import { ACCOUNT, accountCsrf, flashOf, PORTAL, postAccountForm, signedIn } from '../support/account.js';
 import { TestClient } from '../support/http-client.js';
+import { MemoryDeviceStore } from '../../src/store/device-store-memory.js';
 
 const CONFIG = {
   server: { public_url: PORTAL, trusted_proxies: ['loopback'] },
@@ -23,10 +24,18 @@ let app: AppFixture;
 let nextAddress = 1;
 const address = () => `198.51.100.${nextAddress++}`;
 
+const devices = new MemoryDeviceStore();
+
 beforeAll(async () => {
-  app = await startApp(CONFIG, USERS);
+  app = await startApp(CONFIG, USERS, { extraDeps: () => ({ deviceStore: devices }) });
 });
 afterAll(() => app.close());
+
+/** The trusted device a browser's device cookie names (login.device_ttl is on by default). */
+async function deviceOf(client: TestClient): Promise<string> {
+  const cookie = (await client.jar.getCookies(`${PORTAL}/login`)).find((c) => c.key.endsWith('_device'));
+  return cookie!.value.split('.')[0]!;
+}
 
 function storedHash(username: string): string {
   return parseUsersFile(readFileSync(app.usersFile, 'utf8')).users.get(username)!.password;
@@ -79,11 +88,13 @@ describe('GET /account', () => {
 });
 
 describe('POST /account/password', () => {
-  it('changes the password, keeps this session (under a new id), and ends the other sessions', async () => {
+  it('changes the password, keeps this session (under a new id), and ends the other sessions and every device trust', async () => {
     const here = await signedIn(app.port, 'bob', USERS.bob.password, address());
     const elsewhere = await signedIn(app.port, 'bob', USERS.bob.password, address());
     const cookieBefore = await here.jar.getCookieString(ACCOUNT);
     expect(await app.deps.store.listByUser('bob')).toHaveLength(2);
+    const trusted = [await deviceOf(here), await deviceOf(elsewhere)];
+    for (const id of trusted) expect(await devices.get(id)).toMatchObject({ user: 'bob' });
 
     const reply = await postAccountForm(here, '/password', { current: USERS.bob.password, password: 'bob password two', confirm: 'bob password two' });
     expect(reply.status).toBe(303);
@@ -98,6 +109,9 @@ describe('POST /account/password', () => {
 
     expect((await elsewhere.get(ACCOUNT)).status).toBe(302);
     expect(await app.deps.store.listByUser('bob')).toHaveLength(1);
+    for (const id of trusted) expect(await devices.get(id)).toBeUndefined();
+    expect(app.logs.find((l) => l.event === 'account.password.changed')).toMatchObject({ user: 'bob', endedSessions: 1, endedDevices: 2 });
+    expect(app.rawLog()).not.toContain('bob password two');
     // The new password signs in; the old one no longer does.
     await expect(signedIn(app.port, 'bob', 'bob password two', address())).resolves.toBeDefined();
     await expect(signedIn(app.port, 'bob', USERS.bob.password, address())).rejects.toThrow(/sign-in as bob failed: 401/);
