@@ -18,7 +18,7 @@ button{width:100%;margin-top:1rem;padding:.7rem;font-size:1rem;font-weight:600;b
 .sso a,.sso strong{display:block;text-align:center;padding:.7rem;margin:.75rem 0 0;border:2px solid var(--accent);border-radius:8px;color:var(--accent);font-weight:600;text-decoration:none}
 .sso strong{opacity:.6;border-style:dashed}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}
-dt{color:var(--muted)}dd{margin:0;word-break:break-all}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 main.wide{max-width:44rem}
 h2{font-size:1.1rem;margin:1.75rem 0 .5rem;padding-top:1.25rem;border-top:1px solid var(--line)}
 a{color:var(--accent)}
