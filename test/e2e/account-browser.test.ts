@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { launchChromium } from '../support/chromium.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const PORTAL = 'http://auth.example.com';
@@ -17,20 +18,8 @@ beforeAll(async () => {
     { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'example.com' } },
     { alice: { password: OLD_PASSWORD, role: 'admin', groups: ['family', 'admins'], name: 'Alice Liddell', email: 'alice@example.com' } },
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // The portal is the app under test; nothing else resolves.
-      `--host-resolver-rules=MAP auth.example.com 127.0.0.1:${app.port}, MAP * ~NOTFOUND`,
-    ],
-  });
+  // The portal is the app under test; nothing else resolves.
+  browser = await launchChromium(`MAP auth.example.com 127.0.0.1:${app.port}`);
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 

@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sessionHandle } from '../../src/store/session-store.js';
-import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { ACCOUNT, accountCsrf, flashOf, formsOf, PORTAL, postAccountForm, signedIn } from '../support/account.js';
+import { ACCOUNT, accountCsrf, flashOf, formsOf, PORTAL, postAccountForm, signedIn, useAccountApp } from '../support/account.js';
 import { TestClient } from '../support/http-client.js';
 
-const CONFIG = { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'example.com' } };
 const USERS = {
   alice: { password: 'alice password one' },
   bob: { password: 'bob password one' },
   mallory: { password: 'mallory password one' },
 };
 
-let app: AppFixture;
-let nextAddress = 1;
-const address = () => `198.51.100.${nextAddress++}`;
-
-beforeAll(async () => {
-  app = await startApp(CONFIG, USERS);
-});
-afterAll(() => app.close());
+const fixture = useAccountApp(USERS);
+const address = fixture.address;
 
 /** The handles of a user's sessions, as the store has them. */
 async function handlesOf(user: string): Promise<string[]> {
-  return (await app.deps.store.listByUser(user)).map((s) => sessionHandle(s.id));
+  return (await fixture.app.deps.store.listByUser(user)).map((s) => sessionHandle(s.id));
 }
 
 describe('your sessions', () => {
   it('lists each session with its device, address, start and last activity, this device first and without an End button', async () => {
-    const laptop = await signedIn(app.port, 'alice', USERS.alice.password, '198.51.100.200');
-    const phone = new TestClient(app.port);
+    const laptop = await signedIn(fixture.app.port, 'alice', USERS.alice.password, '198.51.100.200');
+    const phone = new TestClient(fixture.app.port);
     const request = phone.request.bind(phone);
     phone.request = (url, opts = {}) =>
       request(url, { ...opts, headers: { 'x-forwarded-for': '2001:db8::7', 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Mobile/15E148 Safari/604.1', ...(opts.headers ?? {}) } });
@@ -43,14 +35,14 @@ describe('your sessions', () => {
     expect(items).toMatch(/Started \d{4}-\d\d-\d\d \d\d:\d\d UTC · last seen \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     // One End button, for the phone: this device signs out with "Sign out".
     const enders = formsOf(page.body).filter((f) => f.action === `${ACCOUNT}/sessions/end`);
-    const phoneSession = (await app.deps.store.listByUser('alice')).find((s) => s.data.ip === '2001:db8::7')!;
+    const phoneSession = (await fixture.app.deps.store.listByUser('alice')).find((s) => s.data.ip === '2001:db8::7')!;
     expect(enders.map((f) => f.fields.session)).toEqual([sessionHandle(phoneSession.id)]);
     expect(page.body).toContain('End all other sessions');
   });
 
   it('ends one other session: that browser is signed out, this one is not', async () => {
-    const here = await signedIn(app.port, 'bob', USERS.bob.password, address());
-    const there = await signedIn(app.port, 'bob', USERS.bob.password, address());
+    const here = await signedIn(fixture.app.port, 'bob', USERS.bob.password, address());
+    const there = await signedIn(fixture.app.port, 'bob', USERS.bob.password, address());
     const [theirs] = formsOf((await here.get(ACCOUNT)).body).filter((f) => f.action === `${ACCOUNT}/sessions/end`);
 
     const reply = await postAccountForm(here, '/sessions/end', {}, { session: theirs!.fields.session! });
@@ -62,8 +54,8 @@ describe('your sessions', () => {
   });
 
   it("refuses to end someone else's session (404) and ends nothing, whatever handle is posted", async () => {
-    const victim = await signedIn(app.port, 'alice', USERS.alice.password, address());
-    const mallory = await signedIn(app.port, 'mallory', USERS.mallory.password, address());
+    const victim = await signedIn(fixture.app.port, 'alice', USERS.alice.password, address());
+    const mallory = await signedIn(fixture.app.port, 'mallory', USERS.mallory.password, address());
     const before = await handlesOf('alice');
     for (const handle of [...before, 'f'.repeat(64), 'not a handle']) {
       const reply = await mallory.request(`${ACCOUNT}/sessions/end`, { method: 'POST', body: new URLSearchParams({ csrf: await accountCsrf(mallory), session: handle }) });
@@ -75,9 +67,9 @@ describe('your sessions', () => {
   });
 
   it('ends all other sessions at once and keeps this one', async () => {
-    const here = await signedIn(app.port, 'mallory', USERS.mallory.password, address());
-    await signedIn(app.port, 'mallory', USERS.mallory.password, address());
-    await signedIn(app.port, 'mallory', USERS.mallory.password, address());
+    const here = await signedIn(fixture.app.port, 'mallory', USERS.mallory.password, address());
+    await signedIn(fixture.app.port, 'mallory', USERS.mallory.password, address());
+    await signedIn(fixture.app.port, 'mallory', USERS.mallory.password, address());
     expect((await handlesOf('mallory')).length).toBeGreaterThanOrEqual(4);
 
     const reply = await postAccountForm(here, '/sessions/end-others', {});
@@ -90,8 +82,9 @@ describe('your sessions', () => {
   });
 
   it('ending this device\'s own session signs it out', async () => {
-    const here = await signedIn(app.port, 'bob', USERS.bob.password, address());
-    const own = (await app.deps.store.listByUser('bob')).find((s) => s.data.ip === nextAddressUsed());
+    const from = address();
+    const here = await signedIn(fixture.app.port, 'bob', USERS.bob.password, from);
+    const own = (await fixture.app.deps.store.listByUser('bob')).find((s) => s.data.ip === from);
     const reply = await here.request(`${ACCOUNT}/sessions/end`, { method: 'POST', body: new URLSearchParams({ csrf: await accountCsrf(here), session: sessionHandle(own!.id) }) });
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe(`${PORTAL}/login`);
@@ -99,14 +92,10 @@ describe('your sessions', () => {
   });
 
   it('refuses a post without the CSRF token (403) and ends nothing', async () => {
-    const here = await signedIn(app.port, 'alice', USERS.alice.password, address());
+    const here = await signedIn(fixture.app.port, 'alice', USERS.alice.password, address());
     const before = await handlesOf('alice');
     const reply = await here.request(`${ACCOUNT}/sessions/end-others`, { method: 'POST', body: new URLSearchParams({}) });
     expect(reply.status).toBe(403);
     expect(await handlesOf('alice')).toEqual(before);
   });
 });
-
-function nextAddressUsed(): string {
-  return `198.51.100.${nextAddress - 1}`;
-}

@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseUsersFile } from '../../src/auth/users-file-parse.js';
-import { fastHasher, startApp, type AppFixture } from '../support/app-fixture.js';
-import { ACCOUNT, accountCsrf, flashOf, PORTAL, postAccountForm, signedIn } from '../support/account.js';
+import { fastHasher } from '../support/app-fixture.js';
+import { ACCOUNT, accountCsrf, flashOf, PORTAL, postAccountForm, signedIn, useAccountApp } from '../support/account.js';
 import { TestClient } from '../support/http-client.js';
 import { MemoryDeviceStore } from '../../src/store/device-store-memory.js';
 
-const CONFIG = {
-  server: { public_url: PORTAL, trusted_proxies: ['loopback'] },
-  session: { domain: 'example.com' },
-  // Three wrong passwords per username and address a minute: the fourth attempt is throttled.
-  login: { account_address_rate_limit: '3/minute' },
-};
 const USERS = {
   alice: { password: 'alice password one', role: 'admin', groups: ['family', 'admins'], email: 'alice@example.com', name: 'Alice Liddell' },
   bob: { password: 'bob password one', groups: ['family'] },
@@ -20,16 +14,10 @@ const USERS = {
   erin: { password: 'erin password one' },
 };
 
-let app: AppFixture;
-let nextAddress = 1;
-const address = () => `198.51.100.${nextAddress++}`;
-
 const devices = new MemoryDeviceStore();
-
-beforeAll(async () => {
-  app = await startApp(CONFIG, USERS, { extraDeps: () => ({ deviceStore: devices }) });
-});
-afterAll(() => app.close());
+// Three wrong passwords per username and address a minute: the fourth attempt is throttled.
+const fixture = useAccountApp(USERS, { login: { account_address_rate_limit: '3/minute' } }, { extraDeps: () => ({ deviceStore: devices }) });
+const address = fixture.address;
 
 /** The trusted device a browser's device cookie names (login.device_ttl is on by default). */
 async function deviceOf(client: TestClient): Promise<string> {
@@ -38,19 +26,19 @@ async function deviceOf(client: TestClient): Promise<string> {
 }
 
 function storedHash(username: string): string {
-  return parseUsersFile(readFileSync(app.usersFile, 'utf8')).users.get(username)!.password;
+  return parseUsersFile(readFileSync(fixture.app.usersFile, 'utf8')).users.get(username)!.password;
 }
 
 describe('GET /account', () => {
   it('sends an anonymous visitor to the sign-in page, and back here afterwards', async () => {
-    const reply = await new TestClient(app.port).get(ACCOUNT);
+    const reply = await new TestClient(fixture.app.port).get(ACCOUNT);
     expect(reply.status).toBe(302);
     expect(reply.header('location')).toBe(`${PORTAL}/login?rd=${encodeURIComponent(ACCOUNT)}`);
   });
 
   it('answers an anonymous form post with 303 to the sign-in page, and changes nothing', async () => {
     const before = storedHash('alice');
-    const reply = await new TestClient(app.port).request(`${ACCOUNT}/password`, {
+    const reply = await new TestClient(fixture.app.port).request(`${ACCOUNT}/password`, {
       method: 'POST',
       body: new URLSearchParams({ current: USERS.alice.password, password: 'a brand new password', confirm: 'a brand new password' }),
     });
@@ -60,7 +48,7 @@ describe('GET /account', () => {
   });
 
   it('shows who you are, how and when you signed in, under the same strict headers as the sign-in page', async () => {
-    const alice = await signedIn(app.port, 'alice', USERS.alice.password, address());
+    const alice = await signedIn(fixture.app.port, 'alice', USERS.alice.password, address());
     const reply = await alice.get(ACCOUNT);
     expect(reply.status).toBe(200);
     expect(reply.header('content-type')).toBe('text/html; charset=utf-8');
@@ -81,7 +69,7 @@ describe('GET /account', () => {
   });
 
   it('is linked from the home page', async () => {
-    const alice = await signedIn(app.port, 'alice', USERS.alice.password, address());
+    const alice = await signedIn(fixture.app.port, 'alice', USERS.alice.password, address());
     const home = await alice.get(`${PORTAL}/`);
     expect(home.body).toContain(`<a href="${ACCOUNT}">Your account</a>`);
   });
@@ -89,10 +77,10 @@ describe('GET /account', () => {
 
 describe('POST /account/password', () => {
   it('changes the password, keeps this session (under a new id), and ends the other sessions and every device trust', async () => {
-    const here = await signedIn(app.port, 'bob', USERS.bob.password, address());
-    const elsewhere = await signedIn(app.port, 'bob', USERS.bob.password, address());
+    const here = await signedIn(fixture.app.port, 'bob', USERS.bob.password, address());
+    const elsewhere = await signedIn(fixture.app.port, 'bob', USERS.bob.password, address());
     const cookieBefore = await here.jar.getCookieString(ACCOUNT);
-    expect(await app.deps.store.listByUser('bob')).toHaveLength(2);
+    expect(await fixture.app.deps.store.listByUser('bob')).toHaveLength(2);
     const trusted = [await deviceOf(here), await deviceOf(elsewhere)];
     for (const id of trusted) expect(await devices.get(id)).toMatchObject({ user: 'bob' });
 
@@ -108,13 +96,13 @@ describe('POST /account/password', () => {
     expect(page.body).toContain('No other sessions.');
 
     expect((await elsewhere.get(ACCOUNT)).status).toBe(302);
-    expect(await app.deps.store.listByUser('bob')).toHaveLength(1);
+    expect(await fixture.app.deps.store.listByUser('bob')).toHaveLength(1);
     for (const id of trusted) expect(await devices.get(id)).toBeUndefined();
-    expect(app.logs.find((l) => l.event === 'account.password.changed')).toMatchObject({ user: 'bob', endedSessions: 1, endedDevices: 2 });
-    expect(app.rawLog()).not.toContain('bob password two');
+    expect(fixture.app.logs.find((l) => l.event === 'account.password.changed')).toMatchObject({ user: 'bob', endedSessions: 1, endedDevices: 2 });
+    expect(fixture.app.rawLog()).not.toContain('bob password two');
     // The new password signs in; the old one no longer does.
-    await expect(signedIn(app.port, 'bob', 'bob password two', address())).resolves.toBeDefined();
-    await expect(signedIn(app.port, 'bob', USERS.bob.password, address())).rejects.toThrow(/sign-in as bob failed: 401/);
+    await expect(signedIn(fixture.app.port, 'bob', 'bob password two', address())).resolves.toBeDefined();
+    await expect(signedIn(fixture.app.port, 'bob', USERS.bob.password, address())).rejects.toThrow(/sign-in as bob failed: 401/);
   });
 
   it.each([
@@ -123,17 +111,17 @@ describe('POST /account/password', () => {
     [{ current: USERS.carol.password, password: '', confirm: '' }, 'Enter your current password, and the new one twice. Nothing was changed.'],
     [{ current: USERS.carol.password, password: USERS.carol.password, confirm: USERS.carol.password }, 'The new password is the current one. Choose a different one. Nothing was changed.'],
   ])('refuses %j with a clear message (400) and writes nothing', async (fields, message) => {
-    const before = readFileSync(app.usersFile, 'utf8');
-    const carol = await signedIn(app.port, 'carol', USERS.carol.password, address());
+    const before = readFileSync(fixture.app.usersFile, 'utf8');
+    const carol = await signedIn(fixture.app.port, 'carol', USERS.carol.password, address());
     const reply = await postAccountForm(carol, '/password', fields);
     expect(reply.status).toBe(400);
     expect(flashOf(reply.body)).toBe(message);
-    expect(readFileSync(app.usersFile, 'utf8')).toBe(before);
+    expect(readFileSync(fixture.app.usersFile, 'utf8')).toBe(before);
   });
 
   it('counts a wrong current password as a failed sign-in: the fourth attempt from one address is throttled, the right password too', async () => {
     const before = storedHash('dave');
-    const dave = await signedIn(app.port, 'dave', USERS.dave.password, address());
+    const dave = await signedIn(fixture.app.port, 'dave', USERS.dave.password, address());
     const attempt = (current: string) => postAccountForm(dave, '/password', { current, password: 'dave password two', confirm: 'dave password two' });
     for (let i = 0; i < 3; i++) {
       const wrong = await attempt('not my password');
@@ -145,19 +133,19 @@ describe('POST /account/password', () => {
     expect(Number(throttled.header('retry-after'))).toBeGreaterThan(0);
     expect(flashOf(throttled.body)).toMatch(/^Too many wrong passwords\. Try again in (\d+ seconds?|1 minute)\.$/);
     expect(storedHash('dave')).toBe(before);
-    expect(app.logs.filter((l) => l.event === 'account.password.failure' && l.user === 'dave')).toHaveLength(3);
-    expect(app.rawLog()).not.toContain('not my password');
+    expect(fixture.app.logs.filter((l) => l.event === 'account.password.failure' && l.user === 'dave')).toHaveLength(3);
+    expect(fixture.app.rawLog()).not.toContain('not my password');
   });
 
   it('refuses a post without this browser\'s CSRF token (403) and writes nothing', async () => {
     const before = storedHash('erin');
-    const erin = await signedIn(app.port, 'erin', USERS.erin.password, address());
+    const erin = await signedIn(fixture.app.port, 'erin', USERS.erin.password, address());
     const fields = { current: USERS.erin.password, password: 'erin password two', confirm: 'erin password two' };
     const missing = await erin.request(`${ACCOUNT}/password`, { method: 'POST', body: new URLSearchParams(fields) });
     expect(missing.status).toBe(403);
     expect(missing.body).toContain('This form has expired or did not come from your account page. Nothing was changed.');
     // A token from another browser's page is no better.
-    const stranger = await signedIn(app.port, 'alice', USERS.alice.password, address());
+    const stranger = await signedIn(fixture.app.port, 'alice', USERS.alice.password, address());
     const foreign = await erin.request(`${ACCOUNT}/password`, { method: 'POST', body: new URLSearchParams({ ...fields, csrf: await accountCsrf(stranger) }) });
     expect(foreign.status).toBe(403);
     expect(storedHash('erin')).toBe(before);

@@ -2,11 +2,34 @@
  * The account page as a browser uses it: sign in, open /account, post one of its forms (found by
  * its action) with the page's own CSRF token.
  */
+import { afterAll, beforeAll } from 'vitest';
+import { startApp, type AppFixture, type TestUser } from './app-fixture.js';
 import type { Reply } from './http-client.js';
 import { TestClient } from './http-client.js';
 
 export const PORTAL = 'http://auth.example.com';
 export const ACCOUNT = `${PORTAL}/account`;
+
+/**
+ * The real app for one test file, at http://auth.example.com on session.domain example.com, started
+ * before its tests and closed after them; `config` adds to that (e.g. `login`). `address()` gives
+ * each browser its own client address.
+ */
+export function useAccountApp(users: Record<string, TestUser>, config: Record<string, unknown> = {}, opts: Parameters<typeof startApp>[2] = {}) {
+  let app: AppFixture | undefined;
+  let next = 1;
+  beforeAll(async () => {
+    app = await startApp({ server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'example.com' }, ...config }, users, opts);
+  });
+  afterAll(() => app?.close());
+  return {
+    get app(): AppFixture {
+      if (!app) throw new Error('the app starts in beforeAll');
+      return app;
+    },
+    address: () => `198.51.100.${next++}`,
+  };
+}
 
 /** A browser coming from its own address (so one test's throttle counts never reach another's), signed in as `username`. */
 export async function signedIn(port: number, username: string, password: string, address: string): Promise<TestClient> {
