@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hashSecret, parseToken } from '../../src/tokens/app-password.js';
 import { parseUsersFile } from '../../src/auth/users-file-parse.js';
-import { ACCOUNT, accountCsrf, flashOf, formsOf, PORTAL, postAccountForm, signedIn, useAccountApp } from '../support/account.js';
+import { ACCOUNT, accountCsrf, flashOf, formsOf, postAccountForm, signedIn, useAccountApp } from '../support/account.js';
 import { TestClient } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
 
