@@ -75,6 +75,44 @@ describe('GET /account', () => {
   });
 });
 
+describe('someone signed in through a provider, without an account in the users file', () => {
+  /** A browser holding a single sign-on session, as handlers/oidc.ts stores one (no provider is needed to read it). */
+  async function ssoBrowser(): Promise<TestClient> {
+    const now = Date.now();
+    const id = 'sso-session-0123456789abcdef0123456789abcdef';
+    await fixture.app.deps.store.set(
+      id,
+      { user: 'olga', via: 'oidc:corp', idp: 'corp', created: now, expires: now + 3_600_000, seen: now, role: 'user', groups: ['staff'], email: 'olga@example.com', name: 'Olga', ip: '198.51.100.99', ua: 'Firefox 128 on Linux' },
+      3_600_000,
+    );
+    const client = new TestClient(fixture.app.port);
+    await client.jar.setCookie(`postern_session=${id}; Domain=example.com; Path=/`, PORTAL);
+    return client;
+  }
+
+  it('shows how they signed in, no password form and no app passwords', async () => {
+    const reply = await (await ssoBrowser()).get(ACCOUNT);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toContain('<dt>Signed in with</dt><dd>single sign-on (corp)</dd>');
+    expect(reply.body).toContain('You signed in through single sign-on: your password is kept by your provider, not here.');
+    expect(reply.body).not.toContain(`action="${ACCOUNT}/password"`);
+    expect(reply.body).not.toContain('Your app passwords');
+    expect(reply.body).toContain('<strong>Firefox 128 on Linux</strong> <span class="tag">this device</span>');
+  });
+
+  it('refuses a password change or an app password (400) and writes nothing', async () => {
+    const olga = await ssoBrowser();
+    const before = readFileSync(fixture.app.usersFile, 'utf8');
+    const csrf = await accountCsrf(olga);
+    const password = await olga.request(`${ACCOUNT}/password`, { method: 'POST', body: new URLSearchParams({ csrf, current: 'x', password: 'olga password two', confirm: 'olga password two' }) });
+    expect(password.status).toBe(400);
+    expect(flashOf(password.body)).toBe('You signed in through single sign-on: there is no password to change here.');
+    const token = await olga.request(`${ACCOUNT}/app-passwords`, { method: 'POST', body: new URLSearchParams({ csrf, name: 'phone' }) });
+    expect(token.status).toBe(400);
+    expect(readFileSync(fixture.app.usersFile, 'utf8')).toBe(before);
+  });
+});
+
 describe('POST /account/password', () => {
   it('changes the password, keeps this session (under a new id), and ends the other sessions and every device trust', async () => {
     const here = await signedIn(fixture.app.port, 'bob', USERS.bob.password, address());
