@@ -232,6 +232,7 @@ export function buildApp(deps: AppDeps): Koa {
     domain: config.session.domain,
     tokenUses,
     ...(devices ? { devices: devices.trust } : {}),
+    secondFactors: factors.accountLinks,
   };
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);

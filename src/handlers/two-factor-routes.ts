@@ -57,6 +57,19 @@ export function createSecondFactors(deps: SecondFactorDeps) {
 
   return {
     urls,
+    /** The account page's "Second factors" list for `username` (handlers/account.ts secondFactors). */
+    accountLinks(username: string): ReadonlyArray<{ readonly name: string; readonly href: string }> {
+      const factors = deps.users.find(username)?.factors;
+      const recovery = factors?.recovery;
+      return [
+        factors?.totp
+          ? { name: `Authenticator app, added ${new Date(factors.totp.created).toISOString().slice(0, 10)}: replace or remove`, href: urls.enrolTotp }
+          : { name: 'Add an authenticator app', href: urls.enrolTotp },
+        ...(recovery
+          ? [{ name: `Recovery codes: ${recovery.codes.length} unused${recovery.used.length > 0 ? `, last used ${new Date(recovery.used.at(-1)!.at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''}`, href: urls.recovery }]
+          : []),
+      ];
+    },
     /** For handlers/login.ts: the second step after a right password. */
     secondStep: { url: urls.secondFactor, needed: step.needed, begin: step.begin },
     /** Adds the routes, with the app's page middlewares (security headers, form parser, session). */
