@@ -8,6 +8,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { RedirectPolicy } from '../auth/redirect.js';
 import type { SubjectDeps } from '../auth/session-subject.js';
+import { when } from '../account/overview.js';
 import type { Config } from '../config/types.js';
 import { createFactorCheck } from '../factors/factor-check.js';
 import type { SecretBox } from '../factors/secret-box.js';
@@ -66,7 +67,7 @@ export function createSecondFactors(deps: SecondFactorDeps) {
           ? { name: `Authenticator app, added ${new Date(factors.totp.created).toISOString().slice(0, 10)}: replace or remove`, href: urls.enrolTotp }
           : { name: 'Add an authenticator app', href: urls.enrolTotp },
         ...(recovery
-          ? [{ name: `Recovery codes: ${recovery.codes.length} unused${recovery.used.length > 0 ? `, last used ${new Date(recovery.used.at(-1)!.at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''}`, href: urls.recovery }]
+          ? [{ name: `Recovery codes: ${recovery.codes.length} unused${recovery.used.length > 0 ? `, last used ${when(recovery.used.at(-1)!.at)}` : ''}`, href: urls.recovery }]
           : []),
       ];
     },

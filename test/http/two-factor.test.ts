@@ -92,6 +92,8 @@ describe('a user with an authenticator app', () => {
     expect(verdict.header('remote-user')).toBe('alice');
     expect(verdict.header('remote-auth')).toBe('session');
     expect((await askVerify(postern, browser(), 'nginx', RD, { headers: { cookie: pendingCookie! } })).status).toBe(401);
+    // The account page says how this session was signed in.
+    expect((await b.get('http://auth.example.com/account')).body).toContain('<dt>Signed in with</dt><dd>password + authenticator app</dd>');
   });
 
   it.each([
