@@ -75,7 +75,7 @@ describe('a user with an authenticator app', () => {
 
     const page = await b.get(first.header('location')!);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('Signed in as <strong>alice</strong>');
+    expect(page.body).toContain('Confirm with the second factor of <strong>alice</strong> to continue to <strong>photos.example.com</strong>.');
     expect(page.body).toContain('to continue to <strong>photos.example.com</strong>');
     expect(page.body).toContain('autocomplete="one-time-code"');
     expect(page.body).toContain('Or a recovery code');
