@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { revokeSessionsOfUser } from './sessions-command.js';
 import { revokeUser } from './throttle-command.js';
-import type { UserChange } from './user-commands.js';
+import { endsAccess, type UserChange } from '../auth/user-change.js';
 
 /**
  * What follows from a change to a user, once the users file has it: a new password, a disabled or a
@@ -11,7 +11,7 @@ import type { UserChange } from './user-commands.js';
  * has another password.
  */
 export async function afterUserChange(config: Config, username: string, change: UserChange): Promise<void> {
-  if (change !== 'password' && change !== 'disabled' && change !== 'removed') return;
+  if (!endsAccess(change)) return;
   await revokeSessionsOfUser(config, username);
   await revokeUser(config, username);
 }
