@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { join } from 'node:path';
-import type { CompiledAccess } from './access/rules.js';
+import { compileSubjects, type CompiledAccess } from './access/rules.js';
 import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
@@ -11,6 +11,7 @@ import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from '
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
+import { createAdminHandlers } from './handlers/admin.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
@@ -148,21 +149,22 @@ export function buildApp(deps: AppDeps): Koa {
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
-  const devices =
-    config.login.device_ttl > 0
-      ? {
-          trust: createDeviceTrust({
-            store: deps.deviceStore ?? new MemoryDeviceStore(deps.now),
-            secret: deps.secret,
-            users: deps.users,
-            passwordFingerprint: subject.rules.passwordFingerprint,
-            ttlMs: config.login.device_ttl,
-            now: deps.now,
-            onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
-          }),
-          cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
-        }
-      : undefined;
+  // One store for sign-in's trusted devices and the admin page, which ends a user's trusts.
+  const deviceStore = config.login.device_ttl > 0 ? (deps.deviceStore ?? new MemoryDeviceStore(deps.now)) : undefined;
+  const devices = deviceStore
+    ? {
+        trust: createDeviceTrust({
+          store: deviceStore,
+          secret: deps.secret,
+          users: deps.users,
+          passwordFingerprint: subject.rules.passwordFingerprint,
+          ttlMs: config.login.device_ttl,
+          now: deps.now,
+          onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
+        }),
+        cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
+      }
+    : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -192,6 +194,19 @@ export function buildApp(deps: AppDeps): Koa {
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
   const home = createHomeHandler({ ...subject, csrf, urls });
+  const admin = createAdminHandlers({
+    ...subject,
+    csrf,
+    logger: deps.logger,
+    urls: { ...urls, admin: `${publicUrl}/admin` },
+    subjects: compileSubjects(config.admin.subjects),
+    minPasswordLength: config.users.min_password_length,
+    usersFile: config.users.file,
+    hasher: deps.hasher,
+    store: deps.store,
+    throttle: deps.throttle,
+    devices: deviceStore,
+  });
 
   // The whole HTTP surface, on one screen.
   // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
@@ -209,6 +224,8 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  router.get('/admin', pages, session, admin.show);
+  router.post('/admin/:action', pages, form, session, admin.act);
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {

@@ -80,7 +80,7 @@ function existing(file: UsersFileEditor, username: string): User {
 
 function keepAnAdmin(deps: UsersFileDeps, file: UsersFileEditor, username: string, after: UserAfter): void {
   const refusal = lastAdminRefusal(file.users, username, after, deps.subjects);
-  if (refusal !== undefined) throw new AdminRefusal(409, `${refusal.charAt(0).toUpperCase()}${refusal.slice(1)}.`);
+  if (refusal !== undefined) throw new AdminRefusal(409, `${refusal}.`);
 }
 
 /** The commands that change the users file's entry of one user. */
@@ -99,7 +99,7 @@ export async function changeUser(deps: UsersFileDeps, command: UserFileCommand):
         if (file.users.has(username)) throw new AdminRefusal(409, `A user ${username} already exists; nothing was changed.`);
         file.add({ username, password: hash, role, groups, email, name, disabled: false });
       });
-      const audit = { role, groups, password: generated === undefined ? 'set' : 'generated' };
+      const audit = { role, groups, password_source: generated === undefined ? 'set' : 'generated' };
       return { notice: `Added ${username} (role ${role}).`, username, change: 'added', ...(generated === undefined ? {} : { generated }), audit };
     }
     case 'set-role': {

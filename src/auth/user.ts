@@ -24,4 +24,9 @@ export interface User {
 export interface UserDirectory {
   find(username: string): User | undefined;
   all(): readonly User[];
+  /**
+   * Re-reads the source now instead of at the next change notice (the admin page, after its own
+   * write, shows the result at once). Absent for a directory that is not a file.
+   */
+  reload?(): Promise<boolean>;
 }

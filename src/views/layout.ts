@@ -19,12 +19,26 @@ button{width:100%;margin-top:1rem;padding:.7rem;font-size:1rem;font-weight:600;b
 .sso strong{opacity:.6;border-style:dashed}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}
 dt{color:var(--muted)}dd{margin:0;word-break:break-all}
+main.wide{max-width:72rem}
+h2{font-size:1.1rem;margin:1.75rem 0 .5rem;padding-top:1rem;border-top:1px solid var(--line)}
+nav a{margin-right:1rem}
+table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;word-break:break-word}
+th{color:var(--muted);font-weight:600}
+form.inline{display:inline-block;margin:0 .25rem .25rem 0}
+form.inline button{width:auto;margin:0;padding:.3rem .7rem;font-size:.85rem}
+.wide form:not(.inline){max-width:28rem}
+textarea,select,input[type=email]{width:100%;padding:.65rem .75rem;font:inherit;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}
+textarea:focus,select:focus,a:focus{outline:3px solid var(--accent);outline-offset:1px}
+.notice{background:var(--bg);border:2px solid var(--accent);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
+code{font:1.05rem ui-monospace,monospace;word-break:break-all}
 `;
 
 /** The only inline style; the Content-Security-Policy allows it by hash, nothing else. */
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 
-export function layout(title: string, body: SafeHtml): string {
+/** `wide`: a page of tables (the admin page) instead of one narrow card. */
+export function layout(title: string, body: SafeHtml, opts: { readonly wide?: boolean } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -35,7 +49,7 @@ export function layout(title: string, body: SafeHtml): string {
 <style>${raw(STYLESHEET)}</style>
 </head>
 <body>
-<main>
+${opts.wide ? raw('<main class="wide">') : raw('<main>')}
 ${body}
 </main>
 </body>
