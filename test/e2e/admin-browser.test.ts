@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type AppFixture } from '../support/app-fixture.js';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const PUBLIC = 'http://auth.example.com';
+
+let app: AppFixture;
+let browser: Browser;
+
+beforeAll(async () => {
+  app = await startApp(
+    { server: { public_url: PUBLIC }, session: { domain: 'example.com' } },
+    { alice: { password: 'alice admin password', role: 'admin', name: 'Alice Liddell' }, bob: { password: 'bob user password' } },
+  );
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // auth.example.com is the app under test; nothing else resolves at all.
+      `--host-resolver-rules=MAP auth.example.com 127.0.0.1:${app.port}, MAP * ~NOTFOUND`,
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Presses Tab until the element with `id` has the focus, as a keyboard user would. */
+async function tabTo(page: Page, id: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await page.evaluate('document.activeElement?.id')) === id) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached #${id}`);
+}
+
+/** Signs in on the sign-in page (the username field has autofocus) and waits for `landing`. */
+async function signIn(page: Page, username: string, password: string, landing: string): Promise<void> {
+  await expect(page.title()).resolves.toBe('Sign in');
+  await page.keyboard.type(username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await Promise.all([page.waitForURL(landing), page.keyboard.press('Enter')]);
+}
+
+describe('the admin page in a real browser, keyboard only', () => {
+  it('an admin adds a user with a generated password, signs out, and the new user signs in with it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+
+    await page.goto(`${PUBLIC}/admin`);
+    expect(page.url()).toBe(`${PUBLIC}/login?rd=${encodeURIComponent(`${PUBLIC}/admin`)}`);
+    await signIn(page, 'alice', 'alice admin password', `${PUBLIC}/admin`);
+    await expect(page.title()).resolves.toBe('Administration');
+
+    await tabTo(page, 'new-username');
+    await page.keyboard.type('dora');
+    await page.keyboard.press('Tab'); // role: "user" as it is
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('family');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Dora Explorer');
+    await Promise.all([page.waitForURL(`${PUBLIC}/admin/add-user`), page.keyboard.press('Enter')]);
+
+    expect(await page.textContent('[role=status]')).toBe('Added dora (role user).');
+    const password = (await page.textContent('#generated-password'))!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(await page.textContent('table')).toContain('doraDora Explorer');
+    await page.screenshot({ path: join(ARTIFACTS, 'admin.png'), fullPage: true });
+
+    // Signed in as … Home: the first link of the page; the home page's one button signs out.
+    await page.keyboard.press('Tab');
+    await Promise.all([page.waitForURL(`${PUBLIC}/`), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Tab');
+    await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
+
+    await signIn(page, 'dora', password, `${PUBLIC}/`);
+    expect(await page.textContent('h1')).toBe('You are signed in');
+    expect(await page.textContent('dl')).toContain('Userdora');
+    expect(await page.textContent('dl')).toContain('Groupsfamily');
+    await context.close();
+  });
+});
