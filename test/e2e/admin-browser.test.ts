@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
@@ -15,20 +16,8 @@ beforeAll(async () => {
     { server: { public_url: PUBLIC }, session: { domain: 'example.com' } },
     { alice: { password: 'alice admin password', role: 'admin', name: 'Alice Liddell' }, bob: { password: 'bob user password' } },
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // auth.example.com is the app under test; nothing else resolves at all.
-      `--host-resolver-rules=MAP auth.example.com 127.0.0.1:${app.port}, MAP * ~NOTFOUND`,
-    ],
-  });
+  // auth.example.com is the app under test; nothing else resolves at all.
+  browser = await launchChromium(`MAP auth.example.com 127.0.0.1:${app.port}, MAP * ~NOTFOUND`);
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 
