@@ -75,7 +75,15 @@ export function createAdminHandlers(deps: AdminDeps) {
   }
 
   async function render(ctx: Context, admin: Identity, shown: Shown): Promise<void> {
-    const [readOnly, sessions, throttle] = await Promise.all([usersFileReadOnly(deps.usersFile), listSessions(deps.store, shown.selected), deps.throttle.list()]);
+    const [readOnly, sessions, throttle] = await Promise.all([
+      usersFileReadOnly(deps.usersFile),
+      listSessions(deps.store, shown.selected),
+      // The counters are in Redis when it is configured: the rest of the page does not wait for it to come back.
+      deps.throttle.list().catch((err: unknown) => {
+        deps.logger.warn({ event: 'admin.throttle_unavailable', reason: (err as Error).message }, 'admin page: the throttle counters could not be read');
+        return undefined;
+      }),
+    ]);
     const users = [...deps.users.all()].sort((a, b) => (a.username < b.username ? -1 : 1));
     ctx.status = shown.status;
     ctx.type = 'html';

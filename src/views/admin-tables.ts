@@ -11,7 +11,8 @@ export interface AdminTables {
   readonly sessions: ReadonlyArray<{ readonly row: SessionRow; readonly handle: string }>;
   /** `?user=`: whose sessions are listed. */
   readonly selected: string | undefined;
-  readonly throttle: readonly ThrottleEntry[];
+  /** Undefined when they could not be read (Redis does not answer). */
+  readonly throttle: readonly ThrottleEntry[] | undefined;
   readonly appPasswords: ReadonlyArray<{ readonly id: string; readonly user: string; readonly name: string; readonly created: string; readonly expires: string; readonly hosts: string; readonly access: string }>;
 }
 
@@ -50,6 +51,10 @@ function clearButton(m: AdminTables, entry: ThrottleEntry): SafeHtml | string {
 }
 
 export function throttleSection(m: AdminTables): SafeHtml {
+  if (m.throttle === undefined) {
+    return html`<h2 id="throttle">Sign-in throttle</h2>
+<div class="error" role="alert">The failed sign-in counters could not be read: Redis does not answer. Try again in a moment.</div>`;
+  }
   const rows = m.throttle.map(
     (e) => html`<tr><td>${e.scope}</td><td>${e.key}</td><td>${e.failures}</td><td>${e.blockedForSec > 0 ? `${e.blockedForSec} s` : '—'}</td><td>${clearButton(m, e)}</td></tr>
 `,

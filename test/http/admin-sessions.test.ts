@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { createLoginThrottle } from '../../src/auth/login-throttle.js';
 import { serialiseUsers, UsersFile } from '../../src/auth/users-file.js';
+import { createRedisClient } from '../../src/store/redis-client.js';
 import { sessionHandle } from '../../src/store/session-store.js';
 import { buildUsers, startApp, type AppFixture } from '../support/app-fixture.js';
 import { ADMIN, adminPost, messageOf, PUBLIC, signedIn, usersOnDisk } from '../support/admin-pages.js';
 import { addAppPassword } from '../support/app-passwords.js';
 import { readOnlyDirectory, type Mounted } from '../support/mounts.js';
+import { freePort } from '../support/free-port.js';
 import { TestClient } from '../support/http-client.js';
 
 const CONFIG = {
@@ -100,6 +104,28 @@ describe('sessions, throttle and app passwords on /admin', () => {
     const again = await adminPost(alice, 'revoke-token', { token: id });
     expect(again.status).toBe(404);
     expect(messageOf(again.body, 'alert')).toBe(`There is no app password ${id}; nothing was changed.`);
+  });
+});
+
+describe('throttle counters in a Redis that does not answer', () => {
+  let app: AppFixture;
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = createRedisClient(`redis://127.0.0.1:${await freePort()}/0`, { commandTimeoutMs: 200 });
+    app = await startApp(CONFIG, USERS, { extraDeps: (base) => ({ throttle: createLoginThrottle(base.config.login.throttle, { redis }) }) });
+  });
+  afterAll(async () => {
+    await app.close();
+    redis.disconnect();
+  });
+
+  it('leave the rest of the page working, and say so where the counters would be', async () => {
+    const alice = await signedIn(app, 'alice', USERS.alice.password);
+    const page = await alice.get(ADMIN);
+    expect(page.status).toBe(200);
+    expect(messageOf(page.body, 'alert')).toBe('The failed sign-in counters could not be read: Redis does not answer. Try again in a moment.');
+    expect(page.body).toContain(`${ADMIN}?user=bob`);
+    expect(app.logs.some((l) => l.event === 'admin.throttle_unavailable')).toBe(true);
   });
 });
 
