@@ -19,7 +19,7 @@ import { currentSession } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import { isoSecond, listSessions, sessionRow } from '../sessions/manage.js';
 import { sessionHandle } from '../store/session-store.js';
-import { adminPage } from '../views/admin-page.js';
+import { adminPage, type AdminPageModel } from '../views/admin-page.js';
 import { messagePage } from '../views/message-page.js';
 
 export interface AdminDeps extends SubjectDeps, AdminActionDeps {
@@ -43,6 +43,37 @@ interface Shown {
 /** The user a command is about, whose panel stays open after it (none once removed). */
 function subjectOf(command: AdminCommand): string | undefined {
   return 'username' in command && command.action !== 'remove' ? command.username : undefined;
+}
+
+/** What the page lists: the users and app passwords in force, the sessions (all, or `selected`'s), the counters. */
+async function pageData(deps: AdminDeps, selected: string | undefined): Promise<Pick<AdminPageModel, 'readOnly' | 'users' | 'sessions' | 'throttle' | 'appPasswords'>> {
+  const [readOnly, sessions, throttle] = await Promise.all([
+    usersFileReadOnly(deps.usersFile),
+    listSessions(deps.store, selected),
+    // The counters are in Redis when it is configured: the rest of the page does not wait for it to come back.
+    deps.throttle.list().catch((err: unknown) => {
+      deps.logger.warn({ event: 'admin.throttle_unavailable', reason: (err as Error).message }, 'admin page: the throttle counters could not be read');
+      return undefined;
+    }),
+  ]);
+  const users = [...deps.users.all()].sort((a, b) => (a.username < b.username ? -1 : 1));
+  return {
+    readOnly,
+    users: users.map((u) => ({ ...u, factors: factorsOf(u), appPasswords: u.appPasswords?.length ?? 0 })),
+    sessions: sessions.map((s) => ({ row: sessionRow(s), handle: sessionHandle(s.id) })),
+    throttle,
+    appPasswords: users.flatMap((u) =>
+      (u.appPasswords ?? []).map((t) => ({
+        id: t.id,
+        user: u.username,
+        name: t.name,
+        created: isoSecond(t.created),
+        expires: t.expires === undefined ? 'never' : isoSecond(t.expires),
+        hosts: t.hosts?.join(', ') ?? 'every host',
+        access: t.readOnly ? 'read-only' : 'read-write',
+      })),
+    ),
+  };
 }
 
 export function createAdminHandlers(deps: AdminDeps) {
@@ -75,43 +106,20 @@ export function createAdminHandlers(deps: AdminDeps) {
   }
 
   async function render(ctx: Context, admin: Identity, shown: Shown): Promise<void> {
-    const [readOnly, sessions, throttle] = await Promise.all([
-      usersFileReadOnly(deps.usersFile),
-      listSessions(deps.store, shown.selected),
-      // The counters are in Redis when it is configured: the rest of the page does not wait for it to come back.
-      deps.throttle.list().catch((err: unknown) => {
-        deps.logger.warn({ event: 'admin.throttle_unavailable', reason: (err as Error).message }, 'admin page: the throttle counters could not be read');
-        return undefined;
-      }),
-    ]);
-    const users = [...deps.users.all()].sort((a, b) => (a.username < b.username ? -1 : 1));
+    const data = await pageData(deps, shown.selected);
     ctx.status = shown.status;
     ctx.type = 'html';
     ctx.body = adminPage({
+      ...data,
       admin: admin.user,
       homeUrl: deps.urls.home,
       base: deps.urls.admin,
       csrf: deps.csrf.token(ctx, ctx.state.facts.https),
       minPasswordLength: deps.minPasswordLength,
-      readOnly,
       ...(shown.notice === undefined ? {} : { notice: shown.notice }),
       ...(shown.error === undefined ? {} : { error: shown.error }),
       ...(shown.generated === undefined ? {} : { generated: shown.generated }),
       selected: shown.selected,
-      users: users.map((u) => ({ ...u, factors: factorsOf(u), appPasswords: u.appPasswords?.length ?? 0 })),
-      sessions: sessions.map((s) => ({ row: sessionRow(s), handle: sessionHandle(s.id) })),
-      throttle,
-      appPasswords: users.flatMap((u) =>
-        (u.appPasswords ?? []).map((t) => ({
-          id: t.id,
-          user: u.username,
-          name: t.name,
-          created: isoSecond(t.created),
-          expires: t.expires === undefined ? 'never' : isoSecond(t.expires),
-          hosts: t.hosts?.join(', ') ?? 'every host',
-          access: t.readOnly ? 'read-only' : 'read-write',
-        })),
-      ),
     });
   }
 
