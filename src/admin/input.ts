@@ -128,6 +128,12 @@ function command(action: string, body: unknown, rules: { readonly minPasswordLen
       if (!/^[0-9A-Za-z]{8}$/.test(id)) throw new Problem('That is not an app password ID (the ID column of the app passwords list).');
       return { action, id };
     }
+    case 'remove': {
+      const name = username(body);
+      // Irreversible (the hash and the app passwords go): the form asks for a tick, not just a click.
+      if (formField(body, 'confirm') !== 'yes') throw new Problem(`Tick "Yes, remove ${name}" to remove them.`);
+      return { action, username: name };
+    }
     default:
       if ((USER_ACTIONS as readonly string[]).includes(action)) return { action: action as UserAction, username: username(body) };
       throw new Problem(`There is no admin action ${printable(action)}.`);

@@ -92,8 +92,12 @@ function userPanel(m: AdminPageModel): SafeHtml {
 ${postButton(m, u.disabled ? 'enable' : 'disable', { user: name }, u.disabled ? 'Enable' : 'Disable')}
 ${postButton(m, 'reset-password', { user: name }, 'Reset password')}
 ${u.factors.length > 0 ? postButton(m, 'reset-factors', { user: name }, 'Reset second factors') : ''}
-${postButton(m, 'remove', { user: name }, `Remove ${name}`)}
-</p>`;
+</p>
+<form method="post" action="${m.base}/remove">
+<input type="hidden" name="csrf" value="${m.csrf}"><input type="hidden" name="user" value="${name}">
+<label class="check"><input type="checkbox" name="confirm" value="yes" required> Yes, remove ${name}: their password and app passwords are gone for good</label>
+<button type="submit">Remove ${name}</button>
+</form>`;
   return html`<h2 id="user">${name}</h2>
 <dl><dt>Role</dt><dd>${u.role}</dd><dt>Groups</dt><dd>${u.groups.join(', ') || '—'}</dd><dt>Email</dt><dd>${u.email || '—'}</dd><dt>Second factors</dt><dd>${u.factors.join(', ') || '—'}</dd><dt>Disabled</dt><dd>${u.disabled ? 'yes' : 'no'}</dd></dl>
 ${edits}`;

@@ -143,7 +143,7 @@ describe('changing a user', () => {
 
   it('removes a user and their sessions', async () => {
     await signedIn(app, 'bob', USERS.bob.password);
-    const reply = await adminPost(alice, 'remove', { user: 'bob' });
+    const reply = await adminPost(alice, 'remove', { user: 'bob', confirm: 'yes' });
     expect(reply.status).toBe(200);
     expect(messageOf(reply.body, 'status')).toBe('Removed bob; their sessions have ended.');
     expect(usersOnDisk(app).has('bob')).toBe(false);
@@ -154,12 +154,13 @@ describe('changing a user', () => {
 
 describe('refused forms: a message on the page, nothing written', () => {
   it.each([
-    ['an unknown user', 'remove', { user: 'ghost' }, 404, 'There is no user ghost; nothing was changed.'],
+    ['an unknown user', 'remove', { user: 'ghost', confirm: 'yes' }, 404, 'There is no user ghost; nothing was changed.'],
     ['a role with a comma', 'set-role', { user: 'bob', role: 'user,admin' }, 400, 'The role "user,admin" contains a comma, which separates groups in the identity headers. Nothing was changed.'],
     ['a group with a control character', 'set-role', { user: 'bob', role: 'user', groups: 'fam\u001bily' }, 400, 'The group "fam\\u001bily" contains a control character. Nothing was changed.'],
     ['a group with a comma', 'add-user', { user: 'erin', role: 'user', groups: 'a,b' }, 400, 'The group "a,b" contains a comma, which separates groups in the identity headers: put one group per line. Nothing was changed.'],
     ['resetting second factors nobody has', 'reset-factors', { user: 'bob' }, 409, 'bob has no second factors; nothing was changed.'],
-    ['removing the last admin', 'remove', { user: 'alice' }, 409, 'alice is the last administrator (the only enabled user matching admin.subjects): make someone else an administrator first; nothing was changed.'],
+    ['a removal without its tick', 'remove', { user: 'bob' }, 400, 'Tick "Yes, remove bob" to remove them. Nothing was changed.'],
+    ['removing the last admin', 'remove', { user: 'alice', confirm: 'yes' }, 409, 'alice is the last administrator (the only enabled user matching admin.subjects): make someone else an administrator first; nothing was changed.'],
     ['disabling the last admin', 'disable', { user: 'alice' }, 409, 'alice is the last administrator (the only enabled user matching admin.subjects): make someone else an administrator first; nothing was changed.'],
     ['demoting the last admin', 'set-role', { user: 'alice', role: 'user' }, 409, 'alice is the last administrator (the only enabled user matching admin.subjects): make someone else an administrator first; nothing was changed.'],
     ['an action that does not exist', 'format-disk', { user: 'bob' }, 404, 'There is no such admin action; nothing was changed.'],
@@ -178,7 +179,7 @@ describe('refused forms: a message on the page, nothing written', () => {
   ])('a %s form token', async (_what, csrf) => {
     const before = fileText();
     const token = csrf === 'stale' ? (await signedIn(app, 'alice', USERS.alice.password).then((other) => other.get(ADMIN))).body.match(/name="csrf" value="([^"]+)"/)![1]! : csrf;
-    const reply = await adminPost(alice, 'remove', { user: 'bob' }, { csrf: token });
+    const reply = await adminPost(alice, 'remove', { user: 'bob', confirm: 'yes' }, { csrf: token });
     expect(reply.status).toBe(403);
     expect(messageOf(reply.body, 'alert')).toBe('This form has expired (its security token is missing or stale); nothing was changed. Try again on this page.');
     expect(fileText()).toBe(before);
