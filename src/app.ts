@@ -10,6 +10,10 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
+import { createAccountPage } from './handlers/account.js';
+import { createPasswordChange } from './handlers/account-password.js';
+import { createSessionEnders } from './handlers/account-sessions.js';
+import { createAppPasswordHandlers } from './handlers/account-tokens.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createAdminHandlers } from './handlers/admin.js';
 import { createHomeHandler } from './handlers/home.js';
@@ -78,7 +82,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -102,6 +106,7 @@ export function buildApp(deps: AppDeps): Koa {
   const homePage = oidc ? pageSecurityHeaders(config.session.domain, allowHttp, () => oidc.endSessionOrigins()) : pages;
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
+  const tokenUses = deps.tokenUses ?? new MemoryTokenUseStore();
   const verifyDeps = {
     ...subject,
     store: deps.store,
@@ -119,7 +124,7 @@ export function buildApp(deps: AppDeps): Koa {
       ...deps,
       tokens: config.tokens,
       passwordFingerprint: subject.rules.passwordFingerprint,
-      uses: deps.tokenUses ?? new MemoryTokenUseStore(),
+      uses: tokenUses,
       onUseWriteError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not record an app password use'),
     }),
   };
@@ -149,22 +154,21 @@ export function buildApp(deps: AppDeps): Koa {
         startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
       })
     : undefined;
-  // One store for sign-in's trusted devices and the admin page, which ends a user's trusts.
-  const deviceStore = config.login.device_ttl > 0 ? (deps.deviceStore ?? new MemoryDeviceStore(deps.now)) : undefined;
-  const devices = deviceStore
-    ? {
-        trust: createDeviceTrust({
-          store: deviceStore,
-          secret: deps.secret,
-          users: deps.users,
-          passwordFingerprint: subject.rules.passwordFingerprint,
-          ttlMs: config.login.device_ttl,
-          now: deps.now,
-          onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
-        }),
-        cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
-      }
-    : undefined;
+  const devices =
+    config.login.device_ttl > 0
+      ? {
+          trust: createDeviceTrust({
+            store: deps.deviceStore ?? new MemoryDeviceStore(deps.now),
+            secret: deps.secret,
+            users: deps.users,
+            passwordFingerprint: subject.rules.passwordFingerprint,
+            ttlMs: config.login.device_ttl,
+            now: deps.now,
+            onStoreFailure: (err) => deps.logger.warn({ reason: err.message }, 'device trust store failed; the ordinary sign-in limits apply'),
+          }),
+          cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
+        }
+      : undefined;
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -194,18 +198,27 @@ export function buildApp(deps: AppDeps): Koa {
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
   const home = createHomeHandler({ ...subject, csrf, urls });
-  const admin = createAdminHandlers({
+  const accountDeps = {
     ...subject,
     csrf,
     logger: deps.logger,
+    urls,
+    store: deps.store,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    usersFile: config.users.file,
+    minPasswordLength: config.users.min_password_length,
+    domain: config.session.domain,
+    tokenUses,
+    ...(devices ? { devices: devices.trust } : {}),
+  };
+  const account = createAccountPage(accountDeps);
+  const accountSessions = createSessionEnders(accountDeps, account);
+  const appPasswords = createAppPasswordHandlers(accountDeps, account);
+  const admin = createAdminHandlers({
+    ...accountDeps,
     urls: { ...urls, admin: `${publicUrl}/admin` },
     subjects: compileSubjects(config.admin.subjects),
-    minPasswordLength: config.users.min_password_length,
-    usersFile: config.users.file,
-    hasher: deps.hasher,
-    store: deps.store,
-    throttle: deps.throttle,
-    devices: deviceStore,
   });
 
   // The whole HTTP surface, on one screen.
@@ -224,6 +237,14 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  // The account page (homePage headers: its sign-out form may end at a provider). Every change is a POST with the CSRF token.
+  router.get('/account', homePage, session, account.show);
+  router.post('/account/password', homePage, form, session, createPasswordChange(accountDeps, account));
+  router.post('/account/sessions/end', homePage, form, session, accountSessions.endOne);
+  router.post('/account/sessions/end-others', homePage, form, session, accountSessions.endOthers);
+  router.post('/account/app-passwords', homePage, form, session, appPasswords.create);
+  router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
+  // The admin page, for admin.subjects; every change is a POST with the CSRF token.
   router.get('/admin', pages, session, admin.show);
   router.post('/admin/:action', pages, form, session, admin.act);
   router.get('/forbidden', forbidden.show);

@@ -10,6 +10,7 @@
 import { MAX_PASSWORD_BYTES } from '../auth/passwords.js';
 import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
 import { parseIp } from '../net/cidr.js';
+import { parseTokenId } from '../tokens/manage.js';
 
 export type AdminCommand =
   | {
@@ -124,9 +125,9 @@ function command(action: string, body: unknown, rules: { readonly minPasswordLen
     case 'clear-throttle':
       return { action, by: throttleTarget(body) };
     case 'revoke-token': {
-      const id = formField(body, 'token').trim();
-      if (!/^[0-9A-Za-z]{8}$/.test(id)) throw new Problem('That is not an app password ID (the ID column of the app passwords list).');
-      return { action, id };
+      const id = parseTokenId(formField(body, 'token'));
+      if (!id.ok) throw new Problem('That is not an app password ID (the ID column of the app passwords list).');
+      return { action, id: id.value };
     }
     case 'remove': {
       const name = username(body);

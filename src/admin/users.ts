@@ -8,7 +8,7 @@ import { errnoOf } from '../auth/atomic-file.js';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
 import type { UserChange } from '../auth/user-change.js';
-import { assertUsersFileWritable } from '../auth/users-file-lock.js';
+import { assertUsersFileWritable, cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import { editUsersFile, UsersFileProblemsError, type UsersFileEditor } from '../auth/users-file-writer.js';
 import type { SubjectMatcher } from '../access/rules.js';
 import { factorsOf, resetFactors } from './factors.js';
@@ -60,16 +60,23 @@ function readOnlyReason(path: string, code: string): string {
   return `The users file ${path} cannot be written by Postern here (${code}): it may be mounted read-only, such as a Kubernetes Secret. Change users at the file's source, or with ${CLI_EQUIVALENTS} where the file is writable.`;
 }
 
-/** Runs `edit` under the users-file lock; a file that cannot be written or has problems is a refusal. */
-async function edit<T>(path: string, fn: (file: UsersFileEditor) => T): Promise<T> {
+/**
+ * Runs a write of the users file; a file that cannot be written here or has problems is a refusal
+ * (nothing was written).
+ */
+export async function writing<T>(path: string, write: () => Promise<T>): Promise<T> {
   try {
-    return await editUsersFile(path, fn);
+    return await write();
   } catch (err) {
-    const code = errnoOf(err);
-    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'EBUSY') throw new AdminRefusal(409, readOnlyReason(path, code));
+    if (cannotWriteUsersFile(err)) throw new AdminRefusal(409, readOnlyReason(path, errnoOf(err)!));
     if (err instanceof UsersFileProblemsError) throw new AdminRefusal(409, `${err.message}. Nothing was changed.`);
     throw err;
   }
+}
+
+/** Runs `edit` under the users-file lock (editUsersFile), as a write. */
+function edit<T>(path: string, fn: (file: UsersFileEditor) => T): Promise<T> {
+  return writing(path, () => editUsersFile(path, fn));
 }
 
 function existing(file: UsersFileEditor, username: string): User {
@@ -84,9 +91,9 @@ function keepAnAdmin(deps: UsersFileDeps, file: UsersFileEditor, username: strin
 }
 
 /** The commands that change the users file's entry of one user. */
-export type UserFileCommand = Extract<AdminCommand, { action: 'add-user' | 'set-role' | Exclude<UserAction, 'revoke-sessions'> }>;
+export type UserFileCommand = Extract<AdminCommand, { action: 'add-user' | 'set-role' | Exclude<UserAction, 'revoke-sessions' | 'reset-password'> }>;
 
-/** Carries out a command on the users file (every user action but `revoke-sessions`). */
+/** Carries out a command on a user's entry in the users file (reset-password: auth/password-change.ts). */
 export async function changeUser(deps: UsersFileDeps, command: UserFileCommand): Promise<UserOutcome> {
   const { username } = command;
   const path = deps.usersFile;
@@ -123,16 +130,6 @@ export async function changeUser(deps: UsersFileDeps, command: UserFileCommand):
         ? { notice: `Disabled ${username}: they cannot sign in, and their sessions have ended.`, username, change: 'disabled', audit: {} }
         : { notice: `Enabled ${username}: they can sign in again.`, username, change: 'enabled', audit: {} };
     }
-    case 'reset-password': {
-      // MERGE: use src/auth/password-change.ts (the account helper's "set a password + end other sessions").
-      const generated = generatePassword();
-      const hash = await deps.hasher.hash(generated);
-      await edit(path, (file) => {
-        existing(file, username);
-        file.update(username, { password: hash });
-      });
-      return { notice: `New password for ${username}; their sessions have ended.`, username, change: 'password', generated, audit: {} };
-    }
     case 'reset-factors':
       await edit(path, (file) => {
         if (factorsOf(existing(file, username)).length === 0) throw new AdminRefusal(409, `${username} has no second factors; nothing was changed.`);
@@ -147,18 +144,4 @@ export async function changeUser(deps: UsersFileDeps, command: UserFileCommand):
       });
       return { notice: `Removed ${username}; their sessions have ended.`, username, change: 'removed', audit: {} };
   }
-}
-
-/** Revokes the app password `id`, whoever owns it. */
-export async function revokeAppPassword(usersFile: string, id: string): Promise<{ owner: string; name: string }> {
-  // MERGE: use src/tokens/manage.ts (the account helper's revoke, moved out of src/cli/token-command.ts).
-  return edit(usersFile, (file) => {
-    for (const user of file.users.values()) {
-      const token = user.appPasswords?.find((t) => t.id === id);
-      if (token === undefined) continue;
-      file.removeAppPassword(user.username, id);
-      return { owner: user.username, name: token.name };
-    }
-    throw new AdminRefusal(404, `There is no app password ${id}; nothing was changed.`);
-  });
 }

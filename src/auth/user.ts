@@ -25,8 +25,8 @@ export interface UserDirectory {
   find(username: string): User | undefined;
   all(): readonly User[];
   /**
-   * Re-reads the source now instead of at the next change notice (the admin page, after its own
-   * write, shows the result at once). Absent for a directory that is not a file.
+   * Re-reads the users file now, for a writer in this process that must see its own write at once
+   * (the account page after a password change). Absent: the directory follows the file by itself.
    */
   reload?(): Promise<boolean>;
 }

@@ -35,7 +35,8 @@ export interface AdminPageModel extends AdminTables {
 function messages(m: AdminPageModel): SafeHtml {
   return html`${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
 ${m.notice ? html`<div class="notice" role="status">${m.notice}</div>` : ''}
-${m.generated ? html`<div class="notice" role="status">Password for <strong>${m.generated.username}</strong>, shown only now; give it to them: <code id="generated-password">${m.generated.password}</code></div>` : ''}
+${m.generated ? html`<div class="notice" role="status">Password for <strong>${m.generated.username}</strong>, shown only now; give it to them:
+<code class="secret" id="generated-password">${m.generated.password}</code></div>` : ''}
 ${m.readOnly ? html`<div class="error" role="status">Read-only: ${m.readOnly}</div>` : ''}`;
 }
 
@@ -116,6 +117,6 @@ ${addUserForm(m)}
 ${sessionsSection(m)}
 ${throttleSection(m)}
 ${appPasswordsSection(m)}`,
-    { wide: true },
+    { tables: true },
   );
 }

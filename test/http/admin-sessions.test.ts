@@ -97,7 +97,7 @@ describe('sessions, throttle and app passwords on /admin', () => {
 
     const reply = await adminPost(alice, 'revoke-token', { token: id });
     expect(reply.status).toBe(200);
-    expect(messageOf(reply.body, 'status')).toBe(`Revoked the app password ${id} (phone) of bob.`);
+    expect(messageOf(reply.body, 'status')).toBe(`Revoked the app password ${id} of bob.`);
     expect(usersOnDisk(app).get('bob')!.appPasswords).toBeUndefined();
     expect(reply.body).toContain('No app passwords.');
 

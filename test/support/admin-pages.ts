@@ -47,5 +47,5 @@ export function messageOf(body: string, role: 'alert' | 'status'): string | unde
 
 /** The password the page shows once after it generated one. */
 export function generatedPassword(body: string): string | undefined {
-  return /<code id="generated-password">([^<]+)<\/code>/.exec(body)?.[1];
+  return /<code class="secret" id="generated-password">([^<]+)<\/code>/.exec(body)?.[1];
 }
