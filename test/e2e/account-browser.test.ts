@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, signInByKeyboard, tabTo } from '../support/chromium.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const PORTAL = 'http://auth.example.com';
@@ -28,23 +28,6 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** Presses Tab until the element with `id` has the focus, as a keyboard user would (at most 20 presses). */
-async function tabTo(page: Page, id: string): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    if ((await page.evaluate<string | undefined>('document.activeElement?.id')) === id) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`Tab never reached #${id}`);
-}
-
-/** The sign-in form, by keyboard: the username field has autofocus. */
-async function signInByKeyboard(page: Page, password: string, landing: string): Promise<void> {
-  await page.keyboard.type('alice');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await Promise.all([page.waitForURL(landing), page.keyboard.press('Enter')]);
-}
-
 /** Content-Security-Policy reports of a page: the stylesheet must keep matching its hash. */
 function cspViolations(page: Page): string[] {
   const seen: string[] = [];
@@ -62,7 +45,7 @@ describe('the account page in a real browser', () => {
 
     await page.goto(`${PORTAL}/account`);
     expect(new URL(page.url()).pathname).toBe('/login');
-    await signInByKeyboard(page, OLD_PASSWORD, `${PORTAL}/account`);
+    await signInByKeyboard(page, 'alice', OLD_PASSWORD, `${PORTAL}/account`);
     await expect(page.title()).resolves.toBe('Your account');
 
     await tabTo(page, 'current');
@@ -99,7 +82,7 @@ describe('the account page in a real browser', () => {
     const page = await context.newPage();
     const violations = cspViolations(page);
     await page.goto(`${PORTAL}/account`);
-    await signInByKeyboard(page, NEW_PASSWORD, `${PORTAL}/account`);
+    await signInByKeyboard(page, 'alice', NEW_PASSWORD, `${PORTAL}/account`);
     // Nothing wider than the screen: no sideways scrolling on a phone.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     // The dark palette applies (prefers-color-scheme).

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, signInByKeyboard, tabTo } from '../support/chromium.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
@@ -26,24 +26,6 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** Presses Tab until the focused element's `property` (id, textContent) is `want`, as a keyboard user would. */
-async function tabTo(page: Page, want: string, property: 'id' | 'textContent' = 'id'): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await page.evaluate(`document.activeElement?.${property}`)) === want) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`Tab never reached the element whose ${property} is ${want}`);
-}
-
-/** Signs in on the sign-in page (the username field has autofocus) and waits for `landing`. */
-async function signIn(page: Page, username: string, password: string, landing: string): Promise<void> {
-  await expect(page.title()).resolves.toBe('Sign in');
-  await page.keyboard.type(username);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await Promise.all([page.waitForURL(landing), page.keyboard.press('Enter')]);
-}
-
 describe('the admin page in a real browser, keyboard only', () => {
   it('an admin adds a user with a generated password, signs out, and the new user signs in with it', async () => {
     const context = await browser.newContext();
@@ -51,7 +33,8 @@ describe('the admin page in a real browser, keyboard only', () => {
 
     await page.goto(`${PUBLIC}/admin`);
     expect(page.url()).toBe(`${PUBLIC}/login?rd=${encodeURIComponent(`${PUBLIC}/admin`)}`);
-    await signIn(page, 'alice', 'alice admin password', `${PUBLIC}/admin`);
+    await expect(page.title()).resolves.toBe('Sign in');
+    await signInByKeyboard(page, 'alice', 'alice admin password', `${PUBLIC}/admin`);
     await expect(page.title()).resolves.toBe('Administration');
 
     await tabTo(page, 'new-username');
@@ -75,7 +58,8 @@ describe('the admin page in a real browser, keyboard only', () => {
     await tabTo(page, 'Sign out', 'textContent');
     await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
 
-    await signIn(page, 'dora', password, `${PUBLIC}/`);
+    await expect(page.title()).resolves.toBe('Sign in');
+    await signInByKeyboard(page, 'dora', password, `${PUBLIC}/`);
     expect(await page.textContent('h1')).toBe('You are signed in');
     expect(await page.textContent('dl')).toContain('Userdora');
     expect(await page.textContent('dl')).toContain('Groupsfamily');

@@ -3,7 +3,7 @@
  * with nothing of its own reaching the network: `hostRules` maps the test hosts to the server under
  * test, and every other name fails to resolve.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export function launchChromium(hostRules: string): Promise<Browser> {
   return chromium.launch({
@@ -20,4 +20,24 @@ export function launchChromium(hostRules: string): Promise<Browser> {
       `--host-resolver-rules=${hostRules}, MAP * ~NOTFOUND`,
     ],
   });
+}
+
+/**
+ * Presses Tab until the focused element's `property` (its id, or its text) is `want`, as a keyboard
+ * user would; at most 200 presses.
+ */
+export async function tabTo(page: Page, want: string, property: 'id' | 'textContent' = 'id'): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await page.evaluate<string | undefined>(`document.activeElement?.${property}`)) === want) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached the element whose ${property} is ${want}`);
+}
+
+/** The sign-in form, by keyboard (the username field has autofocus); waits for `landing`. */
+export async function signInByKeyboard(page: Page, username: string, password: string, landing: string | RegExp): Promise<void> {
+  await page.keyboard.type(username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await Promise.all([page.waitForURL(landing), page.keyboard.press('Enter')]);
 }
