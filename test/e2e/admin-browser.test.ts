@@ -1,34 +1,16 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, signInByKeyboard, tabTo } from '../support/chromium.js';
-import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appInChromium, ARTIFACTS, signInByKeyboard, tabTo } from '../support/chromium.js';
 
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const PUBLIC = 'http://auth.example.com';
-
-let app: AppFixture;
-let browser: Browser;
-
-beforeAll(async () => {
-  app = await startApp(
-    { server: { public_url: PUBLIC }, session: { domain: 'example.com' } },
-    { alice: { password: 'alice admin password', role: 'admin', name: 'Alice Liddell' }, bob: { password: 'bob user password' } },
-  );
-  // auth.example.com is the app under test; nothing else resolves at all.
-  browser = await launchChromium(`MAP auth.example.com 127.0.0.1:${app.port}`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+const world = appInChromium(
+  { server: { public_url: PUBLIC }, session: { domain: 'example.com' } },
+  { alice: { password: 'alice admin password', role: 'admin', name: 'Alice Liddell' }, bob: { password: 'bob user password' } },
+);
 
 describe('the admin page in a real browser, keyboard only', () => {
   it('an admin adds a user with a generated password, signs out, and the new user signs in with it', async () => {
-    const context = await browser.newContext();
+    const context = await world.browser.newContext();
     const page = await context.newPage();
 
     await page.goto(`${PUBLIC}/admin`);
