@@ -10,7 +10,9 @@
  * times that check's time, never above MAX_RAISE times the calibrated floor. A fast check never
  * lowers it, so the floor does not move with each sample and every kind of refusal waits for the
  * same figure, and the margin leaves room for the slowest class's own time to grow under load
- * before it shows through.
+ * before it shows through. Each raise is at least MARGIN times the floor before it, so between two
+ * calibrations it rises at most RAISES_MAX times (1.5^4 > 4): the refusals that can show a check
+ * slower than the floor are that few.
  *
  * Every refusal, the slowest class's own included, is held by holdMs() to `started + floor`: a
  * check that raised the floor is held to the raised one, like those after it.
@@ -25,6 +27,8 @@ export const MARGIN = 1.5;
  * must not make every later refusal take seconds. A check slower than that shows through.
  */
 export const MAX_RAISE = 4;
+/** The most raises between two calibrations: the least n with MARGIN^n >= MAX_RAISE. */
+export const RAISES_MAX = Math.ceil(Math.log(MAX_RAISE) / Math.log(MARGIN));
 
 export class RefusalFloor {
   #classes: Readonly<Record<string, number>> = {};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MARGIN, MAX_RAISE, RefusalFloor } from '../../src/auth/refusal-floor.js';
+import { MARGIN, MAX_RAISE, RAISES_MAX, RefusalFloor } from '../../src/auth/refusal-floor.js';
 
 type Step = { readonly calibrate: Record<string, number[]> } | { readonly observe: number };
 
@@ -32,6 +32,18 @@ describe('RefusalFloor decisions', () => {
     ['ignores durations that are not milliseconds', [{ calibrate: { a: [Number.NaN, -1, Number.POSITIVE_INFINITY, 10] } }, { observe: Number.POSITIVE_INFINITY }, { observe: Number.NaN }], MARGIN * 10],
   ])('%s', (_what, steps, expected) => {
     expect(floorAfter(steps).ms).toBe(expected);
+  });
+
+  it(`rises at most RAISES_MAX (${RAISES_MAX}) times between calibrations, however the checks slow down`, () => {
+    const floor = floorAfter([calibrated]);
+    let raises = 0;
+    for (let i = 0; i < 100; i++) {
+      const before = floor.ms;
+      floor.observe(before + 0.001); // just slower than the floor, each time
+      if (floor.ms > before) raises++;
+    }
+    expect(raises).toBe(RAISES_MAX);
+    expect(floor.ms).toBe(MAX_RAISE * FLOOR);
   });
 
   it('reports each class by its median at the last calibration', () => {
