@@ -84,6 +84,7 @@ describe('defaults', () => {
         },
         device_ttl: 90 * 24 * HOUR,
       },
+      admin: { subjects: ['role:admin'] },
       secrets: {},
       two_factor: { required_for_enrolled: true, enrol_on_sign_in: false, issuer: 'Postern' },
       metrics: { address: '127.0.0.1', port: undefined },
