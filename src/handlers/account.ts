@@ -10,6 +10,7 @@ import { currentSession, currentSessionId } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
 import type { TokenUseStore } from '../tokens/last-use.js';
+import { sessionsOf } from '../sessions/manage.js';
 import { listAppPasswords } from '../tokens/manage.js';
 import { accountPage, usersFileReadOnlyPage, type AccountPageModel } from '../views/account-page.js';
 import { messagePage } from '../views/message-page.js';
@@ -19,8 +20,8 @@ export interface AccountDeps extends SubjectDeps {
   readonly logger: Logger;
   /** Absolute URLs of our own pages; `account` is this page, the forms post under it. */
   readonly urls: { readonly login: string; readonly logout: string; readonly home: string; readonly account: string };
-  // MERGE: use src/sessions/manage.ts (listing and ending a user's sessions) once it exists.
-  readonly store: Pick<SessionStore, 'listByUser' | 'destroy'>;
+  /** The session store, read and written through sessions/manage.ts (the visitor's own sessions only). */
+  readonly store: Pick<SessionStore, 'listAll' | 'listByUser' | 'destroy'>;
   readonly hasher: PasswordHasher;
   readonly throttle: LoginThrottle;
   /** Path of the users file (config `users.file`): where passwords and app passwords are written. */
@@ -73,8 +74,7 @@ export function createAccountPage(deps: AccountDeps) {
   }
 
   async function render(ctx: Context, who: AccountVisitor, status: number, extras: PageExtras = {}): Promise<void> {
-    // MERGE: use src/sessions/manage.ts
-    const sessions = await deps.store.listByUser(who.identity.user);
+    const sessions = await sessionsOf(deps.store, who.identity.user);
     const appPasswords = who.user
       ? {
           rows: appPasswordViews(await listAppPasswords([who.user], deps.tokenUses), deps.now()),
