@@ -82,7 +82,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, admin: `${publicUrl}/admin` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -197,7 +197,8 @@ export function buildApp(deps: AppDeps): Koa {
     degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
-  const home = createHomeHandler({ ...subject, csrf, urls });
+  const adminSubjects = compileSubjects(config.admin.subjects);
+  const home = createHomeHandler({ ...subject, csrf, urls, adminSubjects });
   const accountDeps = {
     ...subject,
     csrf,
@@ -215,11 +216,7 @@ export function buildApp(deps: AppDeps): Koa {
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);
   const appPasswords = createAppPasswordHandlers(accountDeps, account);
-  const admin = createAdminHandlers({
-    ...accountDeps,
-    urls: { ...urls, admin: `${publicUrl}/admin` },
-    subjects: compileSubjects(config.admin.subjects),
-  });
+  const admin = createAdminHandlers({ ...accountDeps, subjects: adminSubjects });
 
   // The whole HTTP surface, on one screen.
   // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
