@@ -1,6 +1,7 @@
+import { formField } from '../http/form-field.js';
 import { endSession } from '../http/session-data.js';
 import { revokeSession, revokeSessionsOf } from '../sessions/manage.js';
-import { formField, type AccountDeps, type AccountPage } from './account.js';
+import type { AccountDeps, AccountPage } from './account.js';
 
 /** A session handle as the page posts it: all 64 hex digits (store/session-store.ts sessionHandle), never a prefix. */
 const HANDLE = /^[0-9a-f]{64}$/;

@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
+import { formField } from '../http/form-field.js';
 import { createAppPassword, parseTokenExpiry, parseTokenHosts, parseTokenId, parseTokenName, revokeAppPassword, type AppPasswordSpec } from '../tokens/manage.js';
-import { formField, type AccountDeps, type AccountPage, type AccountVisitor } from './account.js';
+import type { AccountDeps, AccountPage, AccountVisitor } from './account.js';
 
 /** What the create form held, to show it again when it is refused. */
 interface TokenForm {

@@ -6,6 +6,7 @@ import type { PasswordHasher } from '../auth/passwords.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
+import { formField } from '../http/form-field.js';
 import { currentSession, currentSessionId } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
@@ -160,9 +161,3 @@ export function createAccountPage(deps: AccountDeps) {
 }
 
 export type AccountPage = ReturnType<typeof createAccountPage>;
-
-/** A string field of a parsed form body, or undefined. */
-export function formField(body: unknown, name: string): string | undefined {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
