@@ -1,5 +1,6 @@
 import { html } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput } from './page-parts.js';
 
 export interface HomePageModel {
   user: string;
@@ -29,7 +30,7 @@ ${m.email ? html`<dt>Email</dt><dd>${m.email}</dd>` : ''}
 <p><a href="${m.accountHref}">Your account</a>: password, sessions, app passwords.</p>
 ${m.adminHref ? html`<p><a href="${m.adminHref}">Administration</a>: users, sessions, sign-in throttle, app passwords.</p>
 ` : ''}<form method="post" action="${m.logoutAction}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <button type="submit">Sign out</button>
 </form>`,
   );
