@@ -5,6 +5,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
+import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
 import { currentSession, currentSessionId } from '../http/session-data.js';
@@ -49,6 +50,13 @@ export interface AccountVisitor {
 
 /** What a rendering of the page adds to the stored state: the outcome of an action. */
 export type PageExtras = Pick<AccountPageModel, 'flash'> & { readonly created?: { name: string; token: string }; readonly tokenForm?: NonNullable<AccountPageModel['appPasswords']>['form'] };
+
+/** A users-file write the page could not make: the log event, what it was in words, the command that makes it. */
+export interface ReadOnlyRefusal {
+  readonly event: string;
+  readonly what: string;
+  readonly command: () => string;
+}
 
 /** `?done=` after a POST that worked (Post/Redirect/Get): fixed texts, so the query can only pick one. */
 const DONE: Readonly<Record<string, string>> = {
@@ -126,11 +134,23 @@ export function createAccountPage(deps: AccountDeps) {
       ctx.redirect(`${deps.urls.account}?done=${what}`);
     },
 
-    /** The users file cannot be written here: who can make the change, and with which command. */
-    readOnly(ctx: Context, what: string, command: string): void {
-      ctx.status = 503;
-      ctx.type = 'html';
-      ctx.body = usersFileReadOnlyPage({ what, command, back: deps.urls.account });
+    /**
+     * Runs a write of the users file. When the file cannot be written here (a read-only mount, no
+     * permission: nothing was written), logs `refused.event` and answers 503 with who can make the
+     * change and the command to run (built only then), and resolves `{ written: false }`. Any other
+     * error rejects.
+     */
+    async writing<T>(ctx: Context, who: AccountVisitor, refused: ReadOnlyRefusal, write: () => Promise<T>): Promise<{ readonly written: true; readonly value: T } | { readonly written: false }> {
+      try {
+        return { written: true, value: await write() };
+      } catch (err) {
+        if (!cannotWriteUsersFile(err)) throw err;
+        deps.logger.warn({ event: refused.event, user: who.identity.user, client: ctx.state.facts.clientIp, reason: (err as Error).message }, `${refused.what} not saved: the users file cannot be written here`);
+        ctx.status = 503;
+        ctx.type = 'html';
+        ctx.body = usersFileReadOnlyPage({ what: refused.what, command: refused.command(), back: deps.urls.account });
+        return { written: false };
+      }
     },
 
     /**
