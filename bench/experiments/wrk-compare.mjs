@@ -50,11 +50,11 @@ async function measure(title, targets) {
 }
 
 function table(title, runs, against) {
-  const lines = [`\n${title} — ${rounds} rounds × ${seconds} s, wrk -t1 -c${connections}; median (min–max)`, ['', 'req/s', `req/s ÷ ${against}`, 'CPU µs/req', `CPU ÷ ${against}`].join(' | ')];
+  const lines = [`\n${title} — ${rounds} rounds × ${seconds} s, wrk -t1 -c${connections}; median (min–max)`, ['', 'req/s', `req/s ÷ ${against}`, 'CPU µs/req', `CPU ÷ ${against}`, 'user µs/req', 'system µs/req'].join(' | ')];
   for (const [n, rs] of Object.entries(runs)) {
     const ratio = rs.map((r, i) => r.rps / runs[against][i].rps);
     const cpu = rs.map((r, i) => r.cpuUs / runs[against][i].cpuUs);
-    lines.push([n, fmt(rs.map((r) => r.rps)), fmt(ratio, 2), fmt(rs.map((r) => r.cpuUs), 1), fmt(cpu, 2)].join(' | '));
+    lines.push([n, fmt(rs.map((r) => r.rps)), fmt(ratio, 2), fmt(rs.map((r) => r.cpuUs), 1), fmt(cpu, 2), fmt(rs.map((r) => r.userUs), 1), fmt(rs.map((r) => r.systemUs), 1)].join(' | '));
   }
   return lines.join('\n');
 }

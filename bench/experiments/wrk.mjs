@@ -4,10 +4,23 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuSeconds } from '../lib/cpu.mjs';
 import { makeTempDir, which } from '../lib/proc.mjs';
 
 let scriptDir;
+const TICKS = 100; // CLK_TCK on Linux
+
+/** [user, system] CPU seconds of the processes, from /proc/<pid>/stat (fields 14 and 15). */
+function cpuTimes(pids) {
+  let user = 0;
+  let system = 0;
+  for (const pid of pids) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    user += Number(fields[11]) / TICKS;
+    system += Number(fields[12]) / TICKS;
+  }
+  return [user, system];
+}
 
 /** A Lua script that sends `requests` ({ method, path, headers }) round-robin; wrk adds nothing to them. */
 function luaScript(requests) {
@@ -38,7 +51,7 @@ function parse(out) {
 /**
  * Runs wrk against 127.0.0.1:`port` for `seconds`; `pids`: the processes whose CPU is counted
  * (user + system, from /proc/<pid>/stat). Returns { rps (2xx/s), total, non2xx, errors, cpuUs
- * (CPU µs of `pids` per request), cpuPercent (of one core) }.
+ * (CPU µs of `pids` per request; userUs and systemUs its two parts), cpuPercent (of one core) }.
  */
 export async function runWrk({ port, requests, seconds, connections = 50, threads = 1, pids = [] }) {
   const bin = which('wrk');
@@ -46,7 +59,7 @@ export async function runWrk({ port, requests, seconds, connections = 50, thread
   scriptDir ??= makeTempDir('postern-bench-wrk-');
   const script = path.join(scriptDir, `s${Math.random().toString(36).slice(2)}.lua`);
   fs.writeFileSync(script, luaScript(requests));
-  const cpu0 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+  const [user0, system0] = cpuTimes(pids);
   const t0 = performance.now();
   const out = await new Promise((resolve, reject) => {
     const child = spawn(bin, ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,10 +70,12 @@ export async function runWrk({ port, requests, seconds, connections = 50, thread
     child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
   });
   const wall = (performance.now() - t0) / 1000;
-  const cpu = pids.reduce((s, pid) => s + cpuSeconds(pid), 0) - cpu0;
+  const [user1, system1] = cpuTimes(pids);
+  const cpu = user1 - user0 + system1 - system0;
   fs.rmSync(script, { force: true });
   const r = parse(out);
   if (!Number.isFinite(r.total)) throw new Error(`could not read wrk's output:\n${out}`);
   const ok = r.total - r.non2xx;
-  return { rps: ok / r.duration, total: r.total, non2xx: r.non2xx, errors: r.errors, cpuUs: (cpu * 1e6) / r.total, cpuPercent: (cpu / wall) * 100 };
+  const perRequest = (seconds) => (seconds * 1e6) / r.total;
+  return { rps: ok / r.duration, total: r.total, non2xx: r.non2xx, errors: r.errors, cpuUs: perRequest(cpu), userUs: perRequest(user1 - user0), systemUs: perRequest(system1 - system0), cpuPercent: (cpu / wall) * 100 };
 }
