@@ -7,7 +7,8 @@
 //   nginx        GET / on app.example.com through nginx (worker_processes 1, the nginx example): P1
 //   credentials  direct verify with a session cookie, an app password (Bearer) and Basic with the
 //                account password (remembered pair): P7 = token ÷ session, P8 = basic ÷ session
-// WRK_MODES (direct,nginx,credentials), WRK_SECONDS (4), WRK_ROUNDS (5), WRK_CONNECTIONS (50).
+// WRK_MODES (direct,nginx,credentials), WRK_SECONDS (4), WRK_ROUNDS (5), WRK_CONNECTIONS (50);
+// WRK_CURRENT_NODE_ARGS: node options for the current build only (e.g. a V8 flag against the same build saved as base).
 //   npm run build && node bench/experiments/wrk-compare.mjs
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,7 +62,8 @@ function table(title, runs, against) {
 
 async function main() {
   installHooks();
-  const stack = await startStack({ log, withNginx: false });
+  const posternNodeArgs = (process.env.WRK_CURRENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const stack = await startStack({ log, withNginx: false, posternNodeArgs });
   const servers = { floor: stack.floor };
   if (fs.existsSync(BASE_DIR)) servers.base = await startPostern(stack.prepared, { label: 'base', cli: path.join(BASE_DIR, 'cli', 'main.js') });
   servers.current = stack.postern;
@@ -83,12 +85,20 @@ async function main() {
     out.push(table('through nginx, 1 worker (P1 load): CPU of the verify server per request', await measure('nginx', targets), 'floor'));
   }
   if (modes.includes('credentials')) {
+    // Every build's three kinds in the same rounds, so that builds compare as well as kinds.
+    const targets = {};
     for (const [n, s] of Object.entries(servers)) {
       if (n === 'floor') continue;
       const t = credentialTargets(s.port, sessions, stack.prepared.appPassword);
       await checkCredentials(s.port, t);
-      const asWrk = (x) => ({ port: s.port, requests: x.requests, pids: [s.pid] });
-      out.push(table(`credentials, ${n} build (P7 = token ÷ session, P8 = basic ÷ session)`, await measure(`credentials ${n}`, { session: asWrk(t.session), token: asWrk(t.token), basic: asWrk(t.basic) }), 'session'));
+      for (const kind of ['session', 'token', 'basic']) targets[`${n} ${kind}`] = { port: s.port, requests: t[kind].requests, pids: [s.pid] };
+    }
+    const runs = await measure('credentials', targets);
+    const builds = Object.keys(servers).filter((n) => n !== 'floor');
+    out.push(table('credentials (direct verify): session cookie, app password (Bearer), Basic account password', runs, `${builds[0]} session`));
+    for (const n of builds) {
+      const per = (kind, key) => runs[`${n} ${kind}`].map((r, i) => r[key] / runs[`${n} session`][i][key]);
+      out.push(`${n}: P7 req/s ratio ${fmt(per('token', 'rps'), 2)}, CPU ÷ session ${fmt(per('token', 'cpuUs'), 2)}; P8 req/s ratio ${fmt(per('basic', 'rps'), 2)}, CPU ÷ session ${fmt(per('basic', 'cpuUs'), 2)}`);
     }
   }
   process.stdout.write(`${out.join('\n')}\n`);
