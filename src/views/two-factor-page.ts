@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash } from './page-parts.js';
 
 /** The second step of a sign-in, and the step-up a `two_factor` rule asks for: one page. */
 export interface TwoFactorPageModel {
@@ -30,10 +31,10 @@ export function twoFactorPage(m: TwoFactorPageModel): string {
     'Second factor',
     html`<h1>Confirm it's you</h1>
 <p>Confirm with the second factor of <strong>${m.username}</strong>${lead}.</p>
-${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
+${m.error ? flash('error', m.error) : ''}
 ${m.alternatives ?? ''}
 <form method="post" action="${m.action}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 ${m.totp ? html`<label for="code">Code from your authenticator app</label>
 ${CODE_INPUT}` : ''}
