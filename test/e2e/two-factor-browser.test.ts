@@ -41,8 +41,8 @@ describe('the second factor in a real browser', () => {
     const violations = cspViolations(page);
     await password(page, 'alice', `${PORTAL}/login/2fa`);
     expect(await page.textContent('h1')).toBe("Confirm it's you");
-    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('code');
     await page.screenshot({ path: join(ARTIFACTS, 'second-factor-desktop-light.png'), fullPage: true });
+    await page.waitForFunction("document.activeElement?.id === 'code'");
     await page.keyboard.type(await alice.code(Date.now()));
     await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
     expect(await page.textContent('body')).toContain('alice');
@@ -68,6 +68,7 @@ describe('the second factor in a real browser', () => {
     const secret = ((await enrol.textContent('code')) ?? '').replaceAll(' ', '');
     const { generate } = await import('otplib');
     // The code field has autofocus.
+    await enrol.waitForFunction("document.activeElement?.id === 'code'");
     await enrol.keyboard.type(await generate({ secret, epoch: Math.floor(Date.now() / 1000) }));
     await Promise.all([enrol.waitForResponse((r) => r.request().method() === 'POST'), enrol.keyboard.press('Enter')]);
     expect(await enrol.textContent('h1')).toBe('Your recovery codes');

@@ -40,6 +40,8 @@ export async function tabTo(page: Page, want: string, property: 'id' | 'textCont
 
 /** The sign-in form, by keyboard (the username field has autofocus); waits for `landing`. */
 export async function signInByKeyboard(page: Page, username: string, password: string, landing: string | RegExp): Promise<void> {
+  // Autofocus may land a moment after the load event on a busy machine: keys typed before it are lost ('bob' became 'ob').
+  await page.waitForFunction("document.activeElement?.id === 'username'");
   await page.keyboard.type(username);
   await page.keyboard.press('Tab');
   await page.keyboard.type(password);
