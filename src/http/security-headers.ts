@@ -30,6 +30,9 @@ function contentSecurityPolicy(protectedDomain: string, allowHttp: boolean): (mo
     [
       "default-src 'none'",
       `style-src ${STYLE_HASH}`,
+      // Postern's own script file (views/passkey-script.ts, the passkey ceremony) and its fetch of the options; nothing inline.
+      "script-src 'self'",
+      "connect-src 'self'",
       `form-action ${[...more, "'self'", ...targets].join(' ')}`,
       "frame-ancestors 'none'",
       "base-uri 'none'",

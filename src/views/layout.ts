@@ -24,7 +24,8 @@ dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 /** The only inline style; the Content-Security-Policy allows it by hash, nothing else. */
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 
-export function layout(title: string, body: SafeHtml): string {
+/** `scripts`: the pages that run a passkey ceremony load views/passkey-script.ts (the only script). */
+export function layout(title: string, body: SafeHtml, opts: { readonly scripts?: readonly string[] } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -33,7 +34,8 @@ export function layout(title: string, body: SafeHtml): string {
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
 <style>${raw(STYLESHEET)}</style>
-</head>
+${(opts.scripts ?? []).map((src) => html`<script src="${src}" defer></script>
+`)}</head>
 <body>
 <main>
 ${body}
