@@ -11,12 +11,15 @@
  *       disabled: false            # default false
  *       session_fingerprint: "..." # written by a sign-in rehash, see carried-fingerprint.ts
  *       app_passwords: [...]       # written by `postern token create`, see tokens/app-password-parse.ts
+ *       factors: {...}             # second factors, see factors/factors.ts
  *
  * Parsing collects every problem at once and never throws.
  */
 import { parseDocument } from 'yaml';
 import { CARRIED_FINGERPRINT_KEY, carriedFingerprintFor, isCarriedFingerprint } from './carried-fingerprint.js';
 import { isSupportedHash } from './passwords.js';
+import { FACTORS_KEY } from '../factors/factors.js';
+import { parseFactors } from '../factors/factors-parse.js';
 import { APP_PASSWORDS_KEY, parseAppPasswords } from '../tokens/app-password-parse.js';
 import type { User } from './user.js';
 import { hasControlChars, normaliseUsername, validateUsername } from './username.js';
@@ -28,7 +31,7 @@ export interface UsersFileResult {
   problems: string[];
 }
 
-export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY, APP_PASSWORDS_KEY] as const;
+export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY, APP_PASSWORDS_KEY, FACTORS_KEY] as const;
 export const DEFAULT_ROLE = 'user';
 const MAX_ALIASES = 100;
 
@@ -172,9 +175,10 @@ function parseUser(username: string, value: unknown, at: string, problems: strin
   }
 
   const appPasswords = parseAppPasswords(entry.get(APP_PASSWORDS_KEY), `${at}.${APP_PASSWORDS_KEY}`, problems);
+  const factors = parseFactors(entry.get(FACTORS_KEY), `${at}.${FACTORS_KEY}`, problems);
 
   if (problems.length > before) return undefined;
-  const user: User = { username, password, role, groups: Object.freeze(groups), email, name, disabled };
+  const user: User = { username, password, role, groups: Object.freeze(groups), email, name, disabled, ...(factors ? { factors } : {}) };
   const withTokens = appPasswords.length === 0 ? user : { ...user, appPasswords: Object.freeze(appPasswords) };
   return Object.freeze(sessionFingerprint === undefined ? withTokens : { ...withTokens, sessionFingerprint });
 }

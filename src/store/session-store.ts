@@ -22,6 +22,12 @@ export interface SessionData {
   readonly adm?: string;
   /** 1 when "keep me signed in" was ticked: the cookie lasts until `expires`, also when it is written again. */
   readonly rem?: 1;
+  /**
+   * How the person proved who they are, RFC 8176 style (factors/session-methods.ts): `pwd`, `otp`,
+   * `hwk`, `recovery`, `oidc`, and `mfa` when a provider or a verified passkey vouched for two
+   * factors at once. Absent in sessions opened before second factors existed: one factor.
+   */
+  readonly amr?: readonly string[];
   /** Client address and shortened user agent at sign-in (http/session-origin.ts), for `postern sessions list`. */
   readonly ip?: string;
   readonly ua?: string;
@@ -45,6 +51,7 @@ export function parseSessionData(value: unknown): SessionData | undefined {
   const v = value as Record<string, unknown>;
   if (typeof v.user !== 'string' || typeof v.via !== 'string' || !isFiniteNumber(v.created) || !isFiniteNumber(v.expires) || !isFiniteNumber(v.seen)) return undefined;
   if (v.pwv !== undefined && typeof v.pwv !== 'string') return undefined;
+  if (v.amr !== undefined && !(Array.isArray(v.amr) && v.amr.every((m) => typeof m === 'string'))) return undefined;
   return v as SessionData;
 }
 
