@@ -14,6 +14,7 @@
  * (store/passkey-counter-store.ts). Every problem names its key path.
  */
 import { hasControlChars } from '../auth/username.js';
+import { parseIsoTime } from '../util/iso-time.js';
 
 /** A passkey as the users file holds it. */
 export interface Passkey {
@@ -94,9 +95,7 @@ function parseEntry(value: unknown, at: string, problems: string[]): Passkey | u
   if (!Array.isArray(transports) || !transports.every((t) => (TRANSPORTS as readonly unknown[]).includes(t))) {
     problems.push(`${at}.transports must be a list of ${TRANSPORTS.join(', ')}`);
   }
-  const rawCreated = entry.get('created');
-  const created = typeof rawCreated === 'string' && /^\d{4}-\d\d-\d\dT/.test(rawCreated) ? Date.parse(rawCreated) : Number.NaN;
-  if (Number.isNaN(created)) problems.push(`${at}.created must be a date and time such as "2026-12-02T06:00:00Z"`);
+  const created = parseIsoTime(entry.get('created'), `${at}.created`, problems, true);
   const userVerified = entry.get('user_verified') ?? false;
   if (typeof userVerified !== 'boolean') problems.push(`${at}.user_verified must be true or false`);
 
@@ -106,7 +105,7 @@ function parseEntry(value: unknown, at: string, problems: string[]): Passkey | u
     name: name as string,
     publicKey: publicKey as string,
     transports: Object.freeze([...(transports as string[])]),
-    created,
+    created: created!,
     userVerified: userVerified as boolean,
   });
 }

@@ -66,7 +66,7 @@ describe('the passkeys list of the users file', () => {
       `${AT}[0].name must not be empty`,
       `${AT}[0].public_key must be the COSE public key in base64url`,
       `${AT}[0].transports must be a list of ble, cable, hybrid, internal, nfc, smart-card, usb`,
-      `${AT}[0].created must be a date and time such as "2026-12-02T06:00:00Z"`,
+      `${AT}[0].created must be a date and time such as "2026-12-02T03:00:00Z"`,
       `${AT}[0].user_verified must be true or false`,
       `${AT}[1] must be a mapping with id, name, public_key and created`,
     ]);
