@@ -27,6 +27,8 @@ import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type Red
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
 import { RedisTokenUseStore } from './tokens/last-use.js';
+import { RedisPasskeyCounterStore } from './store/passkey-counter-store-redis.js';
+import { RedisSingleUseGuard } from './store/single-use-guard-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -261,7 +263,14 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
-    ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis) } : {}),
+    ...(redis
+      ? {
+          deviceStore: new RedisDeviceStore(redis),
+          tokenUses: new RedisTokenUseStore(redis),
+          passkeyCounters: new RedisPasskeyCounterStore(redis),
+          singleUseGuard: new RedisSingleUseGuard(redis),
+        }
+      : {}),
     ...(oidcBindings ? { oidcBindings } : {}),
   });
 

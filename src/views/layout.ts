@@ -14,6 +14,12 @@ input[type=text],input[type=password]{width:100%;padding:.65rem .75rem;font-size
 input:focus,button:focus{outline:3px solid var(--accent);outline-offset:1px}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400;margin:1rem 0}
 button{width:100%;margin-top:1rem;padding:.7rem;font-size:1rem;font-weight:600;border:0;border-radius:8px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
+button.secondary{background:transparent;color:var(--accent);border:2px solid var(--accent)}
+[data-passkey-status]{margin:.5rem 0 0}[data-passkey-status]:empty{display:none}
+h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
+.notice{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
+.items{list-style:none;padding:0;margin:0}.items li{border-top:1px solid var(--line);padding:.6rem 0}
+.muted{color:var(--muted)}summary{cursor:pointer;color:var(--accent);margin-top:.25rem}
 .error{background:var(--error-bg);color:var(--error-fg);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
 .sso a,.sso strong{display:block;text-align:center;padding:.7rem;margin:.75rem 0 0;border:2px solid var(--accent);border-radius:8px;color:var(--accent);font-weight:600;text-decoration:none}
 .sso strong{opacity:.6;border-style:dashed}
