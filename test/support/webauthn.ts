@@ -33,9 +33,9 @@ export interface SoftAuthenticatorOptions {
 }
 
 export class SoftAuthenticator {
-  readonly credentialId: string;
-  readonly #privateKey: KeyObject;
-  readonly #cosePublicKey: Uint8Array;
+  credentialId: string;
+  #privateKey: KeyObject;
+  #cosePublicKey: Uint8Array;
   readonly #userVerified: boolean;
   readonly #counts: boolean;
   /** The last count it signed (tests set it back to act as a clone). */
@@ -61,6 +61,16 @@ export class SoftAuthenticator {
     this.#userVerified = opts.userVerified ?? true;
     this.#counts = opts.counts ?? true;
     this.counter = opts.counter ?? 0;
+  }
+
+  /** Another authenticator holding this one's key and credential (a cloned authenticator), counting from `counter`. */
+  clone(counter: number): SoftAuthenticator {
+    const copy = new SoftAuthenticator({ userVerified: this.#userVerified, counts: this.#counts, counter });
+    copy.#privateKey = this.#privateKey;
+    copy.#cosePublicKey = this.#cosePublicKey;
+    copy.credentialId = this.credentialId;
+    copy.userHandle = this.userHandle;
+    return copy;
   }
 
   /** The `navigator.credentials.create()` result, as PublicKeyCredential.toJSON() writes it. */
