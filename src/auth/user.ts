@@ -27,4 +27,9 @@ export interface User {
 export interface UserDirectory {
   find(username: string): User | undefined;
   all(): readonly User[];
+  /**
+   * Re-reads the file now (UsersFile.reload). A writer that shows its own change on the next page
+   * calls it after the write: the watcher's reload may come a moment after the browser's next request.
+   */
+  reload?(): Promise<boolean>;
 }

@@ -123,6 +123,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
         if (cannotWrite(ctx, err)) return;
         throw err;
       }
+      await deps.users.reload?.();
       deps.logger.info({ event: 'passkey.added', user: user.username, passkey: result.passkey.name, userVerified: result.passkey.userVerified }, 'passkey added');
       ctx.status = 303;
       ctx.redirect(`${deps.urls.page}?done=added`);
@@ -153,6 +154,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
         if (cannotWrite(ctx, err)) return;
         throw err;
       }
+      await deps.users.reload?.();
       await deps.counters.remove(id);
       deps.logger.info({ event: 'passkey.removed', user: user.username, passkey: passkey.name }, 'passkey removed');
       ctx.status = 303;

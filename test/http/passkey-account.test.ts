@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUsersFile } from '../../src/auth/users-file-parse.js';
-import type { UsersFile } from '../../src/auth/users-file.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { parseForm, TestClient } from '../support/http-client.js';
 import { passkeyFormOf, registerPasskey } from '../support/passkey-flows.js';
@@ -21,11 +20,6 @@ beforeAll(async () => {
   app = await startApp(CONFIG, USERS);
 });
 afterAll(() => app.close());
-
-/** The fixture does not watch the users file: reload as the watcher would. */
-async function reload(): Promise<void> {
-  await (app.deps.users as UsersFile).reload();
-}
 
 let nextAddress = 1;
 async function signedIn(user: keyof typeof USERS): Promise<TestClient> {
@@ -77,7 +71,6 @@ describe('the passkeys page', () => {
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe(`${PAGE}?done=added`);
     expect(await storedPasskeys('alice')).toEqual([expect.objectContaining({ id: authenticator.credentialId, name: 'Laptop', transports: ['internal'], userVerified: true })]);
-    await reload();
     const page = await client.get(`${PAGE}?done=added`);
     expect(page.body).toContain('<div class="notice" role="status">Passkey added.</div>');
     expect(page.body).toContain('<strong>Laptop</strong>');
@@ -131,7 +124,6 @@ describe('the passkeys page', () => {
     const client = await signedIn('alice');
     const authenticator = new SoftAuthenticator();
     await registerPasskey(client, PAGE, authenticator, 'Old phone');
-    await reload();
     const page = (await client.get(PAGE)).body;
     const form = removeFormFor(page, 'Old phone');
     expect(form.action).toBe(`${PAGE}/remove`);

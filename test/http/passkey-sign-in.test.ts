@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UsersFile } from '../../src/auth/users-file.js';
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_URL } from '../../src/views/passkey-script.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { TestClient } from '../support/http-client.js';
@@ -46,7 +45,6 @@ beforeAll(async () => {
   expect(before.body).not.toContain('<script');
   await register('alice', aliceKey);
   await register('carol', carolKey);
-  await (app.deps.users as UsersFile).reload();
 });
 afterAll(() => app.close());
 

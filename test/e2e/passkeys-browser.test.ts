@@ -1,0 +1,112 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type AppFixture } from '../support/app-fixture.js';
+
+/**
+ * Passkeys in a real Chromium, with the DevTools protocol's virtual authenticator standing in for a
+ * phone or a security key, keyboard only: sign in with the password, add a passkey on the account
+ * page, sign out, sign in with the passkey alone.
+ *
+ * WebAuthn needs a secure context: `http://*.localhost` is one, so the portal is
+ * auth.postern.localhost (session.domain postern.localhost, the relying party id), mapped to the
+ * app's loopback port.
+ */
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const PORTAL = 'http://auth.postern.localhost';
+const PASSWORD = 'correct horse battery';
+
+let app: AppFixture;
+let browser: Browser;
+
+beforeAll(async () => {
+  app = await startApp(
+    { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'postern.localhost' } },
+    { alice: { password: PASSWORD, name: 'Alice Liddell' } },
+  );
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--host-resolver-rules=MAP *.postern.localhost 127.0.0.1:${app.port}, MAP * ~NOTFOUND`,
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Presses Tab until `selector` has the focus, as a keyboard user would; fails after 30 presses. */
+async function tabTo(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    // A string, evaluated in the page (the test's own TypeScript has no DOM types).
+    if (await page.evaluate(`document.activeElement === document.querySelector(${JSON.stringify(selector)})`)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+describe('passkeys in a real browser', () => {
+  it('adds a passkey on the account page and signs in with it alone, keyboard only', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+
+    // Sign in with the password: the username field has autofocus.
+    await page.goto(`${PORTAL}/login`);
+    await expect(page.title()).resolves.toBe('Sign in');
+    expect(await page.locator('form[data-passkey]').count()).toBe(0); // nobody has a passkey yet
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
+
+    // Add a passkey: name it, Enter; the script runs the ceremony and posts the form.
+    await page.goto(`${PORTAL}/account/2fa/passkeys`);
+    await expect(page.title()).resolves.toBe('Passkeys');
+    expect(await page.isVisible('form[data-passkey="create"]')).toBe(true); // the script showed it
+    expect(await page.isVisible('[data-passkey-fallback]')).toBe(false);
+    await tabTo(page, '#passkey-name');
+    await page.keyboard.type('This laptop');
+    await Promise.all([page.waitForURL(`${PORTAL}/account/2fa/passkeys?done=added`), page.keyboard.press('Enter')]);
+    expect(await page.textContent('.notice')).toBe('Passkey added.');
+    expect(await page.textContent('.items strong')).toBe('This laptop');
+    await page.screenshot({ path: join(ARTIFACTS, 'passkeys-account.png'), fullPage: true });
+
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    expect(credentials).toHaveLength(1);
+    expect(credentials[0]).toMatchObject({ isResidentCredential: true, rpId: 'postern.localhost' });
+
+    // Sign out from the home page.
+    await page.goto(`${PORTAL}/`);
+    await tabTo(page, 'button[type=submit]');
+    await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
+
+    // Sign in with the passkey alone: no username, no password.
+    await page.goto(`${PORTAL}/login`);
+    expect(await page.isVisible('form[data-passkey="get"]')).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'passkeys-sign-in.png') });
+    await tabTo(page, 'form[data-passkey="get"] button');
+    await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
+    expect(await page.textContent('h1')).toBe('You are signed in');
+
+    const sessions = await app.deps.store.listByUser('alice');
+    expect(sessions.at(-1)?.data).toMatchObject({ user: 'alice', amr: ['hwk', 'mfa'] });
+    expect(app.logs.some((l) => l.event === 'login.success' && l.method === 'passkey' && l.passkey === 'This laptop')).toBe(true);
+    await context.close();
+  }, 60_000);
+});
