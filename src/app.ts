@@ -89,7 +89,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, secondFactor: `${publicUrl}/login/2fa` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -122,6 +122,7 @@ export function buildApp(deps: AppDeps): Koa {
     access: deps.access,
     headerNames: config.headers,
     loginUrl: urls.login,
+    secondFactorUrl: urls.secondFactor,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
     metrics: deps.metrics ?? noMetrics,

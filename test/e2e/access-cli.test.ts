@@ -60,7 +60,7 @@ describe('postern access explain', () => {
 
   it('decides as a user from the users file, with a method and an address', async () => {
     const post = await postern(['access', 'explain', 'https://nvr.example.com/settings', '--user', 'victor', '--method', 'post']);
-    expect(post.stdout).toContain('as:       victor (role viewer, groups family), from 203.0.113.1\n');
+    expect(post.stdout).toContain('as:       victor (role viewer, groups family), one factor, from 203.0.113.1\n');
     expect(post.stdout).toMatch(/^decision: forbidden \(403\)/m);
     const home = await postern(['access', 'explain', 'https://app.example.com/', '--ip', '192.168.1.20']);
     expect(home.stdout).toContain('policy=bypass');

@@ -84,6 +84,8 @@ describe('defaults', () => {
         },
         device_ttl: 90 * 24 * HOUR,
       },
+      secrets: {},
+      two_factor: { required_for_enrolled: true, enrol_on_sign_in: false, issuer: 'Postern' },
       metrics: { address: '127.0.0.1', port: undefined },
       tokens: { header: 'X-Postern-Token', basic_account_password: false, basic_cache_ttl: 5 * 60_000 },
       access: undefined,
@@ -363,7 +365,7 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets and the proxy secret', () => {
+  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets, the proxy secret and the encryption key', () => {
     expect([...SECRET_KEYS]).toEqual([
       'session.secret',
       'session.redis.url',
@@ -371,6 +373,7 @@ describe('secrets', () => {
       'session.redis.sentinel_password',
       'oidc.providers.client_secret',
       'server.proxy_secret',
+      'secrets.encryption_key',
     ]);
   });
 
