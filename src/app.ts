@@ -214,6 +214,7 @@ export function buildApp(deps: AppDeps): Koa {
     logger: deps.logger,
     urls,
     ttl: config.session.ttl,
+    requireVerifiedUser: config.two_factor.required_for_enrolled,
     renderLogin: login.render,
     metrics: deps.metrics ?? noMetrics,
   });

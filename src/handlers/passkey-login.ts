@@ -5,8 +5,11 @@
  *   POST /login/passkey           the credential (JSON in the `response` field) → signed in, 303 to `rd`
  *
  * A passkey whose authenticator verified its user (PIN, biometrics) is two factors at once (amr
- * `hwk`, `mfa`); without user verification it is one (`hwk`). Every refusal is logged with its
- * reason and counts against the client address in the sign-in throttle.
+ * `hwk`, `mfa`). Without user verification it is one (`hwk`): with `two_factor.required_for_enrolled`
+ * (the user has a factor: this passkey) that is not enough to sign in, and the page says to sign in
+ * with the password, where the passkey then serves as the second step; without it, a one-factor
+ * session. Every refusal is logged with its reason and counts against the client address in the
+ * sign-in throttle.
  */
 import type { Context } from 'koa';
 import type { LoginThrottle, ThrottleCheck } from '../auth/login-throttle.js';
@@ -36,11 +39,14 @@ export interface PasskeyLoginDeps extends SubjectDeps {
   readonly urls: { readonly home: string };
   /** session.ttl: a passkey session lasts as long as a password one without "remember me". */
   readonly ttl: number;
+  /** two_factor.required_for_enrolled: a passkey that did not verify its user cannot sign in alone. */
+  readonly requireVerifiedUser: boolean;
   /** The sign-in page with a message (handlers/login.ts `render`). */
   readonly renderLogin: (ctx: Context, status: number, opts: { rd: string | undefined; error?: string }) => void;
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
 }
 
+const UNVERIFIED = 'This passkey did not ask for your PIN, fingerprint or face, so it cannot sign you in on its own. Sign in with your password; the passkey is then the second step.';
 const GENERIC_FAILURE = 'That passkey could not sign you in. Try again, or sign in with your password.';
 
 export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
@@ -96,6 +102,12 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
       if (!result.ok) return refuse(ctx, rd, result);
 
       const { user, passkey, userVerified } = result;
+      if (!userVerified && deps.requireVerifiedUser) {
+        // The right key, so not a failure for the throttle: this passkey is a second step, not a sign-in of its own.
+        deps.logger.info({ event: 'login.failure', method: 'passkey', client: clientIp, user: user.username, reason: 'user not verified' }, 'passkey without user verification: the password comes first');
+        metrics.signIn('passkey', 'rejected');
+        return deps.renderLogin(ctx, 401, { rd, error: UNVERIFIED });
+      }
       const amr = userVerified ? ['hwk', 'mfa'] : ['hwk'];
       await startSession(ctx, { user: user.username, via: 'local', created: now, expires: now + deps.ttl, seen: now, pwv: deps.rules.passwordFingerprint(user), amr, ...sessionOrigin(ctx) }, 'session');
       metrics.signIn('passkey', 'success');

@@ -100,12 +100,29 @@ describe('"Sign in with a passkey" on the sign-in page', () => {
     expect(await app.deps.store.get(holder!)).toBeUndefined();
   });
 
-  it('signs in with a presence-only passkey as one factor (amr hwk)', async () => {
+  it('does not sign in with a presence-only passkey alone while a second factor is required: the password comes first', async () => {
     const client = browserFrom();
     const { reply } = await passkeySignIn(client, LOGIN, carolKey, RP);
-    expect(reply.status).toBe(303);
-    const mine = (await sessionsOf('carol')).find((s) => s.id === sessionCookie(client));
-    expect(mine?.data.amr).toEqual(['hwk']);
+    expect(reply.status).toBe(401);
+    expect(reply.body).toContain('This passkey did not ask for your PIN, fingerprint or face, so it cannot sign you in on its own.');
+    expect(app.logs.at(-1)).toMatchObject({ event: 'login.failure', method: 'passkey', user: 'carol', reason: 'user not verified' });
+    expect(await sessionsOf('carol')).toHaveLength(1); // the one that registered the key
+  });
+
+  it('signs in with a presence-only passkey as one factor (amr hwk) when two_factor.required_for_enrolled is off', async () => {
+    const relaxed = await startApp({ ...CONFIG, two_factor: { required_for_enrolled: false } }, USERS);
+    try {
+      const client = new TestClient(relaxed.port);
+      expect((await client.submitForm(LOGIN, { username: 'carol', password: USERS.carol.password })).status).toBe(303);
+      const key = new SoftAuthenticator({ userVerified: false });
+      expect((await registerPasskey(client, PAGE, key, 'Plain key')).reply.status).toBe(303);
+      const fresh = new TestClient(relaxed.port);
+      expect((await passkeySignIn(fresh, LOGIN, key, RP)).reply.status).toBe(303);
+      const id = fresh.jar.getCookiesSync(LOGIN).find((c) => c.key === 'postern_session')?.value;
+      expect((await relaxed.deps.store.get(id!))?.amr).toEqual(['hwk']);
+    } finally {
+      await relaxed.close();
+    }
   });
 });
 
