@@ -53,13 +53,23 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
     return identity?.via === 'local' ? deps.users.find(identity.user) : undefined;
   }
 
+  /**
+   * Anonymous: to the sign-in page, coming back here. Signed in through a provider: a page that says
+   * why (the sign-in page would send a signed-in browser straight back here, in a loop).
+   */
+  function notLocal(ctx: Context): void {
+    if (!currentIdentity(ctx, deps)) return toSignIn(ctx);
+    ctx.status = 403;
+    ctx.type = 'html';
+    ctx.body = messagePage('No passkeys here', 'You signed in through a single sign-on provider: passkeys are for accounts in Postern\'s own users file. Your provider may offer passkeys of its own.', { href: deps.urls.account, text: 'Back to your account' });
+  }
+
   function render(ctx: Context, status: number, user: User, more: Partial<PasskeysPageModel> = {}): void {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = passkeysPage({ user: user.username, passkeys: passkeysOf(user), csrf: deps.csrf.token(ctx, ctx.state.facts.https), urls: deps.urls, ...more });
   }
 
-  /** Anonymous or single sign-on: to the sign-in page, coming back here. */
   function toSignIn(ctx: Context): void {
     ctx.status = ctx.method === 'GET' ? 302 : 303;
     ctx.redirect(`${deps.urls.login}?rd=${encodeURIComponent(deps.urls.page)}`);
@@ -84,7 +94,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
   return {
     async show(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
-      if (!user) return toSignIn(ctx);
+      if (!user) return notLocal(ctx);
       const notice = NOTICES[typeof ctx.query.done === 'string' ? ctx.query.done : ''];
       render(ctx, 200, user, notice ? { notice } : {});
     },
@@ -102,7 +112,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
 
     async add(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
-      if (!user) return toSignIn(ctx);
+      if (!user) return notLocal(ctx);
       const name = (formField(ctx, 'name') ?? '').trim();
       if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return render(ctx, 403, user, { name, error: 'This form has expired. Please try again.' });
       const problem = passkeyNameProblem(name);
@@ -131,7 +141,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
 
     async remove(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
-      if (!user) return toSignIn(ctx);
+      if (!user) return notLocal(ctx);
       if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return render(ctx, 403, user, { error: 'This form has expired. Please try again.' });
       const id = formField(ctx, 'id') ?? '';
       const passkey = passkeysOf(user).find((p) => p.id === id);
