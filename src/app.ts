@@ -35,10 +35,7 @@ import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
-import { passkeysOf } from './factors/passkey-directory.js';
-import { createPasskeys } from './factors/passkeys.js';
-import { createPasskeyAccountHandlers } from './handlers/passkey-account.js';
-import { createPasskeyLoginHandlers } from './handlers/passkey-login.js';
+import { createPasskeyHandlers } from './handlers/passkeys.js';
 import { passkeyScript } from './handlers/static-script.js';
 import { MemoryPasskeyCounterStore, type PasskeyCounterStore } from './store/passkey-counter-store.js';
 import type { SingleUseGuard } from './store/single-use-guard.js';
@@ -176,9 +173,21 @@ export function buildApp(deps: AppDeps): Koa {
           cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
         }
       : undefined;
-  const passkeyCounters = deps.passkeyCounters ?? new MemoryPasskeyCounterStore();
-  const guard = deps.singleUseGuard ?? new MemorySingleUseGuard(deps.now);
-  const passkeys = createPasskeys({ rpId: config.session.domain, origin: new URL(publicUrl).origin, secret: deps.secret, counters: passkeyCounters, now: deps.now });
+  const passkey = createPasskeyHandlers({
+    ...subject,
+    config,
+    secret: deps.secret,
+    logger: deps.logger,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    csrf,
+    redirectPolicy,
+    counters: deps.passkeyCounters ?? new MemoryPasskeyCounterStore(),
+    guard: deps.singleUseGuard ?? new MemorySingleUseGuard(deps.now),
+    metrics: deps.metrics ?? noMetrics,
+    urls,
+    renderLogin: (...args) => login.render(...args),
+  });
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -191,8 +200,7 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
-    // Offered once someone has a passkey: until then the button could only fail.
-    passkey: () => (deps.users.all().some((u) => passkeysOf(u).length > 0) ? { optionsUrl: `${publicUrl}/login/passkey/options`, action: `${publicUrl}/login/passkey` } : undefined),
+    passkey: passkey.signInButton,
     metrics: deps.metrics ?? noMetrics,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
     rehasher: createRehasher({
@@ -203,38 +211,6 @@ export function buildApp(deps: AppDeps): Koa {
       logger: deps.logger,
       now: deps.now,
     }),
-  });
-  const passkeyLogin = createPasskeyLoginHandlers({
-    ...subject,
-    passkeys,
-    guard,
-    throttle: deps.throttle,
-    csrf,
-    redirectPolicy,
-    logger: deps.logger,
-    urls,
-    ttl: config.session.ttl,
-    requireVerifiedUser: config.two_factor.required_for_enrolled,
-    renderLogin: login.render,
-    metrics: deps.metrics ?? noMetrics,
-  });
-  const passkeyAccount = createPasskeyAccountHandlers({
-    ...subject,
-    passkeys,
-    counters: passkeyCounters,
-    guard,
-    csrf,
-    hasher: deps.hasher,
-    throttle: deps.throttle,
-    logger: deps.logger,
-    usersFile: config.users.file,
-    urls: {
-      login: urls.login,
-      account: `${publicUrl}/account`,
-      page: `${publicUrl}/account/2fa/passkeys`,
-      options: `${publicUrl}/account/2fa/passkeys/options`,
-      remove: `${publicUrl}/account/2fa/passkeys/remove`,
-    },
   });
   const readyz = createReadyz({
     required: deps.readiness,
@@ -259,12 +235,12 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
-  router.post('/login/passkey/options', pages, form, session, passkeyLogin.options);
-  router.post('/login/passkey', pages, form, session, passkeyLogin.submit);
-  router.get('/account/2fa/passkeys', pages, session, passkeyAccount.show);
-  router.post('/account/2fa/passkeys/options', pages, form, session, passkeyAccount.options);
-  router.post('/account/2fa/passkeys', pages, form, session, passkeyAccount.add);
-  router.post('/account/2fa/passkeys/remove', pages, form, session, passkeyAccount.remove);
+  router.post('/login/passkey/options', pages, form, session, passkey.login.options);
+  router.post('/login/passkey', pages, form, session, passkey.login.submit);
+  router.get('/account/2fa/passkeys', pages, session, passkey.account.show);
+  router.post('/account/2fa/passkeys/options', pages, form, session, passkey.account.options);
+  router.post('/account/2fa/passkeys', pages, form, session, passkey.account.add);
+  router.post('/account/2fa/passkeys/remove', pages, form, session, passkey.account.remove);
   router.get('/static/passkey.js', passkeyScript);
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { launchChromium } from '../support/chromium.js';
 
 /**
  * Passkeys in a real Chromium, with the DevTools protocol's virtual authenticator standing in for a
@@ -25,19 +26,7 @@ beforeAll(async () => {
     { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'postern.localhost' } },
     { alice: { password: PASSWORD, name: 'Alice Liddell' } },
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--host-resolver-rules=MAP *.postern.localhost 127.0.0.1:${app.port}, MAP * ~NOTFOUND`,
-    ],
-  });
+  browser = await launchChromium(`MAP *.postern.localhost 127.0.0.1:${app.port}`);
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 

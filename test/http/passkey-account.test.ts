@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUsersFile } from '../../src/auth/users-file-parse.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { parseForm, TestClient } from '../support/http-client.js';
+import { clientFrom, parseForm, TestClient } from '../support/http-client.js';
 import { passkeyFormOf, registerPasskey } from '../support/passkey-flows.js';
 import { SoftAuthenticator } from '../support/webauthn.js';
 
@@ -23,10 +23,7 @@ afterAll(() => app.close());
 
 let nextAddress = 1;
 async function signedIn(user: keyof typeof USERS): Promise<TestClient> {
-  const client = new TestClient(app.port);
-  const ip = `198.51.100.${nextAddress++}`;
-  const request = client.request.bind(client);
-  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
+  const client = clientFrom(app.port, `198.51.100.${nextAddress++}`);
   const reply = await client.submitForm(LOGIN, { username: user, password: USERS[user].password });
   expect(reply.status).toBe(303);
   return client;

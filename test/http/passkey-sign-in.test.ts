@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_URL } from '../../src/views/passkey-script.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { TestClient } from '../support/http-client.js';
+import { clientFrom, TestClient } from '../support/http-client.js';
 import { passkeyFormOf, passkeySignIn, registerPasskey, type Tamper } from '../support/passkey-flows.js';
 import { askVerify } from '../support/verify-client.js';
 import { SoftAuthenticator } from '../support/webauthn.js';
@@ -23,13 +23,7 @@ const aliceKey = new SoftAuthenticator({ userVerified: true });
 const carolKey = new SoftAuthenticator({ userVerified: false });
 
 let nextAddress = 1;
-function browserFrom(): TestClient {
-  const client = new TestClient(app.port);
-  const ip = `198.51.100.${nextAddress++}`;
-  const request = client.request.bind(client);
-  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
-  return client;
-}
+const browserFrom = () => clientFrom(app.port, `198.51.100.${nextAddress++}`);
 
 async function register(user: keyof typeof USERS, key: SoftAuthenticator): Promise<void> {
   const client = browserFrom();

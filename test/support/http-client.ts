@@ -89,6 +89,17 @@ export class TestClient {
   }
 }
 
+/**
+ * A test browser whose requests come from `address`, as a trusted proxy on loopback reports it
+ * (X-Forwarded-For): each test at its own address keeps one test's throttle counts from another's.
+ */
+export function clientFrom(port: number, address: string): TestClient {
+  const client = new TestClient(port);
+  const request = client.request.bind(client);
+  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': address, ...(opts.headers ?? {}) } });
+  return client;
+}
+
 /** The path and query exactly as written in `url` (WHATWG URL parsing would resolve `..` and `%2e%2e` before sending). */
 function rawRequestTarget(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);
