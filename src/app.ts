@@ -36,10 +36,11 @@ import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
 import { createPasskeyHandlers } from './handlers/passkeys.js';
-import { passkeyScript } from './handlers/static-script.js';
 import { MemoryPasskeyCounterStore, type PasskeyCounterStore } from './store/passkey-counter-store.js';
-import type { SingleUseGuard } from './store/single-use-guard.js';
+import { createSecretBox } from './factors/secret-box.js';
+import { createSecondFactors } from './handlers/two-factor-routes.js';
 import { MemorySingleUseGuard } from './store/single-use-guard-memory.js';
+import type { SingleUseGuard } from './store/single-use-guard.js';
 import { createVerifyCredentials } from './tokens/verify-credentials.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -71,10 +72,12 @@ export interface AppDeps {
   readonly oidcBindings?: BindingStore;
   /** When each app password was last used (`postern token list`); in this process's memory when not given. */
   readonly tokenUses?: TokenUseStore;
+  /** Seals second-factor secrets (secrets.encryption_key, resolved by main.ts); the session secret when not given (tests). */
+  readonly encryptionKey?: string;
+  /** TOTP codes and WebAuthn challenges used once across replicas; in this process's memory when not given. */
+  readonly singleUse?: SingleUseGuard;
   /** Passkey signature counters; in this process's memory when not given. */
   readonly passkeyCounters?: PasskeyCounterStore;
-  /** Single-use claims (WebAuthn challenges, TOTP codes); in this process's memory when not given. */
-  readonly singleUseGuard?: SingleUseGuard;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -173,6 +176,7 @@ export function buildApp(deps: AppDeps): Koa {
           cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
         }
       : undefined;
+  const guard = deps.singleUse ?? new MemorySingleUseGuard(deps.now);
   const passkey = createPasskeyHandlers({
     ...subject,
     config,
@@ -183,10 +187,24 @@ export function buildApp(deps: AppDeps): Koa {
     csrf,
     redirectPolicy,
     counters: deps.passkeyCounters ?? new MemoryPasskeyCounterStore(),
-    guard: deps.singleUseGuard ?? new MemorySingleUseGuard(deps.now),
+    guard,
     metrics: deps.metrics ?? noMetrics,
     urls,
     renderLogin: (...args) => login.render(...args),
+    secondStep: () => factors.step,
+  });
+  const factors = createSecondFactors({
+    ...subject,
+    config,
+    csrf,
+    throttle: deps.throttle,
+    hasher: deps.hasher,
+    logger: deps.logger,
+    redirectPolicy,
+    box: createSecretBox(deps.encryptionKey ?? deps.secret),
+    guard,
+    publicUrl,
+    alternatives: passkey.secondStepButton,
   });
   const login = createLoginHandlers({
     ...subject,
@@ -202,6 +220,7 @@ export function buildApp(deps: AppDeps): Koa {
     ...(devices ? { devices } : {}),
     passkey: passkey.signInButton,
     metrics: deps.metrics ?? noMetrics,
+    secondStep: factors.secondStep,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
     rehasher: createRehasher({
       usersFile: config.users.file,
@@ -235,13 +254,8 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
-  router.post('/login/passkey/options', pages, form, session, passkey.login.options);
-  router.post('/login/passkey', pages, form, session, passkey.login.submit);
-  router.get('/account/2fa/passkeys', pages, session, passkey.account.show);
-  router.post('/account/2fa/passkeys/options', pages, form, session, passkey.account.options);
-  router.post('/account/2fa/passkeys', pages, form, session, passkey.account.add);
-  router.post('/account/2fa/passkeys/remove', pages, form, session, passkey.account.remove);
-  router.get('/static/passkey.js', passkeyScript);
+  factors.routes(router, { page: pages, form, session });
+  passkey.routes(router, { page: pages, form, session });
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {

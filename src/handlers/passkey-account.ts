@@ -20,6 +20,7 @@ import { addPasskey, passkeysOf, removePasskey } from '../factors/passkey-direct
 import { passkeyNameProblem } from '../factors/passkey-parse.js';
 import type { Passkeys } from '../factors/passkeys.js';
 import type { Csrf } from '../http/csrf.js';
+import { formField } from '../http/form-field.js';
 import { setPasskeyCeremony, takePasskeyCeremony } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { PasskeyCounterStore } from '../store/passkey-counter-store.js';
@@ -27,7 +28,7 @@ import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { messagePage } from '../views/message-page.js';
 import { passkeysPage, type PasskeysPageModel } from '../views/passkeys-page.js';
 import { retryInWords } from './login.js';
-import { formField, passkeyRefused, replyJson } from './passkey-replies.js';
+import { passkeyRefused, replyJson } from './passkey-replies.js';
 
 export interface PasskeyAccountDeps extends SubjectDeps {
   readonly passkeys: Passkeys;
@@ -102,8 +103,8 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
     async options(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
       if (!user) return replyJson(ctx, 401, { error: 'You are signed out. Sign in again.' });
-      if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return replyJson(ctx, 403, { error: 'This page has expired. Reload it and try again.' });
-      const problem = passkeyNameProblem(formField(ctx, 'name') ?? '');
+      if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) return replyJson(ctx, 403, { error: 'This page has expired. Reload it and try again.' });
+      const problem = passkeyNameProblem(formField(ctx.request.body, 'name') ?? '');
       if (problem !== undefined) return replyJson(ctx, 400, { error: `The name ${problem}.` });
       const options = await deps.passkeys.registrationOptions(user, passkeysOf(user));
       setPasskeyCeremony(ctx, { kind: 'register', challenge: options.challenge, user: user.username, created: deps.now() });
@@ -113,16 +114,16 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
     async add(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
       if (!user) return notLocal(ctx);
-      const name = (formField(ctx, 'name') ?? '').trim();
-      if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return render(ctx, 403, user, { name, error: 'This form has expired. Please try again.' });
+      const name = (formField(ctx.request.body, 'name') ?? '').trim();
+      if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) return render(ctx, 403, user, { name, error: 'This form has expired. Please try again.' });
       const problem = passkeyNameProblem(name);
       if (problem !== undefined) return render(ctx, 400, user, { name, error: `The name ${problem}.` });
-      if (!formField(ctx, 'response')) return render(ctx, 400, user, { name, error: 'Adding a passkey needs a browser with JavaScript that supports passkeys.' });
+      if (!formField(ctx.request.body, 'response')) return render(ctx, 400, user, { name, error: 'Adding a passkey needs a browser with JavaScript that supports passkeys.' });
 
       const log = { event: 'passkey.register_failed', user: user.username, client: ctx.state.facts.clientIp };
       const ceremony = challengeFor(takePasskeyCeremony(ctx), 'register', user.username, deps.now());
       const claimed = ceremony.ok && (await deps.guard.claim(`passkey:${ceremony.challenge}`, CEREMONY_TTL_MS));
-      const result = !ceremony.ok ? ceremony : !claimed ? { ok: false as const, reason: 'challenge already used' } : await deps.passkeys.verifyRegistration({ user, name, response: formField(ctx, 'response'), challenge: ceremony.challenge });
+      const result = !ceremony.ok ? ceremony : !claimed ? { ok: false as const, reason: 'challenge already used' } : await deps.passkeys.verifyRegistration({ user, name, response: formField(ctx.request.body, 'response'), challenge: ceremony.challenge });
       if (!result.ok) {
         passkeyRefused(deps.logger, log, result);
         return render(ctx, 400, user, { name, error: 'The passkey could not be added. Please try again.' });
@@ -142,8 +143,8 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
     async remove(ctx: Context): Promise<void> {
       const user = signedInUser(ctx);
       if (!user) return notLocal(ctx);
-      if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return render(ctx, 403, user, { error: 'This form has expired. Please try again.' });
-      const id = formField(ctx, 'id') ?? '';
+      if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) return render(ctx, 403, user, { error: 'This form has expired. Please try again.' });
+      const id = formField(ctx.request.body, 'id') ?? '';
       const passkey = passkeysOf(user).find((p) => p.id === id);
       if (passkey === undefined) return render(ctx, 404, user, { error: 'You have no such passkey (removed already?).' });
 
@@ -153,7 +154,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return render(ctx, 429, user, { error: `Too many wrong passwords. Try again in ${retryInWords(gate.retryAfterSec)}.` });
       }
-      if (!(await deps.hasher.verify(user.password, formField(ctx, 'password') ?? ''))) {
+      if (!(await deps.hasher.verify(user.password, formField(ctx.request.body, 'password') ?? ''))) {
         deps.logger.info({ event: 'passkey.remove_failed', user: user.username, client: clientIp, reason: 'wrong password' }, 'passkey not removed: wrong password');
         return render(ctx, 401, user, { error: 'That password is not right; the passkey was kept.' });
       }

@@ -19,6 +19,7 @@ import { challengeFor, CEREMONY_TTL_MS } from '../factors/passkey-ceremony.js';
 import { findCredential } from '../factors/passkey-directory.js';
 import type { AuthenticationResult, Passkeys } from '../factors/passkeys.js';
 import type { Csrf } from '../http/csrf.js';
+import { formField } from '../http/form-field.js';
 import { currentSession, setPasskeyCeremony, startSession, takePasskeyCeremony } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
@@ -26,7 +27,7 @@ import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { holderFields } from '../oidc/pending.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { retryInWords } from './login.js';
-import { formField, passkeyRefused, replyJson } from './passkey-replies.js';
+import { passkeyRefused, replyJson } from './passkey-replies.js';
 
 export interface PasskeyLoginDeps extends SubjectDeps {
   readonly passkeys: Passkeys;
@@ -74,7 +75,7 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
 
   return {
     async options(ctx: Context): Promise<void> {
-      if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) return replyJson(ctx, 403, { error: 'This page has expired. Reload it and try again.' });
+      if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) return replyJson(ctx, 403, { error: 'This page has expired. Reload it and try again.' });
       const gate = await deps.throttle.addressRefusal(ctx.state.facts.clientIp);
       if (gate !== undefined && !gate.allowed) return throttled(ctx, gate, undefined, true);
       const options = await deps.passkeys.authenticationOptions();
@@ -84,9 +85,9 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
     },
 
     async submit(ctx: Context): Promise<void> {
-      const rd = validateRedirect(formField(ctx, 'rd'), deps.redirectPolicy);
+      const rd = validateRedirect(formField(ctx.request.body, 'rd'), deps.redirectPolicy);
       const { clientIp } = ctx.state.facts;
-      if (!deps.csrf.verify(ctx, formField(ctx, 'csrf'))) {
+      if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) {
         deps.logger.info({ event: 'login.failure', method: 'passkey', client: clientIp, reason: 'csrf' }, 'sign-in refused: missing or stale form token');
         metrics.signIn('passkey', 'rejected');
         return deps.renderLogin(ctx, 403, { rd, error: 'This sign-in form has expired. Please try again.' });
@@ -98,7 +99,7 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
       const ceremony = challengeFor(takePasskeyCeremony(ctx), 'sign-in', undefined, now);
       if (!ceremony.ok) return refuse(ctx, rd, ceremony);
       if (!(await deps.guard.claim(`passkey:${ceremony.challenge}`, CEREMONY_TTL_MS))) return refuse(ctx, rd, { reason: 'challenge already used' });
-      const result = await deps.passkeys.verifyAuthentication({ response: formField(ctx, 'response'), challenge: ceremony.challenge, find: (id) => findCredential(deps.users, id) });
+      const result = await deps.passkeys.verifyAuthentication({ response: formField(ctx.request.body, 'response'), challenge: ceremony.challenge, find: (id) => findCredential(deps.users, id) });
       if (!result.ok) return refuse(ctx, rd, result);
 
       const { user, passkey, userVerified } = result;

@@ -1,12 +1,6 @@
-/** What the passkey handlers (sign-in, second step, account page) share: reading a form field, a JSON reply, the refusal log line. */
+/** What the passkey handlers (sign-in, second step, account page) share: a JSON reply, the refusal log line. */
 import type { Context } from 'koa';
 import type { Logger } from '../log/logger.js';
-
-/** A string field of the parsed form, or undefined. */
-export function formField(ctx: Context, name: string): string | undefined {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
 
 /** The options endpoints answer the page's script in JSON; the page headers (no-store, CSP) are already set. */
 export function replyJson(ctx: Context, status: number, body: unknown): void {

@@ -91,9 +91,24 @@ export function setPasskeyCeremony(ctx: Context, ceremony: Ceremony, holder: Par
 
 /** Removes the passkey ceremony from the session and returns it (undefined when none was kept): each is answered once. */
 export function takePasskeyCeremony(ctx: Context): Ceremony | undefined {
-  const current: KoaSession | null = ctx.session;
-  if (!current || current.isNew || !(CEREMONY_KEY in current)) return undefined;
-  const ceremony = parseCeremony(current[CEREMONY_KEY]);
-  delete current[CEREMONY_KEY];
+  const ceremony = parseCeremony(sessionField(ctx, CEREMONY_KEY));
+  setSessionField(ctx, CEREMONY_KEY, undefined);
   return ceremony;
+}
+
+/**
+ * A field of this request's session that its own module parses (factors/second-step.ts): the raw
+ * value, or undefined when there is no session. The caller's parser decides what it is.
+ */
+export function sessionField(ctx: Context, key: string): unknown {
+  const current: KoaSession | null = ctx.session;
+  return current && !current.isNew ? current[key] : undefined;
+}
+
+/** Sets (or with undefined removes) a field of a session that exists; a visitor without one is left alone. */
+export function setSessionField(ctx: Context, key: string, value: unknown): void {
+  const current: KoaSession | null = ctx.session;
+  if (!current || current.isNew) return;
+  if (value === undefined) delete current[key];
+  else current[key] = value;
 }

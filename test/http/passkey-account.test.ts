@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUsersFile } from '../../src/auth/users-file-parse.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { clientFrom, parseForm, TestClient } from '../support/http-client.js';
-import { passkeyFormOf, registerPasskey } from '../support/passkey-flows.js';
+import { passkeyFormOf, passkeySecondStep, registerPasskey } from '../support/passkey-flows.js';
 import { SoftAuthenticator } from '../support/webauthn.js';
 
 const CONFIG = {
@@ -22,10 +22,14 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 let nextAddress = 1;
+/** The passkey each user adds below; once they have one, a password sign-in asks for it as the second step. */
+const KEYS = { alice: new SoftAuthenticator({ userVerified: true }), bob: new SoftAuthenticator() };
+
 async function signedIn(user: keyof typeof USERS): Promise<TestClient> {
   const client = clientFrom(app.port, `198.51.100.${nextAddress++}`);
   const reply = await client.submitForm(LOGIN, { username: user, password: USERS[user].password });
   expect(reply.status).toBe(303);
+  if (reply.header('location') === `${LOGIN}/2fa`) expect((await passkeySecondStep(client, `${LOGIN}/2fa`, KEYS[user], 'example.com')).reply.status).toBe(303);
   return client;
 }
 
@@ -62,7 +66,7 @@ describe('the passkeys page', () => {
 
   it('adds a passkey: options for this user, the response checked, the users file written, the page says so', async () => {
     const client = await signedIn('alice');
-    const authenticator = new SoftAuthenticator({ userVerified: true });
+    const authenticator = KEYS.alice;
     const { options, reply } = await registerPasskey(client, PAGE, authenticator, 'Laptop');
     expect(options).toMatchObject({ rp: { id: 'example.com' }, user: { name: 'alice', displayName: 'Alice' }, attestation: 'none' });
     expect(reply.status).toBe(303);
@@ -92,7 +96,7 @@ describe('the passkeys page', () => {
     }
     // A good response posted a second time: its challenge was used up by the first.
     let first = '';
-    const { reply } = await registerPasskey(client, PAGE, new SoftAuthenticator(), 'Key', { response: (real) => (first = real) });
+    const { reply } = await registerPasskey(client, PAGE, KEYS.bob, 'Key', { response: (real) => (first = real) });
     expect(reply.status).toBe(303);
     const form = passkeyFormOf((await client.get(PAGE)).body);
     const replay = await client.request(PAGE, { method: 'POST', body: new URLSearchParams({ ...form.fields, name: 'Key', response: first }) });

@@ -11,7 +11,7 @@ const CONFIG = {
   session: { domain: 'example.com' },
   login: { rate_limit: '4/minute', account_rate_limit: '50/minute', account_address_rate_limit: '50/minute' },
 };
-const USERS = { alice: { password: 'alice password one' }, carol: { password: 'carol password one' } };
+const USERS = { alice: { password: 'alice password one' }, carol: { password: 'carol password one' }, dave: { password: 'dave password one' } };
 const LOGIN = 'http://auth.example.com/login';
 const PAGE = 'http://auth.example.com/account/2fa/passkeys';
 const RD = 'https://photos.example.com/album/1';
@@ -156,11 +156,12 @@ describe('refused passkey responses', () => {
   });
 
   it('a challenge made for a registration does not complete a sign-in', async () => {
+    // Dave has no passkey yet: signed in with the password alone, he asks the account page for registration options.
     const client = browserFrom();
-    expect((await client.submitForm(LOGIN, { username: 'carol', password: USERS.carol.password })).status).toBe(303);
+    expect((await client.submitForm(LOGIN, { username: 'dave', password: USERS.dave.password })).header('location')).toBe('http://auth.example.com/');
     const account = passkeyFormOf((await client.get(PAGE)).body);
     const { options } = JSON.parse((await client.request(account.options, { method: 'POST', body: new URLSearchParams({ ...account.fields, name: 'x' }) })).body);
-    const response = carolKey.assert({ challenge: options.challenge, origin: 'http://auth.example.com', rpId: RP });
+    const response = new SoftAuthenticator().assert({ challenge: options.challenge, origin: 'http://auth.example.com', rpId: RP });
     const signIn = passkeyFormOf((await browserFrom().get(LOGIN)).body);
     const reply = await client.request(signIn.action, { method: 'POST', body: new URLSearchParams({ csrf: account.fields.csrf!, response: JSON.stringify(response) }) });
     expect(reply.status).toBe(401);

@@ -63,3 +63,9 @@ export function passkeySignIn(client: TestClient, loginUrl: string, authenticato
   const origin = new URL(loginUrl).origin;
   return run(client, loginUrl, {}, (options) => authenticator.assert({ challenge: options.challenge, origin, rpId, ...tamper.ceremony }), tamper);
 }
+
+/** Answers `/login/2fa` (the page at `url`) with "Use a passkey" and `authenticator`. */
+export function passkeySecondStep(client: TestClient, url: string, authenticator: SoftAuthenticator, rpId: string, tamper: Tamper = {}): Promise<CeremonyRun> {
+  const origin = new URL(url).origin;
+  return run(client, url, {}, (options) => authenticator.assert({ challenge: options.challenge, origin, rpId, ...tamper.ceremony }), tamper);
+}
