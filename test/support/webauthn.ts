@@ -5,6 +5,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
+import type { Passkey } from '../../src/factors/passkey-parse.js';
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').update(data).digest();
@@ -71,6 +72,11 @@ export class SoftAuthenticator {
     copy.credentialId = this.credentialId;
     copy.userHandle = this.userHandle;
     return copy;
+  }
+
+  /** This credential as the users file holds it (`factors.passkeys`), as if registered on the account page. */
+  passkey(name: string, created = Date.parse('2026-12-01T00:00:00Z')): Passkey {
+    return { id: this.credentialId, name, publicKey: b64url(this.#cosePublicKey), transports: ['internal'], created, userVerified: this.#userVerified };
   }
 
   /** The `navigator.credentials.create()` result, as PublicKeyCredential.toJSON() writes it. */
