@@ -49,6 +49,11 @@ describe('passkeys in a real browser', () => {
   it('adds a passkey on the account page and signs in with it alone, keyboard only', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
+    // A Content-Security-Policy refusal (an inline script, a fetch it does not allow) shows up here.
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -96,6 +101,15 @@ describe('passkeys in a real browser', () => {
     const sessions = await app.deps.store.listByUser('alice');
     expect(sessions.at(-1)?.data).toMatchObject({ user: 'alice', amr: ['hwk', 'mfa'] });
     expect(app.logs.some((l) => l.event === 'login.success' && l.method === 'passkey' && l.passkey === 'This laptop')).toBe(true);
+
+    // The passkeys page on a phone, dark.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${PORTAL}/account/2fa/passkeys`);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true); // no sideways scrolling
+    await page.screenshot({ path: join(ARTIFACTS, 'passkeys-account-phone-dark.png'), fullPage: true });
+
+    expect(consoleErrors).toEqual([]);
     await context.close();
   }, 60_000);
 });
