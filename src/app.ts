@@ -7,7 +7,7 @@ import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
@@ -64,6 +64,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Counts `/login/passkey/options` per client address (login.passkey_rate_limit); in this process's memory when not given. */
+  readonly passkeyStartLimit?: RequestLimit;
   /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
   readonly metrics?: Metrics;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
@@ -190,6 +192,7 @@ export function buildApp(deps: AppDeps): Koa {
     guard,
     metrics: deps.metrics ?? noMetrics,
     urls,
+    startLimit: deps.passkeyStartLimit ?? createRequestLimit(config.login.passkey_rate_limit, { keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
     renderLogin: (...args) => login.render(...args),
     secondStep: () => factors.step,
   });

@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX } from './auth/request-limit.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
@@ -288,6 +288,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
+    passkeyStartLimit: createRequestLimit(config.login.passkey_rate_limit, { redis, keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
     ...(redis
       ? {
           deviceStore: new RedisDeviceStore(redis),

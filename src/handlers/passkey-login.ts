@@ -14,6 +14,7 @@
 import type { Context } from 'koa';
 import type { LoginThrottle, ThrottleCheck } from '../auth/login-throttle.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
+import type { RequestLimit } from '../auth/request-limit.js';
 import type { SubjectDeps } from '../auth/session-subject.js';
 import { challengeFor, CEREMONY_TTL_MS } from '../factors/passkey-ceremony.js';
 import { findCredential } from '../factors/passkey-directory.js';
@@ -34,6 +35,8 @@ export interface PasskeyLoginDeps extends SubjectDeps {
   /** Claims each challenge once across replicas: two requests racing with one session cannot both use it. */
   readonly guard: SingleUseGuard;
   readonly throttle: LoginThrottle;
+  /** Each options request keeps a challenge (and, for a visitor, an anonymous session) in the store: counted per address. */
+  readonly startLimit: RequestLimit;
   readonly csrf: Csrf;
   readonly redirectPolicy: RedirectPolicy;
   readonly logger: Logger;
@@ -78,6 +81,11 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
       if (!deps.csrf.verify(ctx, formField(ctx.request.body, 'csrf'))) return replyJson(ctx, 403, { error: 'This page has expired. Reload it and try again.' });
       const gate = await deps.throttle.addressRefusal(ctx.state.facts.clientIp);
       if (gate !== undefined && !gate.allowed) return throttled(ctx, gate, undefined, true);
+      const started = await deps.startLimit.take(ctx.state.facts.clientIp);
+      if (!started.allowed) {
+        ctx.set('Retry-After', String(started.retryAfterSec));
+        return replyJson(ctx, 429, { error: `Too many passkey sign-ins started from this address. Try again in ${retryInWords(started.retryAfterSec)}.` });
+      }
       const options = await deps.passkeys.authenticationOptions();
       const now = deps.now();
       setPasskeyCeremony(ctx, { kind: 'sign-in', challenge: options.challenge, created: now }, holderFields(currentSession(ctx), now));

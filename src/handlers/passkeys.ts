@@ -8,6 +8,7 @@ import type { Context, Middleware } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { RedirectPolicy } from '../auth/redirect.js';
+import type { RequestLimit } from '../auth/request-limit.js';
 import type { SubjectDeps } from '../auth/session-subject.js';
 import type { Config } from '../config/types.js';
 import { passkeysOf } from '../factors/passkey-directory.js';
@@ -34,6 +35,8 @@ export interface PasskeyWiring extends SubjectDeps {
   readonly redirectPolicy: RedirectPolicy;
   readonly counters: PasskeyCounterStore;
   readonly guard: SingleUseGuard;
+  /** login.passkey_rate_limit: passwordless sign-ins started per address. */
+  readonly startLimit: RequestLimit;
   readonly metrics: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
   readonly urls: { readonly login: string; readonly home: string };
   /** The sign-in page with a message (handlers/login.ts `render`), asked when needed: the login handlers are built after the button. */

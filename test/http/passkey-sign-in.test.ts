@@ -9,7 +9,7 @@ import { SoftAuthenticator } from '../support/webauthn.js';
 const CONFIG = {
   server: { public_url: 'http://auth.example.com', trusted_proxies: ['loopback'] },
   session: { domain: 'example.com' },
-  login: { rate_limit: '4/minute', account_rate_limit: '50/minute', account_address_rate_limit: '50/minute' },
+  login: { rate_limit: '4/minute', account_rate_limit: '50/minute', account_address_rate_limit: '50/minute', passkey_rate_limit: '10/minute' },
 };
 const USERS = { alice: { password: 'alice password one' }, carol: { password: 'carol password one' }, dave: { password: 'dave password one' } };
 const LOGIN = 'http://auth.example.com/login';
@@ -192,6 +192,17 @@ describe('refused passkey responses', () => {
     const posted = await client.request(form.action, { method: 'POST', body: new URLSearchParams({ ...form.fields, response: '{}' }) });
     expect(posted.status).toBe(429);
     expect(posted.body).toContain('Too many failed sign-in attempts. Try again in 1 minute.');
+  });
+
+  it('counts passkey sign-ins started per address (each keeps a challenge in the store): beyond login.passkey_rate_limit, 429', async () => {
+    const client = browserFrom();
+    const form = passkeyFormOf((await client.get(LOGIN)).body);
+    const start = () => client.request(form.options, { method: 'POST', body: new URLSearchParams(form.fields) });
+    for (let i = 0; i < 10; i++) expect((await start()).status).toBe(200);
+    const refused = await start();
+    expect(refused.status).toBe(429);
+    expect(refused.header('retry-after')).toMatch(/^\d+$/);
+    expect(JSON.parse(refused.body).error).toBe('Too many passkey sign-ins started from this address. Try again in 1 minute.');
   });
 
   it('a missing or stale form token: 403, nothing checked', async () => {
