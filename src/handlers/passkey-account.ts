@@ -45,7 +45,30 @@ export interface PasskeyAccountDeps extends SubjectDeps {
 
 /** The notices a redirect back may ask for, by a fixed word (no text from the URL reaches the page). */
 const NOTICES: Readonly<Record<string, string>> = { added: 'Passkey added.', removed: 'Passkey removed.' };
-const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM']);
+// As auth/rehash.ts: a read-only mount (a Kubernetes Secret), no permission, a single-file bind mount (EBUSY, EXDEV on rename).
+const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM', 'EBUSY', 'EXDEV']);
+
+/** To the sign-in page, coming back here. */
+function toSignIn(ctx: Context, urls: PasskeyAccountDeps['urls']): void {
+  ctx.status = ctx.method === 'GET' ? 302 : 303;
+  ctx.redirect(`${urls.login}?rd=${encodeURIComponent(urls.page)}`);
+}
+
+/** A users file Postern may not write (mounted read-only): a page saying who can change it instead. False for any other error. */
+function cannotWrite(ctx: Context, err: unknown, deps: Pick<PasskeyAccountDeps, 'logger' | 'urls'>): boolean {
+  const code = errnoOf(err);
+  if (code === undefined || !CANNOT_WRITE.has(code)) return false;
+  deps.logger.warn({ event: 'passkey.write_failed', code }, 'the users file cannot be written: passkeys cannot be changed from the account page');
+  ctx.status = 503;
+  ctx.type = 'html';
+  // MERGE: one read-only users-file page for the account helper's, the factors' and this one.
+  ctx.body = messagePage(
+    'Cannot change passkeys here',
+    "Postern may not write its users file (it is mounted read-only), so passkeys cannot be added or removed here. Whoever manages the server can edit the users file, or remove all of a user's second factors with 'postern user reset-2fa NAME'.",
+    { href: deps.urls.page, text: 'Back to your passkeys' },
+  );
+  return true;
+}
 
 export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
   /** The signed-in local user, or undefined (single sign-on sessions have no passkeys here). */
@@ -59,7 +82,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
    * why (the sign-in page would send a signed-in browser straight back here, in a loop).
    */
   function notLocal(ctx: Context): void {
-    if (!currentIdentity(ctx, deps)) return toSignIn(ctx);
+    if (!currentIdentity(ctx, deps)) return toSignIn(ctx, deps.urls);
     ctx.status = 403;
     ctx.type = 'html';
     ctx.body = messagePage('No passkeys here', 'You signed in through a single sign-on provider: passkeys are for accounts in Postern\'s own users file. Your provider may offer passkeys of its own.', { href: deps.urls.account, text: 'Back to your account' });
@@ -69,27 +92,6 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = passkeysPage({ user: user.username, passkeys: passkeysOf(user), csrf: deps.csrf.token(ctx, ctx.state.facts.https), urls: deps.urls, ...more });
-  }
-
-  function toSignIn(ctx: Context): void {
-    ctx.status = ctx.method === 'GET' ? 302 : 303;
-    ctx.redirect(`${deps.urls.login}?rd=${encodeURIComponent(deps.urls.page)}`);
-  }
-
-  /** A users file Postern may not write (mounted read-only): who can change it instead. */
-  function cannotWrite(ctx: Context, err: unknown): boolean {
-    const code = errnoOf(err);
-    if (code === undefined || !CANNOT_WRITE.has(code)) return false;
-    deps.logger.warn({ event: 'passkey.write_failed', code }, 'the users file cannot be written: passkeys cannot be changed from the account page');
-    ctx.status = 503;
-    ctx.type = 'html';
-    // MERGE: the account page's read-only users-file page, once there is one.
-    ctx.body = messagePage(
-      'Cannot change passkeys here',
-      "Postern may not write its users file (it is mounted read-only), so passkeys cannot be added or removed here. Whoever manages the server can edit the users file, or remove all of a user's second factors with 'postern user reset-2fa NAME'.",
-      { href: deps.urls.page, text: 'Back to your passkeys' },
-    );
-    return true;
   }
 
   return {
@@ -131,7 +133,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
       try {
         await addPasskey(deps.usersFile, user.username, result.passkey);
       } catch (err) {
-        if (cannotWrite(ctx, err)) return;
+        if (cannotWrite(ctx, err, deps)) return;
         throw err;
       }
       await deps.users.reload?.();
@@ -162,7 +164,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
       try {
         await removePasskey(deps.usersFile, user.username, id);
       } catch (err) {
-        if (cannotWrite(ctx, err)) return;
+        if (cannotWrite(ctx, err, deps)) return;
         throw err;
       }
       await deps.users.reload?.();
