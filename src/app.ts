@@ -10,6 +10,10 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
+import { createAccountPage } from './handlers/account.js';
+import { createPasswordChange } from './handlers/account-password.js';
+import { createSessionEnders } from './handlers/account-sessions.js';
+import { createAppPasswordHandlers } from './handlers/account-tokens.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createRehasher } from './auth/rehash.js';
@@ -91,7 +95,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, secondFactor: `${publicUrl}/login/2fa` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, secondFactor: `${publicUrl}/login/2fa` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -115,6 +119,7 @@ export function buildApp(deps: AppDeps): Koa {
   const homePage = oidc ? pageSecurityHeaders(config.session.domain, allowHttp, () => oidc.endSessionOrigins()) : pages;
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
+  const tokenUses = deps.tokenUses ?? new MemoryTokenUseStore();
   const verifyDeps = {
     ...subject,
     store: deps.store,
@@ -133,7 +138,7 @@ export function buildApp(deps: AppDeps): Koa {
       ...deps,
       tokens: config.tokens,
       passwordFingerprint: subject.rules.passwordFingerprint,
-      uses: deps.tokenUses ?? new MemoryTokenUseStore(),
+      uses: tokenUses,
       onUseWriteError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not record an app password use'),
     }),
   };
@@ -240,6 +245,24 @@ export function buildApp(deps: AppDeps): Koa {
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
   const home = createHomeHandler({ ...subject, csrf, urls });
+  const accountDeps = {
+    ...subject,
+    csrf,
+    logger: deps.logger,
+    urls,
+    store: deps.store,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    usersFile: config.users.file,
+    minPasswordLength: config.users.min_password_length,
+    domain: config.session.domain,
+    tokenUses,
+    ...(devices ? { devices: devices.trust } : {}),
+    secondFactors: (user: string) => [...factors.accountLinks(user), passkey.accountLink(user)],
+  };
+  const account = createAccountPage(accountDeps);
+  const accountSessions = createSessionEnders(accountDeps, account);
+  const appPasswords = createAppPasswordHandlers(accountDeps, account);
 
   // The whole HTTP surface, on one screen.
   // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
@@ -257,6 +280,13 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  // The account page (homePage headers: its sign-out form may end at a provider). Every change is a POST with the CSRF token.
+  router.get('/account', homePage, session, account.show);
+  router.post('/account/password', homePage, form, session, createPasswordChange(accountDeps, account));
+  router.post('/account/sessions/end', homePage, form, session, accountSessions.endOne);
+  router.post('/account/sessions/end-others', homePage, form, session, accountSessions.endOthers);
+  router.post('/account/app-passwords', homePage, form, session, appPasswords.create);
+  router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
   factors.routes(router, { page: pages, form, session });
   passkey.routes(router, { page: pages, form, session });
   router.get('/forbidden', forbidden.show);

@@ -28,8 +28,8 @@ export interface UserDirectory {
   find(username: string): User | undefined;
   all(): readonly User[];
   /**
-   * Re-reads the file now (UsersFile.reload). A writer that shows its own change on the next page
-   * calls it after the write: the watcher's reload may come a moment after the browser's next request.
+   * Re-reads the users file now, for a writer in this process that must see its own write at once
+   * (the account page after a password change). Absent: the directory follows the file by itself.
    */
   reload?(): Promise<boolean>;
 }

@@ -6,7 +6,8 @@
  * step vouched for two factors by itself (a provider whose `amr` said so, or one marked
  * `two_factor: true`; a passkey with user verification).
  *
- * Two-factor: `mfa`, or a password and one of `otp`, `hwk`, `recovery`.
+ * Two-factor: `mfa`, or a first step (`pwd`, or `oidc`: the provider checked at least one factor)
+ * and one of `otp`, `hwk`, `recovery`.
  */
 import type { SessionData } from '../store/session-store.js';
 
@@ -18,7 +19,7 @@ export function isTwoFactor(session: Pick<SessionData, 'amr'>): boolean {
   const amr = session.amr;
   if (amr === undefined) return false;
   if (amr.includes('mfa')) return true;
-  return amr.includes('pwd') && amr.some((m) => POSSESSION.has(m));
+  return (amr.includes('pwd') || amr.includes('oidc')) && amr.some((m) => POSSESSION.has(m));
 }
 
 /** `methods` with `added` after them, each once. */
@@ -38,4 +39,9 @@ export function providerAmrIsTwoFactor(amr: unknown): boolean {
   if (!Array.isArray(amr) || !amr.every((m) => typeof m === 'string')) return false;
   if (amr.includes('mfa')) return true;
   return new Set(amr).size >= 2 && amr.some((m) => PROVIDER_SECOND_FACTORS.has(m));
+}
+
+/** The methods of a session opened through a provider: `oidc`, and `mfa` when the provider is marked `two_factor: true` or its `amr` says so. */
+export function providerMethods(markedTwoFactor: boolean, amrClaim: unknown): readonly SignInMethod[] {
+  return markedTwoFactor || providerAmrIsTwoFactor(amrClaim) ? ['oidc', 'mfa'] : ['oidc'];
 }

@@ -5,7 +5,7 @@ import { homePage } from '../views/home-page.js';
 
 export interface HomeDeps extends SubjectDeps {
   readonly csrf: Csrf;
-  readonly urls: { readonly login: string; readonly logout: string };
+  readonly urls: { readonly login: string; readonly logout: string; readonly account: string };
 }
 
 /** Who you are and a sign-out button; anonymous visitors go to the login page. */
@@ -17,6 +17,6 @@ export function createHomeHandler(deps: HomeDeps) {
       return;
     }
     ctx.type = 'html';
-    ctx.body = homePage({ ...identity, csrf: deps.csrf.token(ctx, ctx.state.facts.https), logoutAction: deps.urls.logout });
+    ctx.body = homePage({ ...identity, csrf: deps.csrf.token(ctx, ctx.state.facts.https), logoutAction: deps.urls.logout, accountHref: deps.urls.account });
   };
 }

@@ -71,6 +71,12 @@ export function createPasskeyHandlers(w: PasskeyWiring) {
   return {
     /** The sign-in page's "Sign in with a passkey", offered once someone has a passkey: until then it could only fail. */
     signInButton: (): LoginPageModel['passkey'] => (w.users.all().some((u) => passkeysOf(u).length > 0) ? signInForm : undefined),
+    /** The account page's "Second factors" entry for `username`: how many passkeys, and the page to manage them. */
+    accountLink(username: string): { readonly name: string; readonly href: string } {
+      const user = w.users.find(username);
+      const count = user ? passkeysOf(user).length : 0;
+      return { name: count === 0 ? 'Add a passkey' : `Passkeys: ${count}`, href: `${publicUrl}/account/2fa/passkeys` };
+    },
     /** `/login/2fa`'s "Use a passkey" (TwoFactorPageModel.alternatives). */
     secondStepButton: secondStep.button,
     /** Adds the routes, with the app's page middlewares (security headers, form parser, session). */

@@ -18,6 +18,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
+import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import { editUsersFile } from '../auth/users-file-writer.js';
 import type { FactorCheck } from '../factors/factor-check.js';
 import { hasSecondFactor, totpContext, type UserFactors } from '../factors/factors.js';
@@ -31,6 +32,7 @@ import { formField } from '../http/form-field.js';
 import { currentSession, pendingLogins, sessionField, setSessionField, startSession } from '../http/session-data.js';
 import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../log/logger.js';
+import { usersFileReadOnlyPage } from '../views/account-page.js';
 import { messagePage } from '../views/message-page.js';
 import { qrSvg, recoveryCodesPage, recoveryStatusPage, totpEnrolPage } from '../views/two-factor-enrol-page.js';
 import { retryInWords } from './login.js';
@@ -90,7 +92,14 @@ export function createFactorPages(deps: FactorPagesDeps) {
       return true;
     } catch (err) {
       deps.logger.error({ event: 'two_factor.write_failed', user: user.username, reason: (err as Error).message }, 'could not write the users file');
-      html(ctx, 503, messagePage('Cannot save', `The users file cannot be written here (it may be mounted read-only). An administrator can change second factors with 'postern user reset-2fa ${user.username}' where the file is kept.`, { href: deps.urls.account, text: 'Back to your account' }));
+      const command = `postern user reset-2fa ${user.username}`;
+      html(
+        ctx,
+        503,
+        cannotWriteUsersFile(err)
+          ? usersFileReadOnlyPage({ what: 'a change to your second factors', command, back: deps.urls.account })
+          : messagePage('Cannot save', `The users file cannot be changed right now; nothing was saved. An administrator can reset second factors with '${command}'.`, { href: deps.urls.account, text: 'Back to your account' }),
+      );
       return false;
     }
   }
@@ -127,7 +136,7 @@ export function createFactorPages(deps: FactorPagesDeps) {
 
   async function renderEnrol(ctx: Context, status: number, user: User, secret: string, rd: string | undefined, error?: string): Promise<void> {
     const svg = await QRCode.toString(deps.totp.uri(user.username, secret), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-    const page = totpEnrolPage({ action: deps.urls.enrolTotp, csrf: deps.csrf.token(ctx, ctx.state.facts.https), rd, username: user.username, qr: qrSvg(svg), secret, error, replacing: user.factors?.totp !== undefined });
+    const page = totpEnrolPage({ action: deps.urls.enrolTotp, removeAction: deps.urls.removeTotp, csrf: deps.csrf.token(ctx, ctx.state.facts.https), rd, username: user.username, qr: qrSvg(svg), secret, error, replacing: user.factors?.totp !== undefined });
     html(ctx, status, page);
   }
 

@@ -8,6 +8,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { RedirectPolicy } from '../auth/redirect.js';
 import type { SubjectDeps } from '../auth/session-subject.js';
+import { when } from '../account/overview.js';
 import type { Config } from '../config/types.js';
 import { createFactorCheck } from '../factors/factor-check.js';
 import type { SecretBox } from '../factors/secret-box.js';
@@ -59,6 +60,19 @@ export function createSecondFactors(deps: SecondFactorDeps) {
     urls,
     /** The `/login/2fa` handlers, for another way to answer it (handlers/passkey-second-step.ts). */
     step,
+    /** The account page's "Second factors" list for `username` (handlers/account.ts secondFactors). */
+    accountLinks(username: string): ReadonlyArray<{ readonly name: string; readonly href: string }> {
+      const factors = deps.users.find(username)?.factors;
+      const recovery = factors?.recovery;
+      return [
+        factors?.totp
+          ? { name: `Authenticator app, added ${new Date(factors.totp.created).toISOString().slice(0, 10)}: replace or remove`, href: urls.enrolTotp }
+          : { name: 'Add an authenticator app', href: urls.enrolTotp },
+        ...(recovery
+          ? [{ name: `Recovery codes: ${recovery.codes.length} unused${recovery.used.length > 0 ? `, last used ${when(recovery.used.at(-1)!.at)}` : ''}`, href: urls.recovery }]
+          : []),
+      ];
+    },
     /** For handlers/login.ts: the second step after a right password. */
     secondStep: { url: urls.secondFactor, needed: step.needed, begin: step.begin },
     /** Adds the routes, with the app's page middlewares (security headers, form parser, session). */

@@ -97,10 +97,17 @@ export function sessionHandle(id: string): string {
   return createHash('sha256').update('postern session handle\0').update(id).digest('hex');
 }
 
-/** How a session was opened, in the CLI's words: `password`, or `oidc:<provider>` (also for a local user linked by email). */
+/** Second steps a session may record (SessionData.amr), in the order they are named. */
+const SECOND_STEPS = ['otp', 'hwk', 'recovery', 'mfa'];
+
+/**
+ * How a session was opened, in the CLI's words: `password`, or `oidc:<provider>` (also for a local
+ * user linked by email), then each second step it recorded: `password+otp`, `oidc:corp+mfa`.
+ */
 export function sessionMethod(data: SessionData): string {
-  if (typeof data.idp === 'string') return `oidc:${data.idp}`;
-  return data.via === 'local' ? 'password' : data.via;
+  const first = typeof data.idp === 'string' ? `oidc:${data.idp}` : data.via === 'local' ? 'password' : data.via;
+  const more = SECOND_STEPS.filter((m) => data.amr?.includes(m));
+  return [first, ...more].join('+');
 }
 
 /** The backend could not answer: verify must fail closed with 503, never allow. */

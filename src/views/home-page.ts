@@ -9,6 +9,8 @@ export interface HomePageModel {
   email: string;
   csrf: string;
   logoutAction: string;
+  /** The account page: password, sessions, app passwords, second factors. */
+  accountHref: string;
 }
 
 export function homePage(m: HomePageModel): string {
@@ -22,6 +24,7 @@ ${m.name ? html`<dt>Name</dt><dd>${m.name}</dd>` : ''}
 ${m.groups.length ? html`<dt>Groups</dt><dd>${m.groups.join(', ')}</dd>` : ''}
 ${m.email ? html`<dt>Email</dt><dd>${m.email}</dd>` : ''}
 </dl>
+<p><a href="${m.accountHref}">Your account</a>: password, sessions, app passwords.</p>
 <form method="post" action="${m.logoutAction}">
 <input type="hidden" name="csrf" value="${m.csrf}">
 <button type="submit">Sign out</button>

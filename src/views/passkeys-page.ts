@@ -46,7 +46,8 @@ ${passkeyForm({
 
 function item(m: PasskeysPageModel, p: Passkey) {
   const field = `remove-${p.id.slice(0, 16)}`;
-  return html`<li><strong>${p.name}</strong> <span class="muted">added ${day(p.created)}${p.userVerified ? ', verifies you (PIN or biometrics)' : ''}</span>
+  return html`<li><strong>${p.name}</strong>
+<p class="meta">Added ${day(p.created)}${p.userVerified ? ', verifies you (PIN or biometrics)' : ''}</p>
 <details><summary>Remove</summary>
 <form method="post" action="${m.urls.remove}">
 <input type="hidden" name="csrf" value="${m.csrf}">

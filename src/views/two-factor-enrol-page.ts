@@ -3,6 +3,8 @@ import { layout } from './layout.js';
 
 export interface TotpEnrolPageModel {
   readonly action: string;
+  /** Where the "remove" form posts (shown when replacing). */
+  readonly removeAction: string;
   readonly csrf: string;
   readonly rd: string | undefined;
   readonly username: string;
@@ -47,7 +49,14 @@ ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 <label for="code">Code from the app (account ${m.username})</label>
 <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="7" spellcheck="false" required autofocus>
 <button type="submit">Turn on</button>
-</form>`,
+</form>
+${m.replacing ? html`<h2>Remove the authenticator app</h2>
+<p>Without it, signing in asks for your password only (recovery codes go too, unless a passkey stays).</p>
+<form method="post" action="${m.removeAction}">
+<input type="hidden" name="csrf" value="${m.csrf}">
+${reauthFields(true)}
+<button type="submit">Remove</button>
+</form>` : ''}`,
   );
 }
 

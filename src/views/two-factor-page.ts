@@ -30,7 +30,7 @@ export function twoFactorPage(m: TwoFactorPageModel): string {
   return layout(
     'Second factor',
     html`<h1>Confirm it's you</h1>
-<p>Signed in as <strong>${m.username}</strong>. Confirm with your second factor${lead}.</p>
+<p>Confirm with the second factor of <strong>${m.username}</strong>${lead}.</p>
 ${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
 ${m.alternatives ?? ''}${m.totp || m.recovery ? codeForm(m) : ''}`,
     // The alternatives are passkey forms (handlers/passkey-second-step.ts): they need the passkey script.

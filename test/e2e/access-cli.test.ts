@@ -66,6 +66,19 @@ describe('postern access explain', () => {
     expect(home.stdout).toContain('policy=bypass');
   });
 
+  it('says a two_factor rule asks a one-factor session for a second factor, and lets a two-factor one through (--two-factor)', async () => {
+    const file = join(dir, 'two-factor.yml');
+    writeFileSync(file, `${readExample('nginx/postern.yml').replace('hosts: [nvr.example.com]\n      subjects: ["role:admin", "role:viewer"]\n      policy: authenticated', 'hosts: [nvr.example.com]\n      subjects: ["role:admin", "role:viewer"]\n      policy: two_factor')}`);
+    const explain = async (...extra: string[]) =>
+      (await run(process.execPath, [CLI, '--config', file, 'access', 'explain', 'https://nvr.example.com/live', '--user', 'victor', ...extra], { env: { PATH: process.env.PATH } })).stdout;
+    const one = await explain();
+    expect(one).toContain('policy=two_factor');
+    expect(one).toContain('decision: second factor required (sent to /login/2fa)\n');
+    const two = await explain('--two-factor');
+    expect(two).toContain('as:       victor (role viewer, groups family), two factors, from 203.0.113.1\n');
+    expect(two).toContain('decision: allow\n');
+  });
+
   it('exits 2 with the usage for a URL that is not absolute', async () => {
     const out = await postern(['access', 'explain', '/relative']);
     expect(out.code).toBe(2);

@@ -76,6 +76,8 @@ describe('the passkeys page', () => {
     expect(page.body).toContain('<div class="notice" role="status">Passkey added.</div>');
     expect(page.body).toContain('<strong>Laptop</strong>');
     expect(app.logs.some((l) => l.event === 'passkey.added' && l.user === 'alice' && l.passkey === 'Laptop')).toBe(true);
+    // The account page lists it among the second factors.
+    expect((await client.get('http://auth.example.com/account')).body).toContain(`<li><a href="${PAGE}">Passkeys: 1</a></li>`);
     // The next options exclude it, so one authenticator is not registered twice.
     const again = await client.request(`${PAGE}/options`, { method: 'POST', body: new URLSearchParams({ ...passkeyFormOf(page.body).fields, name: 'Again' }) });
     expect(JSON.parse(again.body).options.excludeCredentials).toEqual([{ id: authenticator.credentialId, type: 'public-key', transports: ['internal'] }]);

@@ -28,7 +28,7 @@ let app: AppFixture;
 let postern: TestClient;
 
 beforeAll(async () => {
-  app = await startApp(CONFIG, { erin: { password: PASSWORD }, frank: { password: PASSWORD }, gina: { password: PASSWORD }, hank: { password: PASSWORD } }, { now: () => clock });
+  app = await startApp(CONFIG, { erin: { password: PASSWORD }, frank: { password: PASSWORD }, gina: { password: PASSWORD }, hank: { password: PASSWORD }, ivan: { password: PASSWORD } }, { now: () => clock });
   postern = new TestClient(app.port);
 });
 afterAll(() => app.close());
@@ -102,6 +102,24 @@ describe('adding an authenticator app', () => {
     const now = (clock += 60_000);
     expect((await next.submitForm(`${AUTH}/login/2fa`, { code: await codeAt(secret, now) })).status).toBe(303);
     expect((await askVerify(postern, next, 'nginx', NVR)).status).toBe(200);
+  });
+
+  it('the account page lists the factors with links here, and the enrolment page offers removal once there is one', async () => {
+    later();
+    const b = await signIn('ivan');
+    const before = await b.get(`${AUTH}/account`);
+    expect(before.body).toContain(`<a href="${ENROL}">Add an authenticator app</a>`);
+    expect(before.body).not.toContain('Recovery codes:');
+    const now = later();
+    const secret = secretOf(await b.get(ENROL));
+    expect((await b.submitForm(ENROL, { code: await codeAt(secret, now) })).status).toBe(200);
+    await reloadUsers();
+    const after = await b.get(`${AUTH}/account`);
+    expect(after.body).toMatch(/<a href="http:\/\/auth\.example\.com\/account\/2fa\/totp">Authenticator app, added 2031-06-\d\d: replace or remove<\/a>/);
+    expect(after.body).toContain(`<a href="${AUTH}/account/2fa/recovery">Recovery codes: 10 unused</a>`);
+    const replace = await b.get(ENROL);
+    expect(replace.body).toContain('It replaces the app you added before.');
+    expect(replace.body).toContain(`<form method="post" action="${ENROL}/remove">`);
   });
 
   it('refuses a POST without the form token', async () => {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { testAuthenticator } from '../support/factors.js';
-import { TestClient, type Reply } from '../support/http-client.js';
+import { clientFrom, TestClient, type Reply } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
 
 const CONFIG = {
@@ -44,11 +44,7 @@ afterAll(() => app.close());
 let nextAddress = 1;
 /** A browser from its own address, so one test's throttle counts do not leak into another's. */
 function browser(): TestClient {
-  const client = new TestClient(app.port);
-  const ip = `198.51.100.${nextAddress++}`;
-  const request = client.request.bind(client);
-  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
-  return client;
+  return clientFrom(app.port, `198.51.100.${nextAddress++}`);
 }
 
 /** Each test in its own 30-second steps: a code accepted in one test is not a replay in the next. */
@@ -79,7 +75,7 @@ describe('a user with an authenticator app', () => {
 
     const page = await b.get(first.header('location')!);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('Signed in as <strong>alice</strong>');
+    expect(page.body).toContain('Confirm with the second factor of <strong>alice</strong> to continue to <strong>photos.example.com</strong>.');
     expect(page.body).toContain('to continue to <strong>photos.example.com</strong>');
     expect(page.body).toContain('autocomplete="one-time-code"');
     expect(page.body).toContain('Or a recovery code');
@@ -96,6 +92,8 @@ describe('a user with an authenticator app', () => {
     expect(verdict.header('remote-user')).toBe('alice');
     expect(verdict.header('remote-auth')).toBe('session');
     expect((await askVerify(postern, browser(), 'nginx', RD, { headers: { cookie: pendingCookie! } })).status).toBe(401);
+    // The account page says how this session was signed in.
+    expect((await b.get('http://auth.example.com/account')).body).toContain('<dt>Signed in with</dt><dd>password + authenticator app</dd>');
   });
 
   it.each([

@@ -1,9 +1,10 @@
+/**
+ * The Chromium the e2e tests drive (playwright-core over the system's /usr/bin/chromium), headless,
+ * with nothing of its own reaching the network: `hostRules` maps the test hosts to the server under
+ * test, and every other name fails to resolve.
+ */
 import { chromium, type Browser } from 'playwright-core';
 
-/**
- * The installed Chromium, headless, quiet (no background traffic), where only the test's hosts
- * resolve: `hostRules` maps them (`MAP *.example.com 127.0.0.1:PORT`), everything else is NOTFOUND.
- */
 export function launchChromium(hostRules: string): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -89,14 +89,11 @@ export class TestClient {
   }
 }
 
-/**
- * A test browser whose requests come from `address`, as a trusted proxy on loopback reports it
- * (X-Forwarded-For): each test at its own address keeps one test's throttle counts from another's.
- */
-export function clientFrom(port: number, address: string): TestClient {
+/** A test browser whose requests say (to a trusted proxy's eye) that they come from `ip`, via X-Forwarded-For. */
+export function clientFrom(port: number, ip: string): TestClient {
   const client = new TestClient(port);
   const request = client.request.bind(client);
-  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': address, ...(opts.headers ?? {}) } });
+  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
   return client;
 }
 

@@ -11,7 +11,7 @@ import { editUsersFile } from '../../src/auth/users-file-writer.js';
 import { describeFactors, hasSecondFactor } from '../../src/factors/factors.js';
 import { generateRecoveryCodes, normaliseRecoveryCode, useRecoveryCode } from '../../src/factors/recovery.js';
 import { createSecretBox, isSealed } from '../../src/factors/secret-box.js';
-import { isTwoFactor, providerAmrIsTwoFactor } from '../../src/factors/session-methods.js';
+import { isTwoFactor, providerAmrIsTwoFactor, providerMethods } from '../../src/factors/session-methods.js';
 
 const KEY = 'an-encryption-key-of-at-least-32-characters';
 const HASH = 'pbkdf2_sha256$100000$c2FsdHNhbHRzYWx0$ojonbXFIcw2BiMPWXY50K+8eglgjEPdl5o0fnTFrmNE=';
@@ -80,6 +80,7 @@ describe('two factors or one', () => {
     [['pwd', 'hwk'], true],
     [['pwd', 'recovery'], true],
     [['oidc', 'mfa'], true],
+    [['oidc', 'otp'], true],
     [['hwk', 'mfa'], true],
   ])('amr %j is two-factor: %s', (amr, expected) => {
     expect(isTwoFactor(amr === undefined ? {} : { amr })).toBe(expected);
@@ -97,6 +98,12 @@ describe('two factors or one', () => {
     [undefined, false],
   ])('a provider amr of %j counts as two factors: %s', (amr, expected) => {
     expect(providerAmrIsTwoFactor(amr)).toBe(expected);
+  });
+
+  it('a provider marked two_factor: true counts whatever its amr says', () => {
+    expect(providerMethods(true, undefined)).toEqual(['oidc', 'mfa']);
+    expect(providerMethods(false, ['pwd', 'mfa'])).toEqual(['oidc', 'mfa']);
+    expect(providerMethods(false, ['pwd'])).toEqual(['oidc']);
   });
 });
 
