@@ -200,6 +200,7 @@ export function buildApp(deps: AppDeps): Koa {
     startLimit: deps.passkeyStartLimit ?? createRequestLimit(config.login.passkey_rate_limit, { keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
     renderLogin: (...args) => login.render(...args),
     secondStep: () => factors.step,
+    change: () => factors.change,
   });
   const factors = createSecondFactors({
     ...subject,

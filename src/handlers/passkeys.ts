@@ -19,7 +19,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PasskeyCounterStore } from '../store/passkey-counter-store.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import type { LoginPageModel } from '../views/login-page.js';
-import { createPasskeyAccountHandlers } from './passkey-account.js';
+import { createPasskeyAccountHandlers, type PasskeyAccountDeps } from './passkey-account.js';
 import { createPasskeyLoginHandlers } from './passkey-login.js';
 import { createPasskeySecondStepHandlers } from './passkey-second-step.js';
 import { passkeyScript } from './static-script.js';
@@ -43,6 +43,8 @@ export interface PasskeyWiring extends SubjectDeps {
   readonly renderLogin: (ctx: Context, status: number, opts: { rd: string | undefined; error?: string }) => void;
   /** `/login/2fa` (handlers/two-factor.ts), asked when needed: it is built after the passkey button it shows. */
   readonly secondStep: () => TwoFactorHandlers;
+  /** The rules of a factor change (handlers/two-factor-enrol.ts), asked when needed, as secondStep. */
+  readonly change: PasskeyAccountDeps['change'];
 }
 
 export function createPasskeyHandlers(w: PasskeyWiring) {
@@ -59,6 +61,7 @@ export function createPasskeyHandlers(w: PasskeyWiring) {
   const account = createPasskeyAccountHandlers({
     ...w,
     passkeys,
+    step: w.secondStep,
     usersFile: w.config.users.file,
     urls: {
       login: w.urls.login,
@@ -66,6 +69,7 @@ export function createPasskeyHandlers(w: PasskeyWiring) {
       page: `${publicUrl}/account/2fa/passkeys`,
       options: `${publicUrl}/account/2fa/passkeys/options`,
       remove: `${publicUrl}/account/2fa/passkeys/remove`,
+      recovery: `${publicUrl}/account/2fa/recovery`,
     },
   });
   return {

@@ -50,7 +50,7 @@ export interface FactorPagesDeps extends SubjectDeps {
   readonly urls: { readonly login: string; readonly secondFactor: string; readonly account: string; readonly enrolTotp: string; readonly removeTotp: string; readonly recovery: string };
 }
 
-interface Signed {
+export interface Signed {
   readonly identity: Identity;
   readonly user: User;
 }
@@ -161,6 +161,13 @@ export function createFactorPages(deps: FactorPagesDeps) {
   };
 
   return {
+    /**
+     * PASSKEYS SEAM: the passkeys page (handlers/passkey-account.ts) keeps the same rules for a
+     * factor change: who may change factors here, and "the password or a factor again".
+     */
+    signedIn,
+    reauthenticate,
+
     async showTotp(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
       const who = signedIn(ctx, withRd(deps.urls.enrolTotp, rd));

@@ -60,6 +60,8 @@ export function createSecondFactors(deps: SecondFactorDeps) {
     urls,
     /** The `/login/2fa` handlers, for another way to answer it (handlers/passkey-second-step.ts). */
     step,
+    /** The rules of a factor change (who may, the password or a code again), for the passkeys page (handlers/passkey-account.ts). */
+    change: { signedIn: pages.signedIn, reauthenticate: pages.reauthenticate },
     /** The account page's "Second factors" list for `username` (handlers/account.ts secondFactors). */
     accountLinks(username: string): ReadonlyArray<{ readonly name: string; readonly href: string }> {
       const factors = deps.users.find(username)?.factors;

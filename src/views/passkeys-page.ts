@@ -8,7 +8,9 @@ export interface PasskeysPageModel {
   readonly passkeys: readonly Passkey[];
   readonly csrf: string;
   /** This page (GET), where the add form posts (POST), and its options and remove URLs. */
-  readonly urls: { readonly page: string; readonly options: string; readonly remove: string; readonly account: string };
+  readonly urls: { readonly page: string; readonly options: string; readonly remove: string; readonly account: string; readonly recovery: string };
+  /** The user has an authenticator app: a code may confirm a removal instead of the password. */
+  readonly totp: boolean;
   /** A notice after a change (`Passkey added.`). */
   readonly notice?: string;
   readonly error?: string;
@@ -39,6 +41,7 @@ ${passkeyForm({
 `,
   button: 'Add a passkey',
 })}<p data-passkey-fallback>Adding a passkey needs a browser with JavaScript that supports passkeys.</p>
+<p><a href="${m.urls.recovery}">Recovery codes</a> let you in if you lose every passkey and your authenticator app.</p>
 <p><a href="${m.urls.account}">Back to your account</a></p>`,
     { scripts: PASSKEY_SCRIPTS },
   );
@@ -53,7 +56,10 @@ function item(m: PasskeysPageModel, p: Passkey) {
 <input type="hidden" name="csrf" value="${m.csrf}">
 <input type="hidden" name="id" value="${p.id}">
 <label for="${field}">Your password, to confirm</label>
-<input type="password" id="${field}" name="password" autocomplete="current-password" required>
+<input type="password" id="${field}" name="password" autocomplete="current-password"${m.totp ? '' : html` required`}>
+${m.totp ? html`<label for="${field}-code">Or a code from your authenticator app</label>
+<input type="text" id="${field}-code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="7">
+` : ''}
 <button type="submit">Remove ${p.name}</button>
 </form>
 </details>

@@ -66,12 +66,17 @@ describe('the passkeys page', () => {
 
   it('adds a passkey: options for this user, the response checked, the users file written, the page says so', async () => {
     const client = await signedIn('alice');
+    const before = client.jar.getCookiesSync(PAGE).find((c) => c.key === 'postern_session')?.value;
     const authenticator = KEYS.alice;
     const { options, reply } = await registerPasskey(client, PAGE, authenticator, 'Laptop');
     expect(options).toMatchObject({ rp: { id: 'example.com' }, user: { name: 'alice', displayName: 'Alice' }, attestation: 'none' });
     expect(reply.status).toBe(303);
     expect(reply.header('location')).toBe(`${PAGE}?done=added`);
     expect(await storedPasskeys('alice')).toEqual([expect.objectContaining({ id: authenticator.credentialId, name: 'Laptop', transports: ['internal'], userVerified: true })]);
+    // Just used in this browser: the session has it among its methods now, under a fresh id.
+    const after = client.jar.getCookiesSync(PAGE).find((c) => c.key === 'postern_session')?.value;
+    expect(after).not.toBe(before);
+    expect((await app.deps.store.get(after!))?.amr).toEqual(['pwd', 'hwk']);
     const page = await client.get(`${PAGE}?done=added`);
     expect(page.body).toContain('<div class="notice" role="status">Passkey added.</div>');
     expect(page.body).toContain('<strong>Laptop</strong>');
@@ -134,7 +139,7 @@ describe('the passkeys page', () => {
 
     const wrong = await client.request(form.action, { method: 'POST', body: new URLSearchParams({ ...form.fields, password: 'not it' }) });
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toContain('That password is not right; the passkey was kept.');
+    expect(wrong.body).toContain('That password or code is not right. The passkey was kept.');
     expect((await storedPasskeys('alice')).map((p) => p.name)).toContain('Old phone');
 
     // Bob cannot remove Alice's passkey by naming its id.

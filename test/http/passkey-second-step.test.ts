@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testAuthenticator } from '../support/factors.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { clientFrom, TestClient } from '../support/http-client.js';
+import { clientFrom, parseForm, TestClient } from '../support/http-client.js';
 import { passkeyFormOf, passkeySecondStep } from '../support/passkey-flows.js';
 import { askVerify } from '../support/verify-client.js';
 import { SoftAuthenticator } from '../support/webauthn.js';
@@ -20,6 +20,7 @@ const LOGIN = 'http://auth.example.com/login';
 const SECOND = `${LOGIN}/2fa`;
 const NVR = 'https://nvr.example.com/live/1';
 const RP = 'example.com';
+const PASSKEYS = 'http://auth.example.com/account/2fa/passkeys';
 const PASSWORD = 'correct horse battery';
 
 /** Alice has a passkey only; Bob a passkey and an authenticator app; Erin only an authenticator app. */
@@ -105,6 +106,28 @@ describe('a passkey as the second step', () => {
   });
 });
 
+describe('changing passkeys keeps the rules of a factor change', () => {
+  let app: AppFixture;
+  beforeAll(async () => {
+    app = await startApp(CONFIG, USERS);
+  });
+  afterAll(() => app.close());
+
+  it('removes a passkey with a code from the authenticator app instead of the password', async () => {
+    const bob = await passwordFirst(app, 'bob');
+    expect((await passkeySecondStep(bob, SECOND, bobKey, RP)).reply.status).toBe(303);
+    const page = (await bob.get(PASSKEYS)).body;
+    expect(page).toContain('<label for="remove-' );
+    expect(page).toContain('Or a code from your authenticator app</label>');
+    const csrf = passkeyFormOf(page).fields.csrf!;
+    const remove = (code: string) => bob.request(`${PASSKEYS}/remove`, { method: 'POST', body: new URLSearchParams({ csrf, id: bobKey.credentialId, code }) });
+    expect((await remove('000000')).status).toBe(401);
+    const right = await remove(await bobApp.code(Date.now()));
+    expect(right.status).toBe(303);
+    expect(app.logs.at(-1)).toMatchObject({ event: 'passkey.removed', user: 'bob' });
+  });
+});
+
 describe('a passkey for a step-up', () => {
   let app: AppFixture;
   beforeAll(async () => {
@@ -126,5 +149,17 @@ describe('a passkey for a step-up', () => {
     expect(sessionId(alice)).not.toBe(oneFactor);
     expect((await app.deps.store.get(sessionId(alice)!))?.amr).toEqual(['pwd', 'hwk']);
     expect((await askVerify(postern, alice, 'nginx', NVR)).status).toBe(200);
+  });
+
+  it('asks a one-factor session of a user with a factor to step up before changing passkeys', async () => {
+    const alice = clientFrom(app.port, '198.51.100.201');
+    expect((await alice.submitForm(LOGIN, { username: 'alice', password: PASSWORD })).status).toBe(303);
+    const page = await alice.get(PASSKEYS);
+    expect(page.status).toBe(302);
+    expect(page.header('location')).toBe(`${SECOND}?rd=${encodeURIComponent(PASSKEYS)}`);
+    const csrf = parseForm((await alice.get('http://auth.example.com/account')).body).fields.csrf!;
+    const options = await alice.request(`${PASSKEYS}/options`, { method: 'POST', body: new URLSearchParams({ csrf, name: 'Another' }) });
+    expect(options.status).toBe(401);
+    expect(JSON.parse(options.body)).toEqual({ error: 'Confirm it is you with your second factor first: reload the page.' });
   });
 });
