@@ -46,7 +46,7 @@ async function tabTo(page: Page, selector: string): Promise<void> {
 }
 
 describe('passkeys in a real browser', () => {
-  it('adds a passkey on the account page and signs in with it alone, keyboard only', async () => {
+  it('adds a passkey on the account page, signs in with it alone, then uses it as the second step; keyboard only', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     // A Content-Security-Policy refusal (an inline script, a fetch it does not allow) shows up here.
@@ -101,6 +101,21 @@ describe('passkeys in a real browser', () => {
     const sessions = await app.deps.store.listByUser('alice');
     expect(sessions.at(-1)?.data).toMatchObject({ user: 'alice', amr: ['hwk', 'mfa'] });
     expect(app.logs.some((l) => l.event === 'login.success' && l.method === 'passkey' && l.passkey === 'This laptop')).toBe(true);
+
+    // Sign out, then the password and the passkey as its second step.
+    await page.goto(`${PORTAL}/`);
+    await tabTo(page, 'form[action$="/logout"] button');
+    await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
+    await page.goto(`${PORTAL}/login`);
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await Promise.all([page.waitForURL(`${PORTAL}/login/2fa`), page.keyboard.press('Enter')]);
+    expect(await page.isVisible('form[data-passkey="get"]')).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'passkeys-second-step.png') });
+    await tabTo(page, 'form[data-passkey="get"] button');
+    await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
+    expect((await app.deps.store.listByUser('alice')).at(-1)?.data.amr).toEqual(['pwd', 'hwk']);
 
     // The passkeys page on a phone, dark.
     await page.setViewportSize({ width: 390, height: 844 });
