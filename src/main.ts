@@ -14,7 +14,7 @@ import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { loadOrCreateGeneratedSecret } from './config/generated-secret.js';
-import { usersWithUnreadableFactors } from './factors/factor-check.js';
+import { logUndecryptable, usersWithUnreadableFactors } from './factors/factor-check.js';
 import { createSecretBox, ENCRYPTION_KEY_FILE, ENCRYPTION_KEY_SETTING } from './factors/secret-box.js';
 import { RedisSingleUseGuard } from './store/single-use-guard-redis.js';
 import { createClientIpResolver } from './http/client-ip.js';
@@ -229,11 +229,7 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const encryptionKey = await openEncryptionKey(config);
   const box = createSecretBox(encryptionKey);
   // Postern starts all the same: those users' app codes are refused (and logged again at each use) until the key is back or reset-2fa runs.
-  const checkFactors = (): void => {
-    for (const user of usersWithUnreadableFactors(users.all(), box)) {
-      logger.error({ event: 'two_factor.undecryptable', user, setting: ENCRYPTION_KEY_SETTING }, `the authenticator app secret of ${user} cannot be decrypted with ${ENCRYPTION_KEY_SETTING}; that factor is refused until the key is restored or 'postern user reset-2fa ${user}' is run`);
-    }
-  };
+  const checkFactors = (): void => usersWithUnreadableFactors(users.all(), box).forEach((user) => logUndecryptable(logger, user));
   const users = await openUsers(config, hasher, logger, announce, () => {
     void calibrate();
     checkFactors();

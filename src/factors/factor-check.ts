@@ -40,12 +40,7 @@ export function createFactorCheck(deps: FactorCheckDeps) {
     const sealed = user.factors?.totp?.secret;
     if (sealed === undefined) return undefined;
     const secret = deps.box.open(sealed, totpContext(user.username));
-    if (secret === undefined) {
-      deps.logger.error(
-        { event: 'two_factor.undecryptable', user: user.username, setting: ENCRYPTION_KEY_SETTING },
-        `the authenticator app secret of ${user.username} cannot be decrypted with ${ENCRYPTION_KEY_SETTING}; that factor is refused until the key is restored or 'postern user reset-2fa ${user.username}' is run`,
-      );
-    }
+    if (secret === undefined) logUndecryptable(deps.logger, user.username);
     return secret;
   }
 
@@ -85,6 +80,14 @@ export function createFactorCheck(deps: FactorCheckDeps) {
 }
 
 export type FactorCheck = ReturnType<typeof createFactorCheck>;
+
+/** The error line for a secret that does not open: whose, and which setting holds the key. */
+export function logUndecryptable(logger: Logger, username: string): void {
+  logger.error(
+    { event: 'two_factor.undecryptable', user: username, setting: ENCRYPTION_KEY_SETTING },
+    `the authenticator app secret of ${username} cannot be decrypted with ${ENCRYPTION_KEY_SETTING}; that factor is refused until the key is restored or 'postern user reset-2fa ${username}' is run`,
+  );
+}
 
 /** The users whose authenticator app secret does not open under `box`'s key (checked at start and on every reload). */
 export function usersWithUnreadableFactors(users: readonly User[], box: SecretBox): string[] {

@@ -6,19 +6,18 @@
  *   POST /account/2fa/passkeys           name and the credential → added to the users file, 303 back
  *   POST /account/2fa/passkeys/remove    id and the password (or a code) again → removed, 303 back
  *
- * The rules of every factor change are the authenticator app's (handlers/two-factor-enrol.ts): a
- * user who has a factor changes factors only in a two-factor session (else the step-up page first),
- * removing asks for the password or a code again (counted in the sign-in throttle), and a users file
- * that cannot be written gets the page saying who can. Adding a passkey steps this session up with
- * it (`hwk`), as adding an app does with `otp`. Writes go through editUsersFile (the lock).
+ * The rules of every factor change are handlers/factor-change.ts's: a user who has a factor changes
+ * factors only in a two-factor session (else the step-up page first), removing asks for the password
+ * or a code again (counted in the sign-in throttle), writes go through editUsersFile (the lock), and
+ * a users file that cannot be written gets the page saying who can. Adding a passkey steps this
+ * session up with it (`hwk`), as adding an app does with `otp`.
  */
 import type { Context } from 'koa';
-import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import { hasSecondFactor } from '../factors/factors.js';
 import { challengeFor, CEREMONY_TTL_MS } from '../factors/passkey-ceremony.js';
-import { addPasskey, passkeysOf, removePasskey } from '../factors/passkey-directory.js';
+import { passkeysOf } from '../factors/passkey-directory.js';
 import { passkeyNameProblem } from '../factors/passkey-parse.js';
 import type { Passkeys } from '../factors/passkeys.js';
 import type { Csrf } from '../http/csrf.js';
@@ -27,11 +26,10 @@ import { currentSession, setPasskeyCeremony, takePasskeyCeremony } from '../http
 import type { Logger } from '../log/logger.js';
 import type { PasskeyCounterStore } from '../store/passkey-counter-store.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
-import { usersFileReadOnlyPage } from '../views/account-page.js';
 import { passkeysPage, type PasskeysPageModel } from '../views/passkeys-page.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
 import type { TwoFactorHandlers } from './two-factor.js';
-import type { createFactorPages } from './two-factor-enrol.js';
+import type { FactorChange } from './factor-change.js';
 
 export interface PasskeyAccountDeps extends SubjectDeps {
   readonly passkeys: Passkeys;
@@ -39,27 +37,16 @@ export interface PasskeyAccountDeps extends SubjectDeps {
   readonly guard: SingleUseGuard;
   readonly csrf: Csrf;
   readonly logger: Logger;
-  /** The rules of a factor change (handlers/two-factor-enrol.ts), asked when needed: built after this. */
-  readonly change: () => Pick<ReturnType<typeof createFactorPages>, 'signedIn' | 'reauthenticate'>;
+  /** The rules of a factor change (handlers/factor-change.ts), asked when needed: built after this. */
+  readonly change: () => Pick<FactorChange, 'signedIn' | 'reauthenticate' | 'saveFactors'>;
   /** `/login/2fa`'s handlers, for stepping this session up once a passkey is added. */
   readonly step: () => TwoFactorHandlers;
-  readonly usersFile: string;
   /** Absolute URLs: the sign-in page, the account page, and this page's own. */
   readonly urls: { readonly login: string } & PasskeysPageModel['urls'];
 }
 
 /** The notices a redirect back may ask for, by a fixed word (no text from the URL reaches the page). */
 const NOTICES: Readonly<Record<string, string>> = { added: 'Passkey added.', removed: 'Passkey removed.' };
-
-/** A users file Postern may not write (mounted read-only): the page saying who can change it instead. False for any other error. */
-function cannotWrite(ctx: Context, err: unknown, user: User, deps: Pick<PasskeyAccountDeps, 'logger' | 'urls'>): boolean {
-  if (!cannotWriteUsersFile(err)) return false;
-  deps.logger.warn({ event: 'passkey.write_failed', user: user.username, reason: (err as Error).message }, 'the users file cannot be written: passkeys cannot be changed from the account page');
-  ctx.status = 503;
-  ctx.type = 'html';
-  ctx.body = usersFileReadOnlyPage({ what: 'a change to your passkeys', command: `postern user reset-2fa ${user.username}`, back: deps.urls.page });
-  return true;
-}
 
 export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
   /** The user who may change passkeys here, or undefined with the answer given (sign-in, step-up, or a provider's account). */
@@ -110,12 +97,8 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
         passkeyRefused(deps.logger, log, result);
         return render(ctx, 400, user, { name, error: 'The passkey could not be added. Please try again.' });
       }
-      try {
-        await addPasskey(deps.usersFile, user.username, result.passkey);
-      } catch (err) {
-        if (cannotWrite(ctx, err, user, deps)) return;
-        throw err;
-      }
+      const added = result.passkey;
+      if (!(await deps.change().saveFactors(ctx, user, (current) => ({ ...current, passkeys: [...(current?.passkeys ?? []), added] })))) return;
       await deps.users.reload?.();
       // The passkey was just used in this browser: this session now has it among its methods.
       const session = currentSession(ctx);
@@ -134,12 +117,7 @@ export function createPasskeyAccountHandlers(deps: PasskeyAccountDeps) {
       if (passkey === undefined) return render(ctx, 404, user, { error: 'You have no such passkey (removed already?).' });
       const auth = await deps.change().reauthenticate(ctx, user);
       if (!auth.ok) return render(ctx, auth.status, user, { error: `${auth.error} The passkey was kept.` });
-      try {
-        await removePasskey(deps.usersFile, user.username, id);
-      } catch (err) {
-        if (cannotWrite(ctx, err, user, deps)) return;
-        throw err;
-      }
+      if (!(await deps.change().saveFactors(ctx, user, (current) => ({ ...current, passkeys: (current?.passkeys ?? []).filter((p) => p.id !== id) })))) return;
       await deps.users.reload?.();
       await deps.counters.remove(id);
       deps.logger.info({ event: 'passkey.removed', user: user.username, passkey: passkey.name }, 'passkey removed');

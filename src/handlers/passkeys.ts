@@ -62,7 +62,6 @@ export function createPasskeyHandlers(w: PasskeyWiring) {
     ...w,
     passkeys,
     step: w.secondStep,
-    usersFile: w.config.users.file,
     urls: {
       login: w.urls.login,
       account: `${publicUrl}/account`,

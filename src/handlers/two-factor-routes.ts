@@ -16,7 +16,9 @@ import { createTotp } from '../factors/totp.js';
 import type { Csrf } from '../http/csrf.js';
 import type { Logger } from '../log/logger.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
-import { createFactorPages } from './two-factor-enrol.js';
+import { createFactorChange } from './factor-change.js';
+import { createTotpPages } from './two-factor-enrol.js';
+import { createRecoveryPages } from './two-factor-recovery.js';
 import { createTwoFactorHandlers, type TwoFactorDeps } from './two-factor.js';
 
 export interface SecondFactorDeps extends SubjectDeps {
@@ -54,14 +56,16 @@ export function createSecondFactors(deps: SecondFactorDeps) {
     requiredForEnrolled: config.two_factor.required_for_enrolled,
     enrolOnSignIn: config.two_factor.enrol_on_sign_in,
   });
-  const pages = createFactorPages({ ...deps, check, totp, usersFile: config.users.file, urls });
+  const change = createFactorChange({ ...deps, check, usersFile: config.users.file, urls });
+  const totpPages = createTotpPages({ ...deps, totp, change, urls });
+  const recoveryPages = createRecoveryPages({ ...deps, change, urls });
 
   return {
     urls,
     /** The `/login/2fa` handlers, for another way to answer it (handlers/passkey-second-step.ts). */
     step,
-    /** The rules of a factor change (who may, the password or a code again), for the passkeys page (handlers/passkey-account.ts). */
-    change: { signedIn: pages.signedIn, reauthenticate: pages.reauthenticate },
+    /** The rules of a factor change (who may, the password or a code again, saving), for the passkeys page (handlers/passkey-account.ts). */
+    change,
     /** The account page's "Second factors" list for `username` (handlers/account.ts secondFactors). */
     accountLinks(username: string): ReadonlyArray<{ readonly name: string; readonly href: string }> {
       const factors = deps.users.find(username)?.factors;
@@ -82,11 +86,11 @@ export function createSecondFactors(deps: SecondFactorDeps) {
       const { page, form, session } = mw;
       router.get('/login/2fa', page, session, step.show);
       router.post('/login/2fa', page, form, session, step.submit);
-      router.get('/account/2fa/totp', page, session, pages.showTotp);
-      router.post('/account/2fa/totp', page, form, session, pages.enableTotp);
-      router.post('/account/2fa/totp/remove', page, form, session, pages.removeTotp);
-      router.get('/account/2fa/recovery', page, session, pages.showRecovery);
-      router.post('/account/2fa/recovery', page, form, session, pages.regenerateRecovery);
+      router.get('/account/2fa/totp', page, session, totpPages.showTotp);
+      router.post('/account/2fa/totp', page, form, session, totpPages.enableTotp);
+      router.post('/account/2fa/totp/remove', page, form, session, totpPages.removeTotp);
+      router.get('/account/2fa/recovery', page, session, recoveryPages.showRecovery);
+      router.post('/account/2fa/recovery', page, form, session, recoveryPages.regenerateRecovery);
     },
   };
 }

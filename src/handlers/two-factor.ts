@@ -20,7 +20,7 @@ import { parsePendingSecondStep, secondStepHolder, SECOND_STEP_KEY, type Pending
 import { withMethod } from '../factors/session-methods.js';
 import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
-import { currentSession, pendingLogins, sessionField, startSession } from '../http/session-data.js';
+import { currentSession, pendingLogins, restartSession, sessionField, startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
@@ -122,8 +122,7 @@ export function createTwoFactorHandlers(deps: TwoFactorDeps) {
     }
     const { session } = who;
     // The same session, stepped up: its lifetime unchanged, under a fresh id.
-    const data: SessionData = { ...session, seen: now, amr: withMethod(session.amr ?? (session.via === 'local' ? ['pwd'] : []), method) };
-    await startSession(ctx, data, session.rem === 1 ? Math.max(1, session.expires - now) : 'session', keep);
+    await restartSession(ctx, { seen: now, amr: withMethod(session.amr ?? (session.via === 'local' ? ['pwd'] : []), method) }, now);
   }
 
   return {

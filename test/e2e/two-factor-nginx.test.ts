@@ -26,6 +26,8 @@ const ADMIN_RULE = `    - hosts: [admin.example.com]
 
 const alice = testAuthenticator('alice', { key: KEY });
 const bob = testAuthenticator('bob', { key: KEY });
+// Sealed under a key this installation never had (a users file copied from elsewhere).
+const carol = testAuthenticator('carol', { key: 'another-installation-key-0123456789abcdef' });
 
 describe('second factor through nginx (examples/nginx)', () => {
   let stack: Stack;
@@ -38,7 +40,7 @@ describe('second factor through nginx (examples/nginx)', () => {
     const text = example.replace(ADMIN_RULE, ADMIN_RULE.replace('policy: authenticated', 'policy: two_factor'));
     stack = await startStack(
       { text },
-      { alice: { password: PASSWORD, role: 'admin', factors: alice.factors }, bob: { password: PASSWORD, role: 'admin' } },
+      { alice: { password: PASSWORD, role: 'admin', factors: alice.factors }, bob: { password: PASSWORD, role: 'admin' }, carol: { password: PASSWORD, factors: carol.factors } },
       { POSTERN_SECRETS_ENCRYPTION_KEY: KEY },
     );
     nginx = await startProxy(stack, async (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
@@ -46,6 +48,16 @@ describe('second factor through nginx (examples/nginx)', () => {
   afterAll(async () => {
     await nginx?.stop();
     await stack?.close();
+  });
+
+  it('starts with a factor it cannot decrypt, says whose and which key setting, and never signs that user in without it', async () => {
+    expect(stack.postern.logLines().find((l) => l.event === 'two_factor.undecryptable')).toMatchObject({ user: 'carol', setting: 'secrets.encryption_key', level: 50 });
+    const b = browser();
+    const start = await b.get(`${APP}/welcome`);
+    const second = (await b.submitForm(start.header('location')!, { username: 'carol', password: PASSWORD })).header('location')!;
+    expect(second).toContain(`${AUTH}/login/2fa`);
+    expect((await b.submitForm(second, { code: await carol.code(Date.now()) })).status).toBe(401);
+    expect((await b.get(`${APP}/welcome`)).status).toBe(302);
   });
 
   it('asks for the authenticator code after the password, and only then lets the browser into the app', async () => {

@@ -39,9 +39,9 @@ describe('passkeys with a users file that cannot be written here', () => {
     const { reply: add } = await registerPasskey(alice, PAGE, new SoftAuthenticator(), 'Laptop');
     expect(add.status).toBe(503);
     expect(add.body).toContain('<title>Cannot change this here</title>');
-    expect(add.body).toContain('Postern cannot save a change to your passkeys: its users file is read-only on this server');
+    expect(add.body).toContain('Postern cannot save a change to your second factors: its users file is read-only on this server');
     expect(add.body).toContain('<code class="secret">postern user reset-2fa alice</code>');
-    expect(app.logs.at(-1)).toMatchObject({ level: 40, event: 'passkey.write_failed', user: 'alice' });
+    expect(app.logs.at(-1)).toMatchObject({ level: 50, event: 'two_factor.write_failed', user: 'alice' });
 
     const page = (await alice.get(PAGE)).body;
     const form = passkeyFormOf(page);

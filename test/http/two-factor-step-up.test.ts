@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { addAppPassword } from '../support/app-passwords.js';
 import { testAuthenticator } from '../support/factors.js';
 import { TestClient } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
@@ -102,6 +103,16 @@ describe('with two_factor.required_for_enrolled: false', () => {
     expect(page.status).toBe(403);
     expect(page.body).toContain('your account has none yet');
     expect(page.body).toContain(`href="http://auth.example.com/account/2fa/totp?rd=${encodeURIComponent(NVR)}"`);
+  });
+
+  it('an app password is one factor: a two_factor rule refuses it with 403 (it cannot be asked for a code), an authenticated rule lets it through', async () => {
+    const { token } = await addAppPassword(app, 'alice');
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await askVerify(postern, new TestClient(app.port), 'traefik', PHOTOS, { anonymous: true, headers: bearer })).status).toBe(200);
+    const refused = await askVerify(postern, new TestClient(app.port), 'traefik', NVR, { anonymous: true, headers: bearer });
+    expect(refused.status).toBe(403);
+    expect(refused.header('location')).toBeUndefined();
+    expect(app.logs.find((l) => l.event === 'verify.forbid' && l.auth === 'token')).toMatchObject({ reason: 'the rule asks for a second factor, which a credential cannot give' });
   });
 
   it('a user with a factor in a one-factor session must step up before changing factors', async () => {
