@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { join } from 'node:path';
-import type { CompiledAccess } from './access/rules.js';
+import { compileSubjects, type CompiledAccess } from './access/rules.js';
 import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
@@ -15,6 +15,7 @@ import { createPasswordChange } from './handlers/account-password.js';
 import { createSessionEnders } from './handlers/account-sessions.js';
 import { createAppPasswordHandlers } from './handlers/account-tokens.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
+import { createAdminHandlers } from './handlers/admin.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
@@ -264,6 +265,11 @@ export function buildApp(deps: AppDeps): Koa {
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);
   const appPasswords = createAppPasswordHandlers(accountDeps, account);
+  const admin = createAdminHandlers({
+    ...accountDeps,
+    urls: { ...urls, admin: `${publicUrl}/admin` },
+    subjects: compileSubjects(config.admin.subjects),
+  });
 
   // The whole HTTP surface, on one screen.
   // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
@@ -290,6 +296,9 @@ export function buildApp(deps: AppDeps): Koa {
   router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
   factors.routes(router, { page: pages, form, session });
   passkey.routes(router, { page: pages, form, session });
+  // The admin page, for admin.subjects; every change is a POST with the CSRF token.
+  router.get('/admin', pages, session, admin.show);
+  router.post('/admin/:action', pages, form, session, admin.act);
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {

@@ -1,4 +1,5 @@
 import { endUserSessions } from '../auth/password-change.js';
+import { endsAccess } from '../auth/user-change.js';
 import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
 import { RedisDeviceStore } from '../store/device-store-redis.js';
@@ -15,7 +16,7 @@ import type { UserChange } from './user-commands.js';
  * is gone or disabled or has another password.
  */
 export async function afterUserChange(config: Config, username: string, change: UserChange): Promise<void> {
-  if (change !== 'password' && change !== 'disabled' && change !== 'removed') return;
+  if (!endsAccess(change)) return;
   const target = redisTargetFromConfig(config.session.redis);
   if (!target) return;
   const redis = await connectForCommand(target);

@@ -62,9 +62,9 @@ export function createSecondFactors(deps: SecondFactorDeps) {
 
   return {
     urls,
-    /** The `/login/2fa` handlers, for another way to answer it (handlers/passkey-second-step.ts). */
+    /** The `/login/2fa` handlers, for another way to answer it (the passkeys' second step). */
     step,
-    /** The rules of a factor change (who may, the password or a code again, saving), for the passkeys page (handlers/passkey-account.ts). */
+    /** The rules of every factor change (who may; the password or a code again; saving), for the passkeys page. */
     change,
     /** The account page's "Second factors" list for `username` (handlers/account.ts secondFactors). */
     accountLinks(username: string): ReadonlyArray<{ readonly name: string; readonly href: string }> {

@@ -13,6 +13,7 @@
  * Every attempt first asks whether the address is already over its sign-in limit (before any lookup),
  * and every failure is charged to the address (LoginThrottle.takeAddress), as a wrong password is.
  */
+import { hasSecondFactor } from '../factors/factors.js';
 import { createHmac } from 'node:crypto';
 import { localIdentity, type Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
@@ -77,7 +78,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     const user = account.users.find(c.username);
     const now = deps.now();
     const hit = remembered.get(key);
-    if (hit && hit.until > now && user && !user.disabled && user.username === hit.username && account.passwordFingerprint(user) === hit.fingerprint) {
+    if (hit && hit.until > now && user && !user.disabled && !hasSecondFactor(user.factors) && user.username === hit.username && account.passwordFingerprint(user) === hit.fingerprint) {
       return { kind: 'authenticated', identity: localIdentity(user), auth: 'basic' };
     }
     if (hit) remembered.delete(key);
@@ -91,6 +92,8 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
       ok = false; // a password over the length limit, or the hasher saturated: no credential this time
     }
     if (!ok || !user) return INVALID;
+    // A password alone is one factor, and Basic cannot ask for a second: a user who has one uses an app password.
+    if (hasSecondFactor(user.factors)) return INVALID;
     await deps.throttle.recordSuccess(ip, user.username);
     if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
     remembered.set(key, { username: user.username, fingerprint: account.passwordFingerprint(user), until: now + account.cacheTtlMs });

@@ -23,6 +23,7 @@ summary{cursor:pointer;color:var(--accent);margin-top:.25rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 main.wide{max-width:44rem}
+main.tables{max-width:72rem}
 h2{font-size:1.1rem;margin:1.75rem 0 .5rem;padding-top:1.25rem;border-top:1px solid var(--line)}
 a{color:var(--accent)}
 .notice{background:var(--ok-bg);color:var(--ok-fg);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
@@ -35,16 +36,26 @@ button.quiet{width:auto;margin-top:.5rem;padding:.4rem .9rem;background:transpar
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .secret{display:block;padding:.6rem .75rem;margin:.5rem 0;border:1px dashed var(--accent);border-radius:8px;background:var(--bg);color:var(--fg);user-select:all}
 .tag{display:inline-block;font-size:.8rem;font-weight:600;padding:0 .45rem;border-radius:6px;background:var(--accent);color:var(--accent-fg)}
+nav a{margin-right:1rem}
+textarea,input[type=email]{width:100%;padding:.65rem .75rem;font:inherit;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}
+textarea:focus,select:focus,a:focus{outline:3px solid var(--accent);outline-offset:1px}
+table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th{color:var(--muted);font-weight:600}
+form.inline{display:inline-block;margin:0 .25rem .25rem 0}
+form.inline button{width:auto;margin:0;padding:.3rem .7rem;font-size:.85rem}
+.tables form:not(.inline){max-width:28rem}
 `;
 
 /** The only inline style; the Content-Security-Policy allows it by hash, nothing else. */
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 
 /**
- * `wide`: a page of several sections (the account page) instead of one small form. `scripts`: the
- * pages that run a passkey ceremony load views/passkey-script.ts (the only script).
+ * `wide`: a page of several sections (the account page) instead of one small form; `tables`: wider
+ * still, for a page of tables (the admin page). `scripts`: the pages that run a passkey ceremony load
+ * views/passkey-script.ts (the only script).
  */
-export function layout(title: string, body: SafeHtml, opts: { readonly wide?: boolean; readonly scripts?: readonly string[] } = {}): string {
+export function layout(title: string, body: SafeHtml, opts: { readonly wide?: boolean; readonly tables?: boolean; readonly scripts?: readonly string[] } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -56,7 +67,7 @@ export function layout(title: string, body: SafeHtml, opts: { readonly wide?: bo
 ${(opts.scripts ?? []).map((src) => html`<script src="${src}" defer></script>
 `)}</head>
 <body>
-<main${opts.wide ? raw(' class="wide"') : ''}>
+<main${opts.tables ? raw(' class="tables"') : opts.wide ? raw(' class="wide"') : ''}>
 ${body}
 </main>
 </body>

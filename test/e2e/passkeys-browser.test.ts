@@ -1,52 +1,27 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { launchChromium } from '../support/chromium.js';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appInChromium, ARTIFACTS, signInByKeyboard, tabTo } from '../support/chromium.js';
 
 /**
  * Passkeys in a real Chromium, with the DevTools protocol's virtual authenticator standing in for a
  * phone or a security key, keyboard only: sign in with the password, add a passkey on the account
- * page, sign out, sign in with the passkey alone.
+ * page, sign out, sign in with the passkey alone, then with the password and the passkey as its second step.
  *
  * WebAuthn needs a secure context: `http://*.localhost` is one, so the portal is
  * auth.postern.localhost (session.domain postern.localhost, the relying party id), mapped to the
  * app's loopback port.
  */
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const PORTAL = 'http://auth.postern.localhost';
 const PASSWORD = 'correct horse battery';
-
-let app: AppFixture;
-let browser: Browser;
-
-beforeAll(async () => {
-  app = await startApp(
-    { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'postern.localhost' } },
-    { alice: { password: PASSWORD, name: 'Alice Liddell' } },
-  );
-  browser = await launchChromium(`MAP *.postern.localhost 127.0.0.1:${app.port}`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
-
-/** Presses Tab until `selector` has the focus, as a keyboard user would; fails after 30 presses. */
-async function tabTo(page: Page, selector: string): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    // A string, evaluated in the page (the test's own TypeScript has no DOM types).
-    if (await page.evaluate(`document.activeElement === document.querySelector(${JSON.stringify(selector)})`)) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`Tab never reached ${selector}`);
-}
+const run = appInChromium(
+  { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'postern.localhost' } },
+  { alice: { password: PASSWORD, name: 'Alice Liddell' } },
+  'auth.postern.localhost',
+);
 
 describe('passkeys in a real browser', () => {
   it('adds a passkey on the account page, signs in with it alone, then uses it as the second step; keyboard only', async () => {
+    const { app, browser } = run;
     const context = await browser.newContext();
     const page = await context.newPage();
     // A Content-Security-Policy refusal (an inline script, a fetch it does not allow) shows up here.
@@ -64,17 +39,14 @@ describe('passkeys in a real browser', () => {
     await page.goto(`${PORTAL}/login`);
     await expect(page.title()).resolves.toBe('Sign in');
     expect(await page.locator('form[data-passkey]').count()).toBe(0); // nobody has a passkey yet
-    await page.keyboard.type('alice');
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(PASSWORD);
-    await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
+    await signInByKeyboard(page, 'alice', PASSWORD, `${PORTAL}/`);
 
     // Add a passkey: name it, Enter; the script runs the ceremony and posts the form.
     await page.goto(`${PORTAL}/account/2fa/passkeys`);
     await expect(page.title()).resolves.toBe('Passkeys');
     expect(await page.isVisible('form[data-passkey="create"]')).toBe(true); // the script showed it
     expect(await page.isVisible('[data-passkey-fallback]')).toBe(false);
-    await tabTo(page, '#passkey-name');
+    await tabTo(page, 'passkey-name');
     await page.keyboard.type('This laptop');
     await Promise.all([page.waitForURL(`${PORTAL}/account/2fa/passkeys?done=added`), page.keyboard.press('Enter')]);
     expect(await page.textContent('.notice')).toBe('Passkey added.');
@@ -87,14 +59,14 @@ describe('passkeys in a real browser', () => {
 
     // Sign out from the home page.
     await page.goto(`${PORTAL}/`);
-    await tabTo(page, 'button[type=submit]');
+    await tabTo(page, 'Sign out', 'textContent');
     await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
 
     // Sign in with the passkey alone: no username, no password.
     await page.goto(`${PORTAL}/login`);
     expect(await page.isVisible('form[data-passkey="get"]')).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'passkeys-sign-in.png') });
-    await tabTo(page, 'form[data-passkey="get"] button');
+    await tabTo(page, 'Sign in with a passkey', 'textContent');
     await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
     expect(await page.textContent('h1')).toBe('You are signed in');
 
@@ -104,16 +76,13 @@ describe('passkeys in a real browser', () => {
 
     // Sign out, then the password and the passkey as its second step.
     await page.goto(`${PORTAL}/`);
-    await tabTo(page, 'form[action$="/logout"] button');
+    await tabTo(page, 'Sign out', 'textContent');
     await Promise.all([page.waitForURL(/\/login/), page.keyboard.press('Enter')]);
     await page.goto(`${PORTAL}/login`);
-    await page.keyboard.type('alice');
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(PASSWORD);
-    await Promise.all([page.waitForURL(`${PORTAL}/login/2fa`), page.keyboard.press('Enter')]);
+    await signInByKeyboard(page, 'alice', PASSWORD, `${PORTAL}/login/2fa`);
     expect(await page.isVisible('form[data-passkey="get"]')).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'passkeys-second-step.png') });
-    await tabTo(page, 'form[data-passkey="get"] button');
+    await tabTo(page, 'Use a passkey', 'textContent');
     await Promise.all([page.waitForURL(`${PORTAL}/`), page.keyboard.press('Enter')]);
     expect((await app.deps.store.listByUser('alice')).at(-1)?.data.amr).toEqual(['pwd', 'hwk']);
 

@@ -3,36 +3,21 @@
  * an authenticator app (QR code drawn as inline SVG under the strict CSP). Screenshots on a desktop
  * (light) and a phone (dark) go to test-artifacts/.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { launchChromium } from '../support/chromium.js';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { appInChromium, ARTIFACTS, signInByKeyboard } from '../support/chromium.js';
 import { testAuthenticator } from '../support/factors.js';
 
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const PORTAL = 'http://auth.example.com';
 const PASSWORD = 'correct horse battery';
 const alice = testAuthenticator('alice', { recovery: true });
 const bob = testAuthenticator('bob');
 
-let app: AppFixture;
-let browser: Browser;
-
-beforeAll(async () => {
-  app = await startApp(
-    { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'example.com' } },
-    { alice: { password: PASSWORD, factors: alice.factors }, bob: { password: PASSWORD, factors: bob.factors }, carl: { password: PASSWORD } },
-  );
-  browser = await launchChromium(`MAP auth.example.com 127.0.0.1:${app.port}`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+const t = appInChromium(
+  { server: { public_url: PORTAL, trusted_proxies: ['loopback'] }, session: { domain: 'example.com' } },
+  { alice: { password: PASSWORD, factors: alice.factors }, bob: { password: PASSWORD, factors: bob.factors }, carl: { password: PASSWORD } },
+);
 
 /** Content-Security-Policy reports of a page: nothing on these pages may need more than the policy allows. */
 function cspViolations(page: Page): string[] {
@@ -43,18 +28,15 @@ function cspViolations(page: Page): string[] {
   return seen;
 }
 
-/** Username (autofocus), Tab, password, Enter. */
+/** The sign-in page, then username, Tab, password, Enter. */
 async function password(page: Page, username: string, landing: string): Promise<void> {
   await page.goto(`${PORTAL}/login`);
-  await page.keyboard.type(username);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD);
-  await Promise.all([page.waitForURL(landing), page.keyboard.press('Enter')]);
+  await signInByKeyboard(page, username, PASSWORD, landing);
 }
 
 describe('the second factor in a real browser', () => {
   it('asks for the code after the password; typing it and Enter signs in (desktop, light)', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    const context = await t.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     const page = await context.newPage();
     const violations = cspViolations(page);
     await password(page, 'alice', `${PORTAL}/login/2fa`);
@@ -69,7 +51,7 @@ describe('the second factor in a real browser', () => {
   });
 
   it('is readable on a phone in dark mode, and the authenticator app is added from its QR page by keyboard', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'dark' });
+    const context = await t.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'dark' });
     const page = await context.newPage();
     const violations = cspViolations(page);
     await password(page, 'bob', `${PORTAL}/login/2fa`);

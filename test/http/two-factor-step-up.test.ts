@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
-import { addAppPassword } from '../support/app-passwords.js';
+import { addAppPassword, basic } from '../support/app-passwords.js';
 import { testAuthenticator } from '../support/factors.js';
 import { TestClient } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
@@ -146,5 +146,20 @@ describe('with two_factor.enrol_on_sign_in: true', () => {
     expect(done.body).toContain('Your recovery codes');
     expect(done.body).toContain(`href="${NVR}"`);
     expect((await askVerify(new TestClient(app.port), b, 'nginx', NVR)).status).toBe(200);
+  });
+});
+
+describe('with tokens.basic_account_password: true', () => {
+  let app: AppFixture;
+  beforeAll(async () => {
+    app = await startApp({ ...BASE, tokens: { basic_account_password: true } }, { alice: { password: PASSWORD, factors: alice.factors }, bob: { password: PASSWORD } }, { now: () => clock });
+  });
+  afterAll(() => app.close());
+
+  it('a user with a second factor cannot use Basic with the account password (one factor, and Basic cannot ask for a code); one without can', async () => {
+    const ask = (user: string) =>
+      askVerify(new TestClient(app.port), new TestClient(app.port), 'traefik', PHOTOS, { anonymous: true, accept: 'application/json', headers: { authorization: basic(user, PASSWORD) } });
+    expect((await ask('alice')).status).toBe(401);
+    expect((await ask('bob')).status).toBe(200);
   });
 });

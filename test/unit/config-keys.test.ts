@@ -43,6 +43,7 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
       'login.device_ttl:text',
       'login.device_rate_limit:text',
       'login.passkey_rate_limit:text',
+      'admin.subjects:list',
       'secrets.encryption_key:text',
       'two_factor.required_for_enrolled:boolean',
       'two_factor.enrol_on_sign_in:boolean',
@@ -63,7 +64,7 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
 
 describe('knownKeysAt', () => {
   it.each([
-    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'secrets', 'two_factor', 'metrics', 'tokens', 'access', 'oidc']],
+    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'admin', 'secrets', 'two_factor', 'metrics', 'tokens', 'access', 'oidc']],
     ['session.redis', ['url', 'url_file', 'sentinels', 'name', 'password', 'password_file', 'sentinel_password', 'sentinel_password_file', 'tls']],
     ['access.rules', ['hosts', 'paths', 'methods', 'networks', 'subjects', 'policy', 'viewer_write']],
     ['oidc.providers.claims', ['username', 'email', 'name', 'groups', 'role']],

@@ -85,6 +85,7 @@ describe('defaults', () => {
         device_ttl: 90 * 24 * HOUR,
         passkey_rate_limit: [{ points: 30, durationSec: 60 }, { points: 300, durationSec: 3600 }],
       },
+      admin: { subjects: ['role:admin'] },
       secrets: {},
       two_factor: { required_for_enrolled: true, enrol_on_sign_in: false, issuer: 'Postern' },
       metrics: { address: '127.0.0.1', port: undefined },
