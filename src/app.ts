@@ -26,7 +26,7 @@ import { createReadyz, healthz, type ReadinessCheck } from './handlers/health.js
 import type { ClientIpResolver } from './http/client-ip.js';
 import { createCsrf } from './http/csrf.js';
 import { errorHandler } from './http/error-handler.js';
-import { exactGetRoutes } from './http/exact-routes.js';
+import { KoaWithExactRoutes } from './http/exact-routes.js';
 import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
@@ -91,12 +91,12 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Koa {
   const { config, oidc } = deps;
   if (config.oidc && !oidc) throw new Error('config.oidc is set but deps.oidc is missing: build OidcProviders in the composition root');
-  const app = new Koa();
+  const app = new KoaWithExactRoutes();
   app.silent = true;
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, secondFactor: `${publicUrl}/login/2fa` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, admin: `${publicUrl}/admin`, secondFactor: `${publicUrl}/login/2fa` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -246,7 +246,8 @@ export function buildApp(deps: AppDeps): Koa {
     degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
-  const home = createHomeHandler({ ...subject, csrf, urls });
+  const adminSubjects = compileSubjects(config.admin.subjects);
+  const home = createHomeHandler({ ...subject, csrf, urls, adminSubjects });
   const accountDeps = {
     ...subject,
     csrf,
@@ -265,20 +266,14 @@ export function buildApp(deps: AppDeps): Koa {
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);
   const appPasswords = createAppPasswordHandlers(accountDeps, account);
-  const admin = createAdminHandlers({
-    ...accountDeps,
-    urls: { ...urls, admin: `${publicUrl}/admin` },
-    subjects: compileSubjects(config.admin.subjects),
-  });
+  const admin = createAdminHandlers({ ...accountDeps, subjects: adminSubjects });
 
   // The whole HTTP surface, on one screen.
-  // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
-  // koa-session, no page middleware) and never sets a cookie.
-  const verify = new Map([
-    ['/verify/nginx', createVerifyHandler('nginx', verifyDeps)],
-    ['/verify/traefik', createVerifyHandler('traefik', verifyDeps)],
-    ['/verify/caddy', createVerifyHandler('caddy', verifyDeps)],
-  ]);
+  // Verify is the hot path: answered from the request listener ahead of Koa's context (and so of
+  // the router), it reads the session cookie itself (no koa-session, no page middleware) and never sets a cookie.
+  app.exactGet('/verify/nginx', createVerifyHandler('nginx', verifyDeps));
+  app.exactGet('/verify/traefik', createVerifyHandler('traefik', verifyDeps));
+  app.exactGet('/verify/caddy', createVerifyHandler('caddy', verifyDeps));
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', readyz);
@@ -307,7 +302,7 @@ export function buildApp(deps: AppDeps): Koa {
   }
 
   app.use(errorHandler(deps.logger));
-  app.use(exactGetRoutes(verify));
+  app.use(app.exactRoutes());
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
   // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
   app.use(async (ctx, next) => {

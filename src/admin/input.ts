@@ -9,6 +9,7 @@
  */
 import { MAX_PASSWORD_BYTES } from '../auth/passwords.js';
 import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
+import { formField } from '../http/form-field.js';
 import { parseIp } from '../net/cidr.js';
 import { parseTokenId } from '../tokens/manage.js';
 
@@ -40,13 +41,12 @@ export type ParsedForm = { readonly ok: true; readonly command: AdminCommand } |
 class Problem extends Error {}
 
 /** A form field as a string ('' when absent or not a string). */
-export function formField(body: unknown, name: string): string {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
+function field(body: unknown, name: string): string {
+  return formField(body, name) ?? '';
 }
 
 function username(body: unknown): string {
-  const raw = formField(body, 'user').trim();
+  const raw = field(body, 'user').trim();
   if (raw === '') throw new Problem('Give a username.');
   const problem = validateUsername(raw);
   if (problem !== undefined) throw new Problem(`The username ${printable(raw)} ${problem}.`);
@@ -61,26 +61,26 @@ function label(kind: 'role' | 'group', value: string): string {
 }
 
 function role(body: unknown): string {
-  const value = formField(body, 'role').trim();
+  const value = field(body, 'role').trim();
   if (value === '') throw new Problem('Give a role (user, admin, viewer, or a role of your own).');
   return label('role', value);
 }
 
 /** One group per line; blank lines ignored, duplicates dropped. */
 function groups(body: unknown): string[] {
-  const lines = formField(body, 'groups').split(/\r?\n/).map((g) => g.trim()).filter((g) => g !== '');
+  const lines = field(body, 'groups').split(/\r?\n/).map((g) => g.trim()).filter((g) => g !== '');
   return [...new Set(lines.map((g) => label('group', g)))];
 }
 
 function plain(body: unknown, name: 'name' | 'email'): string {
-  const value = formField(body, name).trim();
+  const value = field(body, name).trim();
   if (hasControlChars(value)) throw new Problem(`The ${name} contains a control character.`);
   return value;
 }
 
 function password(body: unknown, minLength: number): string | undefined {
-  if (formField(body, 'password_mode') !== 'set') return undefined;
-  const value = formField(body, 'password');
+  if (field(body, 'password_mode') !== 'set') return undefined;
+  const value = field(body, 'password');
   const length = [...value].length;
   if (length < minLength) throw new Problem(`The password has ${length} character${length === 1 ? '' : 's'}, fewer than users.min_password_length (${minLength}). Choose a longer one, or let Postern generate one.`);
   if (Buffer.byteLength(value, 'utf8') > MAX_PASSWORD_BYTES) throw new Problem(`The password is longer than ${MAX_PASSWORD_BYTES} bytes.`);
@@ -88,7 +88,7 @@ function password(body: unknown, minLength: number): string | undefined {
 }
 
 function throttleTarget(body: unknown): { user: string } | { ip: string } {
-  const ip = formField(body, 'ip').trim();
+  const ip = field(body, 'ip').trim();
   if (ip === '') return { user: username(body) };
   // An IPv6 counter is kept per /64 and listed as such (auth/login-throttle.ts addressKey).
   if (parseIp(ip) === undefined && !/^[0-9a-f:]+\/64$/i.test(ip)) throw new Problem(`${printable(ip)} is not an IP address.`);
@@ -97,7 +97,7 @@ function throttleTarget(body: unknown): { user: string } | { ip: string } {
 
 /** `?user=` of GET /admin: the user to show, normalised; undefined when absent or not a username. */
 export function selectedUser(query: unknown): string | undefined {
-  const raw = formField(query, 'user').trim();
+  const raw = field(query, 'user').trim();
   return raw === '' || validateUsername(raw) !== undefined ? undefined : normaliseUsername(raw);
 }
 
@@ -118,21 +118,21 @@ function command(action: string, body: unknown, rules: { readonly minPasswordLen
     case 'set-role':
       return { action, username: username(body), role: role(body), groups: groups(body) };
     case 'revoke-session': {
-      const handle = formField(body, 'session').trim().toLowerCase();
+      const handle = field(body, 'session').trim().toLowerCase();
       if (!/^[0-9a-f]{8,64}$/.test(handle)) throw new Problem('That is not a session ID (the ID column of the sessions list).');
       return { action, handle };
     }
     case 'clear-throttle':
       return { action, by: throttleTarget(body) };
     case 'revoke-token': {
-      const id = parseTokenId(formField(body, 'token'));
+      const id = parseTokenId(field(body, 'token'));
       if (!id.ok) throw new Problem('That is not an app password ID (the ID column of the app passwords list).');
       return { action, id: id.value };
     }
     case 'remove': {
       const name = username(body);
       // Irreversible (the hash and the app passwords go): the form asks for a tick, not just a click.
-      if (formField(body, 'confirm') !== 'yes') throw new Problem(`Tick "Yes, remove ${name}" to remove them.`);
+      if (field(body, 'confirm') !== 'yes') throw new Problem(`Tick "Yes, remove ${name}" to remove them.`);
       return { action, username: name };
     }
     default:

@@ -11,6 +11,7 @@
  * sign-in throttle); this module only insists that the hash it replaces is the one that was checked,
  * so a change made meanwhile (`postern user passwd`) is never silently overwritten.
  */
+import { revokeSessionsOf } from '../sessions/manage.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { PasswordHasher } from './passwords.js';
 import type { User } from './user.js';
@@ -80,8 +81,7 @@ export async function endUserSessions(
   username: string,
   keepSession?: string,
 ): Promise<{ endedSessions: number; endedDevices: number }> {
-  const doomed = (await deps.sessions.listByUser(username)).filter((s) => s.id !== keepSession);
-  for (const session of doomed) await deps.sessions.destroy(session.id);
+  const doomed = await revokeSessionsOf(deps.sessions, username, { keep: keepSession });
   const endedDevices = (await deps.devices?.revokeUser(username)) ?? 0;
   return { endedSessions: doomed.length, endedDevices };
 }

@@ -96,32 +96,17 @@ async function list(store: SessionStore, options: Options, io: CliIO): Promise<n
 
 async function revoke(store: SessionStore, options: Options, io: CliIO): Promise<number> {
   let doomed: StoredSession[];
-  if (options.id !== undefined) doomed = [sessionByHandlePrefix(await store.listAll(), options.id)];
-  else if (options.user !== undefined) doomed = await listSessions(store, options.user);
-  else doomed = await store.listAll();
-  for (const session of doomed) await store.destroy(session.id);
+  if (options.user !== undefined) doomed = await revokeSessionsOf(store, options.user);
+  else {
+    doomed = options.id !== undefined ? [sessionByHandlePrefix(await store.listAll(), options.id)] : await store.listAll();
+    for (const session of doomed) await store.destroy(session.id);
+  }
   const count = `${doomed.length} session${doomed.length === 1 ? '' : 's'}`;
   if (options.id !== undefined) io.stdout.write(`Revoked session ${sessionRow(doomed[0]!).id} of ${cell(doomed[0]!.data.user)}.`);
   else if (options.user !== undefined) io.stdout.write(doomed.length === 0 ? `${cell(options.user)} has no sessions; nothing to revoke.` : `Revoked ${count} of ${cell(options.user)}.`);
   else io.stdout.write(`Revoked ${count}.`);
   io.stdout.write(doomed.length === 0 ? '\n' : ` Every replica refuses ${doomed.length === 1 ? 'it' : 'them'} within 1 second.\n`);
   return 0;
-}
-
-/**
- * Ends every session of `username` in the shared store, for CLI commands that change a user
- * (`user passwd|disable|remove`). Undefined without Redis: sessions then live in the server's
- * memory, where verify refuses a removed or disabled user, or a changed password, on the next request.
- */
-export async function revokeSessionsOfUser(config: Config, username: string): Promise<number | undefined> {
-  const target = redisTargetFromConfig(config.session.redis);
-  if (!target) return undefined;
-  const store = new RedisSessionStore(await connectForCommand(target));
-  try {
-    return (await revokeSessionsOf(store, username)).length;
-  } finally {
-    await store.close();
-  }
 }
 
 /** `postern sessions list|revoke`: reads the Redis the running servers share. */

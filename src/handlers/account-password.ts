@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import { readPasswordForm } from '../account/password-form.js';
 import { changePassword, PasswordChangedMeanwhileError } from '../auth/password-change.js';
-import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import { restartSession } from '../http/session-data.js';
 import type { AccountDeps, AccountPage, AccountVisitor } from './account.js';
 import { retryInWords } from './login.js';
@@ -36,23 +35,23 @@ export function createPasswordChange(deps: AccountDeps, page: AccountPage) {
     }
     await deps.throttle.recordSuccess(clientIp, user.username);
 
-    let changed;
+    let write;
     try {
-      changed = await changePassword(
-        { usersFile: deps.usersFile, hasher: deps.hasher, passwordFingerprint: deps.rules.passwordFingerprint, sessions: deps.store, ...(deps.devices ? { devices: deps.devices } : {}) },
-        { username: user.username, password: form.password, checkedHash: user.password, keepSession: who.sessionId },
+      write = await page.writing(ctx, who, { event: 'account.password.read_only', what: 'your new password', command: () => `postern user passwd ${user.username}` }, () =>
+        changePassword(
+          { usersFile: deps.usersFile, hasher: deps.hasher, passwordFingerprint: deps.rules.passwordFingerprint, sessions: deps.store, ...(deps.devices ? { devices: deps.devices } : {}) },
+          { username: user.username, password: form.password, checkedHash: user.password, keepSession: who.sessionId },
+        ),
       );
     } catch (err) {
-      if (cannotWriteUsersFile(err)) {
-        deps.logger.warn({ event: 'account.password.read_only', ...log, reason: (err as Error).message }, 'password change refused: the users file cannot be written here');
-        return page.readOnly(ctx, 'your new password', `postern user passwd ${user.username}`);
-      }
       if (err instanceof PasswordChangedMeanwhileError) {
         deps.logger.info({ event: 'account.password.failure', ...log, reason: 'changed meanwhile' }, 'password change refused: the password changed meanwhile');
         return error(ctx, who, 409, 'Your password was changed elsewhere in the meantime. Nothing was changed here; sign in again with the new one.');
       }
       throw err;
     }
+    if (!write.written) return;
+    const changed = write.value;
     // This process sees its own write at once: the session below carries the new fingerprint.
     await deps.users.reload?.();
     await restartSession(ctx, { pwv: changed.fingerprint }, deps.now());

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
+import { formField } from '../http/form-field.js';
 import { createAppPassword, parseTokenExpiry, parseTokenHosts, parseTokenId, parseTokenName, revokeAppPassword, type AppPasswordSpec } from '../tokens/manage.js';
-import { formField, type AccountDeps, type AccountPage, type AccountVisitor } from './account.js';
+import type { AccountDeps, AccountPage, AccountVisitor } from './account.js';
 
 /** What the create form held, to show it again when it is refused. */
 interface TokenForm {
@@ -27,6 +27,18 @@ function shellWord(text: string): string {
   return /^[A-Za-z0-9_.,:@%+=/*-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The `postern token create` that makes the app password `spec`, for an administrator where the file is writable. */
+function tokenCreateCommand(username: string, spec: AppPasswordSpec, expires: string): string {
+  const options = [
+    `--user ${shellWord(username)}`,
+    `--name ${shellWord(spec.name)}`,
+    expires ? `--expires ${shellWord(expires)}` : '',
+    spec.hosts ? `--hosts ${shellWord(spec.hosts.join(','))}` : '',
+    spec.readOnly ? '--read-only' : '',
+  ];
+  return `postern token create ${options.filter(Boolean).join(' ')}`;
+}
+
 /**
  * POST /account/app-passwords (create; the token is shown once, on the page this answers with) and
  * /account/app-passwords/revoke. Only the visitor's own app passwords: an id of anyone else's is
@@ -48,23 +60,14 @@ export function createAppPasswordHandlers(deps: AccountDeps, page: AccountPage) 
       const now = deps.now();
       const parsed = readTokenForm(form, now, deps.domain);
       if (!parsed.ok) return page.render(ctx, who, 400, { flash: { kind: 'error', text: `${parsed.error} No app password was created.` }, tokenForm: form });
-      const log = { user: who.user.username, client: ctx.state.facts.clientIp };
-      let created;
-      try {
-        created = await createAppPassword(deps.usersFile, who.user.username, parsed.spec, now);
-      } catch (err) {
-        if (!cannotWriteUsersFile(err)) throw err;
-        deps.logger.warn({ event: 'account.app_password.read_only', ...log, reason: (err as Error).message }, 'app password not created: the users file cannot be written here');
-        const { spec } = parsed;
-        const options = [
-          `--user ${shellWord(who.user.username)}`,
-          `--name ${shellWord(spec.name)}`,
-          form.expires ? `--expires ${shellWord(form.expires)}` : '',
-          spec.hosts ? `--hosts ${shellWord(spec.hosts.join(','))}` : '',
-          spec.readOnly ? '--read-only' : '',
-        ];
-        return page.readOnly(ctx, 'a new app password', `postern token create ${options.filter(Boolean).join(' ')}`);
-      }
+      const { spec } = parsed;
+      const username = who.user.username;
+      const log = { user: username, client: ctx.state.facts.clientIp };
+      const write = await page.writing(ctx, who, { event: 'account.app_password.read_only', what: 'a new app password', command: () => tokenCreateCommand(username, spec, form.expires) }, () =>
+        createAppPassword(deps.usersFile, username, spec, now),
+      );
+      if (!write.written) return;
+      const created = write.value;
       await deps.users.reload?.();
       deps.logger.info({ event: 'account.app_password.created', ...log, id: created.entry.id }, 'app password created on the account page');
       const reloaded = { ...who, user: deps.users.find(who.user.username) ?? who.user };
@@ -74,15 +77,15 @@ export function createAppPasswordHandlers(deps: AccountDeps, page: AccountPage) 
     revoke: page.form(async (ctx, who, body) => {
       if (!who.user) return noLocalAccount(ctx, who);
       const id = parseTokenId(formField(body, 'id') ?? '');
-      const log = { user: who.user.username, client: ctx.state.facts.clientIp };
-      let owner: string | undefined;
-      try {
-        owner = id.ok ? await revokeAppPassword(deps.usersFile, id.value, who.user.username) : undefined;
-      } catch (err) {
-        if (!cannotWriteUsersFile(err) || !id.ok) throw err;
-        deps.logger.warn({ event: 'account.app_password.read_only', ...log, reason: (err as Error).message }, 'app password not revoked: the users file cannot be written here');
-        return page.readOnly(ctx, 'the revocation', `postern token revoke ${id.value}`);
-      }
+      const username = who.user.username;
+      const log = { user: username, client: ctx.state.facts.clientIp };
+      const write = id.ok
+        ? await page.writing(ctx, who, { event: 'account.app_password.read_only', what: 'the revocation', command: () => `postern token revoke ${id.value}` }, () =>
+            revokeAppPassword(deps.usersFile, id.value, username),
+          )
+        : { written: true as const, value: undefined };
+      if (!write.written) return;
+      const owner = write.value;
       if (owner === undefined) {
         deps.logger.info({ event: 'account.app_password.not_found', ...log }, 'app password revoke refused: not an app password of this user');
         return page.render(ctx, who, 404, { flash: { kind: 'error', text: 'No app password of yours has that ID. Nothing was revoked.' } });

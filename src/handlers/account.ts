@@ -5,11 +5,14 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
+import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import type { Csrf } from '../http/csrf.js';
+import { formField } from '../http/form-field.js';
 import { currentSession, currentSessionId } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
 import type { TokenUseStore } from '../tokens/last-use.js';
+import { sessionsOf } from '../sessions/manage.js';
 import { listAppPasswords } from '../tokens/manage.js';
 import { accountPage, usersFileReadOnlyPage, type AccountPageModel } from '../views/account-page.js';
 import { messagePage } from '../views/message-page.js';
@@ -19,8 +22,8 @@ export interface AccountDeps extends SubjectDeps {
   readonly logger: Logger;
   /** Absolute URLs of our own pages; `account` is this page, the forms post under it. */
   readonly urls: { readonly login: string; readonly logout: string; readonly home: string; readonly account: string };
-  // MERGE: use src/sessions/manage.ts (listing and ending a user's sessions) once it exists.
-  readonly store: Pick<SessionStore, 'listByUser' | 'destroy'>;
+  /** The session store, read and written through sessions/manage.ts (the visitor's own sessions only). */
+  readonly store: Pick<SessionStore, 'listAll' | 'listByUser' | 'destroy'>;
   readonly hasher: PasswordHasher;
   readonly throttle: LoginThrottle;
   /** Path of the users file (config `users.file`): where passwords and app passwords are written. */
@@ -48,6 +51,13 @@ export interface AccountVisitor {
 /** What a rendering of the page adds to the stored state: the outcome of an action. */
 export type PageExtras = Pick<AccountPageModel, 'flash'> & { readonly created?: { name: string; token: string }; readonly tokenForm?: NonNullable<AccountPageModel['appPasswords']>['form'] };
 
+/** A users-file write the page could not make: the log event, what it was in words, the command that makes it. */
+export interface ReadOnlyRefusal {
+  readonly event: string;
+  readonly what: string;
+  readonly command: () => string;
+}
+
 /** `?done=` after a POST that worked (Post/Redirect/Get): fixed texts, so the query can only pick one. */
 const DONE: Readonly<Record<string, string>> = {
   password: 'Your password was changed. Your other sessions and trusted devices were signed out.',
@@ -73,8 +83,7 @@ export function createAccountPage(deps: AccountDeps) {
   }
 
   async function render(ctx: Context, who: AccountVisitor, status: number, extras: PageExtras = {}): Promise<void> {
-    // MERGE: use src/sessions/manage.ts
-    const sessions = await deps.store.listByUser(who.identity.user);
+    const sessions = await sessionsOf(deps.store, who.identity.user);
     const appPasswords = who.user
       ? {
           rows: appPasswordViews(await listAppPasswords([who.user], deps.tokenUses), deps.now()),
@@ -125,11 +134,23 @@ export function createAccountPage(deps: AccountDeps) {
       ctx.redirect(`${deps.urls.account}?done=${what}`);
     },
 
-    /** The users file cannot be written here: who can make the change, and with which command. */
-    readOnly(ctx: Context, what: string, command: string): void {
-      ctx.status = 503;
-      ctx.type = 'html';
-      ctx.body = usersFileReadOnlyPage({ what, command, back: deps.urls.account });
+    /**
+     * Runs a write of the users file. When the file cannot be written here (a read-only mount, no
+     * permission: nothing was written), logs `refused.event` and answers 503 with who can make the
+     * change and the command to run (built only then), and resolves `{ written: false }`. Any other
+     * error rejects.
+     */
+    async writing<T>(ctx: Context, who: AccountVisitor, refused: ReadOnlyRefusal, write: () => Promise<T>): Promise<{ readonly written: true; readonly value: T } | { readonly written: false }> {
+      try {
+        return { written: true, value: await write() };
+      } catch (err) {
+        if (!cannotWriteUsersFile(err)) throw err;
+        deps.logger.warn({ event: refused.event, user: who.identity.user, client: ctx.state.facts.clientIp, reason: (err as Error).message }, `${refused.what} not saved: the users file cannot be written here`);
+        ctx.status = 503;
+        ctx.type = 'html';
+        ctx.body = usersFileReadOnlyPage({ what: refused.what, command: refused.command(), back: deps.urls.account });
+        return { written: false };
+      }
     },
 
     /**
@@ -160,9 +181,3 @@ export function createAccountPage(deps: AccountDeps) {
 }
 
 export type AccountPage = ReturnType<typeof createAccountPage>;
-
-/** A string field of a parsed form body, or undefined. */
-export function formField(body: unknown, name: string): string | undefined {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}

@@ -43,13 +43,17 @@ export function sessionRow({ id, data }: StoredSession): SessionRow {
 
 /**
  * The live sessions of `user` as given and, when that differs, as the users file writes it
- * (normalised); every user's when `user` is undefined.
+ * (normalised). Only that user's are read (the store's per-user index).
  */
-export async function listSessions(store: SessionStore, user?: string): Promise<StoredSession[]> {
-  if (user === undefined) return store.listAll();
+export async function sessionsOf(store: Pick<SessionStore, 'listByUser'>, user: string): Promise<StoredSession[]> {
   const found = await store.listByUser(user);
   const normal = normaliseUsername(user);
   return normal === user ? found : [...found, ...(await store.listByUser(normal))];
+}
+
+/** The live sessions of `user` (sessionsOf), or every user's when `user` is undefined. */
+export async function listSessions(store: Pick<SessionStore, 'listAll' | 'listByUser'>, user?: string): Promise<StoredSession[]> {
+  return user === undefined ? store.listAll() : sessionsOf(store, user);
 }
 
 /** Which session a handle (or a prefix of one) names: exactly one, or why not. */
@@ -69,16 +73,22 @@ export function sessionByHandle(sessions: readonly StoredSession[], prefix: stri
   return { ok: false, problem: matches.length === 0 ? 'none' : 'ambiguous', count: matches.length, prefix: wanted };
 }
 
-/** Ends the one session `prefix` names, if it names exactly one; says which, or why nothing was ended. */
-export async function revokeSession(store: SessionStore, prefix: string): Promise<HandleMatch> {
-  const match = sessionByHandle(await store.listAll(), prefix);
+/**
+ * Ends the one session `prefix` names, if it names exactly one; says which, or why nothing was ended.
+ * With `of`, only that user's sessions are looked at: anyone else's handle names none.
+ */
+export async function revokeSession(store: Pick<SessionStore, 'listAll' | 'listByUser' | 'destroy'>, prefix: string, of?: { readonly user: string }): Promise<HandleMatch> {
+  const match = sessionByHandle(await listSessions(store, of?.user), prefix);
   if (match.ok) await store.destroy(match.session.id);
   return match;
 }
 
-/** Ends every session of `user` (as given and normalised); returns the sessions ended. */
-export async function revokeSessionsOf(store: SessionStore, user: string): Promise<StoredSession[]> {
-  const doomed = await listSessions(store, user);
+/**
+ * Ends every session of `user` (as given and normalised) but `options.keep` (a store id: the
+ * session a change was made from); returns the sessions ended.
+ */
+export async function revokeSessionsOf(store: Pick<SessionStore, 'listByUser' | 'destroy'>, user: string, options: { readonly keep?: string | undefined } = {}): Promise<StoredSession[]> {
+  const doomed = (await sessionsOf(store, user)).filter((s) => s.id !== options.keep);
   for (const session of doomed) await store.destroy(session.id);
   return doomed;
 }

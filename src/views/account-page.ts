@@ -1,6 +1,7 @@
 import type { AppPasswordView, SessionView } from '../account/overview.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash, shownOnce } from './page-parts.js';
 
 /** Where each form of the page posts to (absolute URLs under public_url). */
 export interface AccountActions {
@@ -48,7 +49,7 @@ export function accountPage(m: AccountPageModel): string {
   return layout(
     'Your account',
     html`<h1>Your account</h1>
-${m.flash ? html`<div class="${m.flash.kind}" role="${m.flash.kind === 'error' ? 'alert' : 'status'}">${m.flash.text}</div>` : ''}
+${m.flash ? flash(m.flash.kind, m.flash.text) : ''}
 ${whoSection(m)}
 ${m.password ? passwordSection(m, m.password.minLength) : html`<h2>Password</h2>
 <p>You signed in through single sign-on: your password is kept by your provider, not here.</p>`}
@@ -57,15 +58,11 @@ ${m.appPasswords ? appPasswordsSection(m, m.appPasswords) : ''}
 ${secondFactorsSection(m.secondFactors)}
 <h2>Sign out</h2>
 <form method="post" action="${m.actions.logout}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <button type="submit">Sign out</button>
 </form>`,
     { wide: true },
   );
-}
-
-function csrfField(m: AccountPageModel): SafeHtml {
-  return html`<input type="hidden" name="csrf" value="${m.csrf}">`;
 }
 
 function whoSection(m: AccountPageModel): SafeHtml {
@@ -86,7 +83,7 @@ function passwordSection(m: AccountPageModel, minLength: number): SafeHtml {
   return html`<h2 id="password">Change password</h2>
 <p>Your other sessions and trusted devices are signed out; this one stays signed in.</p>
 <form method="post" action="${m.actions.password}">
-${csrfField(m)}
+${csrfInput(m.csrf)}
 <label for="current">Current password</label>
 <input type="password" id="current" name="current" autocomplete="current-password" required>
 <label for="new-password">New password</label>
@@ -108,14 +105,14 @@ ${m.sessions.map(
 <p class="meta">${s.address} · ${s.method}</p>
 <p class="meta">Started ${s.started} · last seen ${s.lastSeen}</p>
 ${s.current ? '' : html`<form method="post" action="${m.actions.endSession}">
-${csrfField(m)}<input type="hidden" name="session" value="${s.handle}">
+${csrfInput(m.csrf)}<input type="hidden" name="session" value="${s.handle}">
 <button type="submit" class="quiet" aria-label="End the session of ${s.device} at ${s.address}">End this session</button>
 </form>`}
 </li>
 `,
 )}</ul>
 ${others > 0 ? html`<form method="post" action="${m.actions.endOtherSessions}">
-${csrfField(m)}
+${csrfInput(m.csrf)}
 <button type="submit" class="quiet">End all other sessions</button>
 </form>` : html`<p>No other sessions.</p>`}`;
 }
@@ -126,8 +123,7 @@ function appPasswordsSection(m: AccountPageModel, a: AppPasswords): SafeHtml {
   const form = a.form ?? { name: '', expires: a.expiryChoices[0]?.[0] ?? '', hosts: '', readOnly: false };
   return html`<h2 id="app-passwords">Your app passwords</h2>
 <p>For apps that cannot show this sign-in page (phone apps, scripts): they send an app password instead.</p>
-${a.created ? html`<div class="notice" role="status">App password “${a.created.name}” created. Copy it into the app now: it is shown only this once.
-<code class="secret" id="new-app-password">${a.created.token}</code></div>` : ''}
+${a.created ? shownOnce(html`App password “${a.created.name}” created. Copy it into the app now: it is shown only this once.`, a.created.token, 'new-app-password') : ''}
 ${a.rows.length === 0 ? html`<p>No app passwords.</p>` : html`<ul class="items">
 ${a.rows.map(
   (t) => html`<li>
@@ -135,14 +131,14 @@ ${a.rows.map(
 <p class="meta">Created ${t.created} · expires ${t.expires} · last used ${t.lastUse}</p>
 <p class="meta">Hosts: ${t.hosts}</p>
 <form method="post" action="${m.actions.revokeAppPassword}">
-${csrfField(m)}<input type="hidden" name="id" value="${t.id}">
+${csrfInput(m.csrf)}<input type="hidden" name="id" value="${t.id}">
 <button type="submit" class="quiet" aria-label="Revoke ${t.name}">Revoke</button>
 </form>
 </li>
 `,
 )}</ul>`}
 <form method="post" action="${m.actions.createAppPassword}">
-${csrfField(m)}
+${csrfInput(m.csrf)}
 <label for="token-name">Name</label>
 <input type="text" id="token-name" name="name" value="${form.name}" maxlength="100" placeholder="immich phone" required>
 <label for="token-expires">Expires</label>

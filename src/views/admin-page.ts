@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash, shownOnce } from './page-parts.js';
 import { appPasswordsSection, postButton, sessionsSection, throttleSection, type AdminTables } from './admin-tables.js';
 
 export interface AdminUserRow {
@@ -33,10 +34,9 @@ export interface AdminPageModel extends AdminTables {
 }
 
 function messages(m: AdminPageModel): SafeHtml {
-  return html`${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
-${m.notice ? html`<div class="notice" role="status">${m.notice}</div>` : ''}
-${m.generated ? html`<div class="notice" role="status">Password for <strong>${m.generated.username}</strong>, shown only now; give it to them:
-<code class="secret" id="generated-password">${m.generated.password}</code></div>` : ''}
+  return html`${m.error ? flash('error', m.error) : ''}
+${m.notice ? flash('notice', m.notice) : ''}
+${m.generated ? shownOnce(html`Password for <strong>${m.generated.username}</strong>, shown only now; give it to them:`, m.generated.password, 'generated-password') : ''}
 ${m.readOnly ? html`<div class="error" role="status">Read-only: ${m.readOnly}</div>` : ''}`;
 }
 
@@ -55,7 +55,7 @@ function addUserForm(m: AdminPageModel): SafeHtml {
   if (m.readOnly) return html``;
   return html`<h2 id="add-user">Add a user</h2>
 <form method="post" action="${m.base}/add-user">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <label for="new-username">Username</label>
 <input type="text" id="new-username" name="user" autocomplete="off" autocapitalize="none" spellcheck="false" required>
 <label for="new-role">Role</label>
@@ -82,7 +82,7 @@ function userPanel(m: AdminPageModel): SafeHtml {
   const edits = m.readOnly
     ? html`<p>The users file is read-only: change ${name} with <code>postern user passwd|disable|enable|remove ${name}</code> where it is writable.</p>`
     : html`<form method="post" action="${m.base}/set-role">
-<input type="hidden" name="csrf" value="${m.csrf}"><input type="hidden" name="user" value="${name}">
+${csrfInput(m.csrf)}<input type="hidden" name="user" value="${name}">
 <label for="edit-role">Role</label>
 <input type="text" id="edit-role" name="role" value="${u.role}" required>
 <label for="edit-groups">Groups, one per line</label>
@@ -95,7 +95,7 @@ ${postButton(m, 'reset-password', { user: name }, 'Reset password')}
 ${u.factors.length > 0 ? postButton(m, 'reset-factors', { user: name }, 'Reset second factors') : ''}
 </p>
 <form method="post" action="${m.base}/remove">
-<input type="hidden" name="csrf" value="${m.csrf}"><input type="hidden" name="user" value="${name}">
+${csrfInput(m.csrf)}<input type="hidden" name="user" value="${name}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" required> Yes, remove ${name}: their password and app passwords are gone for good</label>
 <button type="submit">Remove ${name}</button>
 </form>`;

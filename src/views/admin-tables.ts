@@ -1,6 +1,7 @@
 import type { ThrottleEntry } from '../auth/login-throttle.js';
 import type { SessionRow } from '../sessions/manage.js';
 import { html, type SafeHtml } from './html.js';
+import { csrfInput } from './page-parts.js';
 
 export interface AdminTables {
   readonly base: string;
@@ -18,7 +19,7 @@ export interface AdminTables {
 
 /** A one-button POST form to `<base>/<action>`, with the CSRF token and `fields` hidden. */
 export function postButton(m: { readonly base: string; readonly csrf: string }, action: string, fields: Readonly<Record<string, string>>, text: string): SafeHtml {
-  return html`<form class="inline" method="post" action="${m.base}/${action}"><input type="hidden" name="csrf" value="${m.csrf}">${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">${text}</button></form>`;
+  return html`<form class="inline" method="post" action="${m.base}/${action}">${csrfInput(m.csrf)}${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">${text}</button></form>`;
 }
 
 export function sessionsSection(m: AdminTables): SafeHtml {
@@ -68,13 +69,13 @@ ${
 ${rows}</tbody></table>`
 }
 <form method="post" action="${m.base}/clear-throttle">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <label for="clear-user">Clear the counters of a user (and end the trust of their devices)</label>
 <input type="text" id="clear-user" name="user" autocapitalize="none" spellcheck="false" required>
 <button type="submit">Clear user</button>
 </form>
 <form method="post" action="${m.base}/clear-throttle">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <label for="clear-ip">Clear the counters of an address</label>
 <input type="text" id="clear-ip" name="ip" required>
 <button type="submit">Clear address</button>

@@ -54,6 +54,18 @@ describe('who may use /admin', () => {
     expect(audit('admin.forbidden').at(-1)).toMatchObject({ user: 'bob', role: 'user', method: 'POST' });
   });
 
+  it('is linked from the home page, next to the account page, for an admin only', async () => {
+    const home = await alice.get(`${PUBLIC}/`);
+    expect(home.status).toBe(200);
+    expect(home.body).toContain(`<a href="${PUBLIC}/account">Your account</a>`);
+    expect(home.body).toContain(`<a href="${ADMIN}">Administration</a>`);
+    const bob = await signedIn(app, 'bob', USERS.bob.password);
+    const bobsHome = await bob.get(`${PUBLIC}/`);
+    expect(bobsHome.status).toBe(200);
+    expect(bobsHome.body).toContain(`<a href="${PUBLIC}/account">Your account</a>`);
+    expect(bobsHome.body).not.toContain(ADMIN);
+  });
+
   it('shows an admin every user with the same headers as the other pages', async () => {
     const page = await alice.get(ADMIN);
     expect(page.status).toBe(200);
