@@ -1,4 +1,5 @@
 import { html, type SafeHtml } from './html.js';
+import { csrfInput } from './page-parts.js';
 import { PASSKEY_SCRIPT_URL } from './passkey-script.js';
 
 /** The script every page with a passkey form loads (layout's `scripts`). */
@@ -26,7 +27,7 @@ export interface PasskeyFormModel {
 export function passkeyForm(m: PasskeyFormModel): SafeHtml {
   const hidden = Object.entries(m.hidden ?? {}).filter((e): e is [string, string] => e[1] !== undefined);
   return html`<form method="post" action="${m.action}" data-passkey="${m.mode}" data-options="${m.optionsUrl}" hidden>
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${hidden.map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">
 `)}<input type="hidden" name="response" value="">
 ${m.fields ?? ''}<button type="submit" class="secondary">${m.button}</button>

@@ -1,6 +1,7 @@
 import type { Passkey } from '../factors/passkey-parse.js';
 import { html } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash } from './page-parts.js';
 import { PASSKEY_SCRIPTS, passkeyForm } from './passkey-form.js';
 
 export interface PasskeysPageModel {
@@ -26,8 +27,8 @@ export function passkeysPage(m: PasskeysPageModel): string {
     'Passkeys',
     html`<h1>Passkeys</h1>
 <p>Sign in with your device's screen lock, fingerprint, face or a security key instead of a password, or use one as the second step after it.</p>
-${m.notice ? html`<div class="notice" role="status">${m.notice}</div>` : ''}
-${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
+${m.notice ? flash('notice', m.notice) : ''}
+${m.error ? flash('error', m.error) : ''}
 <h2>Your passkeys</h2>
 ${m.passkeys.length === 0 ? html`<p>No passkey yet.</p>` : html`<ul class="items">${m.passkeys.map((p) => item(m, p))}</ul>`}
 <h2>Add a passkey</h2>
@@ -53,7 +54,7 @@ function item(m: PasskeysPageModel, p: Passkey) {
 <p class="meta">Added ${day(p.created)}${p.userVerified ? ', verifies you (PIN or biometrics)' : ''}</p>
 <details><summary>Remove</summary>
 <form method="post" action="${m.urls.remove}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 <input type="hidden" name="id" value="${p.id}">
 <label for="${field}">Your password, to confirm</label>
 <input type="password" id="${field}" name="password" autocomplete="current-password"${m.totp ? '' : html` required`}>
