@@ -1,5 +1,6 @@
 import { html, SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash } from './page-parts.js';
 
 export interface TotpEnrolPageModel {
   readonly action: string;
@@ -39,12 +40,12 @@ export function totpEnrolPage(m: TotpEnrolPageModel): string {
     'Authenticator app',
     html`<h1>Add an authenticator app</h1>
 <p>Scan this code with an authenticator app (Aegis, Google Authenticator, 1Password…), then type the six-digit code it shows.${m.replacing ? ' It replaces the app you added before.' : ''}</p>
-${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
+${m.error ? flash('error', m.error) : ''}
 <p>${m.qr}</p>
 <p>No camera? Enter this key in the app (time-based, SHA-1, 6 digits, 30 seconds):</p>
 <p><code>${grouped(m.secret)}</code></p>
 <form method="post" action="${m.action}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 <label for="code">Code from the app (account ${m.username})</label>
 <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="7" spellcheck="false" required autofocus>
@@ -53,7 +54,7 @@ ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 ${m.replacing ? html`<h2>Remove the authenticator app</h2>
 <p>Without it, signing in asks for your password only (recovery codes go too, unless a passkey stays).</p>
 <form method="post" action="${m.removeAction}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${reauthFields(true)}
 <button type="submit">Remove</button>
 </form>` : ''}`,
@@ -93,9 +94,9 @@ export function recoveryStatusPage(m: RecoveryStatusPageModel): string {
     html`<h1>Recovery codes</h1>
 <p>${m.remaining} unused code${m.remaining === 1 ? '' : 's'} left.</p>
 ${m.used.length > 0 ? html`<p>Used:</p><ul>${m.used.map((at) => html`<li>${at}</li>`)}</ul>` : ''}
-${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
+${m.error ? flash('error', m.error) : ''}
 <form method="post" action="${m.action}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${reauthFields(m.totp)}
 <button type="submit">Make new codes</button>
 </form>`,

@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput, flash } from './page-parts.js';
 import { PASSKEY_SCRIPTS } from './passkey-form.js';
 
 /** The second step of a sign-in, and the step-up a `two_factor` rule asks for: one page. */
@@ -31,7 +32,7 @@ export function twoFactorPage(m: TwoFactorPageModel): string {
     'Second factor',
     html`<h1>Confirm it's you</h1>
 <p>Confirm with the second factor of <strong>${m.username}</strong>${lead}.</p>
-${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
+${m.error ? flash('error', m.error) : ''}
 ${m.alternatives ?? ''}${m.totp || m.recovery ? codeForm(m) : ''}`,
     // The alternatives are passkey forms (handlers/passkey-second-step.ts): they need the passkey script.
     { scripts: m.alternatives?.length ? PASSKEY_SCRIPTS : [] },
@@ -41,7 +42,7 @@ ${m.alternatives ?? ''}${m.totp || m.recovery ? codeForm(m) : ''}`,
 /** Codes: an authenticator app's, or a recovery code (absent when the user has only passkeys). */
 function codeForm(m: TwoFactorPageModel) {
   return html`<form method="post" action="${m.action}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+${csrfInput(m.csrf)}
 ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 ${m.totp ? html`<label for="code">Code from your authenticator app</label>
 ${CODE_INPUT}` : ''}
