@@ -7,7 +7,7 @@ import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createAccountPage } from './handlers/account.js';
@@ -40,6 +40,8 @@ import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
+import { createPasskeyHandlers } from './handlers/passkeys.js';
+import { MemoryPasskeyCounterStore, type PasskeyCounterStore } from './store/passkey-counter-store.js';
 import { createSecretBox } from './factors/secret-box.js';
 import { createSecondFactors } from './handlers/two-factor-routes.js';
 import { MemorySingleUseGuard } from './store/single-use-guard-memory.js';
@@ -67,6 +69,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Counts `/login/passkey/options` per client address (login.passkey_rate_limit); in this process's memory when not given. */
+  readonly passkeyStartLimit?: RequestLimit;
   /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
   readonly metrics?: Metrics;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
@@ -77,8 +81,10 @@ export interface AppDeps {
   readonly tokenUses?: TokenUseStore;
   /** Seals second-factor secrets (secrets.encryption_key, resolved by main.ts); the session secret when not given (tests). */
   readonly encryptionKey?: string;
-  /** TOTP codes (and WebAuthn challenges) used once across replicas; in this process's memory when not given. */
+  /** TOTP codes and WebAuthn challenges used once across replicas; in this process's memory when not given. */
   readonly singleUse?: SingleUseGuard;
+  /** Passkey signature counters; in this process's memory when not given. */
+  readonly passkeyCounters?: PasskeyCounterStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -178,6 +184,25 @@ export function buildApp(deps: AppDeps): Koa {
           cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
         }
       : undefined;
+  const guard = deps.singleUse ?? new MemorySingleUseGuard(deps.now);
+  const passkey = createPasskeyHandlers({
+    ...subject,
+    config,
+    secret: deps.secret,
+    logger: deps.logger,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    csrf,
+    redirectPolicy,
+    counters: deps.passkeyCounters ?? new MemoryPasskeyCounterStore(),
+    guard,
+    metrics: deps.metrics ?? noMetrics,
+    urls,
+    startLimit: deps.passkeyStartLimit ?? createRequestLimit(config.login.passkey_rate_limit, { keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
+    renderLogin: (...args) => login.render(...args),
+    secondStep: () => factors.step,
+    change: () => factors.change,
+  });
   const factors = createSecondFactors({
     ...subject,
     config,
@@ -187,8 +212,9 @@ export function buildApp(deps: AppDeps): Koa {
     logger: deps.logger,
     redirectPolicy,
     box: createSecretBox(deps.encryptionKey ?? deps.secret),
-    guard: deps.singleUse ?? new MemorySingleUseGuard(deps.now),
+    guard,
     publicUrl,
+    alternatives: passkey.secondStepButton,
   });
   const login = createLoginHandlers({
     ...subject,
@@ -202,6 +228,7 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
+    passkey: passkey.signInButton,
     metrics: deps.metrics ?? noMetrics,
     secondStep: factors.secondStep,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
@@ -234,7 +261,7 @@ export function buildApp(deps: AppDeps): Koa {
     domain: config.session.domain,
     tokenUses,
     ...(devices ? { devices: devices.trust } : {}),
-    secondFactors: factors.accountLinks,
+    secondFactors: (user: string) => [...factors.accountLinks(user), passkey.accountLink(user)],
   };
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);
@@ -263,6 +290,7 @@ export function buildApp(deps: AppDeps): Koa {
   router.post('/account/app-passwords', homePage, form, session, appPasswords.create);
   router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
   factors.routes(router, { page: pages, form, session });
+  passkey.routes(router, { page: pages, form, session });
   // The admin page, for admin.subjects; every change is a POST with the CSRF token.
   router.get('/admin', pages, session, admin.show);
   router.post('/admin/:action', pages, form, session, admin.act);

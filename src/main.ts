@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX } from './auth/request-limit.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
@@ -31,6 +31,7 @@ import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type Red
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
 import { RedisTokenUseStore } from './tokens/last-use.js';
+import { RedisPasskeyCounterStore } from './store/passkey-counter-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -283,7 +284,15 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
-    ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis), singleUse: new RedisSingleUseGuard(redis) } : {}),
+    passkeyStartLimit: createRequestLimit(config.login.passkey_rate_limit, { redis, keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
+    ...(redis
+      ? {
+          deviceStore: new RedisDeviceStore(redis),
+          tokenUses: new RedisTokenUseStore(redis),
+          singleUse: new RedisSingleUseGuard(redis),
+          passkeyCounters: new RedisPasskeyCounterStore(redis),
+        }
+      : {}),
     encryptionKey,
     ...(oidcBindings ? { oidcBindings } : {}),
   });

@@ -486,6 +486,8 @@ const login = z
       device_rate_limit: rateLimit(DEFAULT_DEVICE_SPEC).refine((windows) => windows.length > 0, {
         error: 'must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0)',
       }),
+      /** "Sign in with a passkey" started per client address (each keeps a challenge in the session store for 15 minutes). Default `30/minute;300/hour`. */
+      passkey_rate_limit: rateLimit('30/minute;300/hour'),
     },
     { error: MAPPING },
   )

@@ -5,7 +5,8 @@
  * a value of the right shape is accepted, and the sign-in refuses it, with a log line, if it does not open.
  */
 import { parseIsoTime } from '../util/iso-time.js';
-import type { RecoveryCodes, StoredPasskey, TotpFactor, UserFactors } from './factors.js';
+import type { RecoveryCodes, TotpFactor, UserFactors } from './factors.js';
+import { parsePasskeys } from './passkey-parse.js';
 import { isRecoveryHash } from './recovery.js';
 import { isSealed } from './secret-box.js';
 
@@ -82,19 +83,6 @@ function parseRecovery(raw: unknown, at: string, problems: string[]): RecoveryCo
   }
   if (problems.length > before) return undefined;
   return Object.freeze({ created: created!, codes: Object.freeze(codes), used: Object.freeze(used) });
-}
-
-/**
- * PASSKEYS HOOK: the passkeys helper replaces this stub with its parser from
- * src/factors/passkey-parse.ts (same signature: the raw value, its key path, the problem list).
- */
-function parsePasskeys(raw: unknown, at: string, problems: string[]): StoredPasskey[] | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) {
-    problems.push(`${at} must be a list`);
-    return undefined;
-  }
-  return [...(raw as unknown[])];
 }
 
 function unknownKeys(entry: Map<unknown, unknown>, known: readonly string[], at: string, problems: string[]): void {

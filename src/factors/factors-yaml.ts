@@ -2,7 +2,8 @@
  * The `factors:` mapping as users-file-writer.ts writes it: plain values in the documented order
  * (factors.ts), times as ISO 8601. undefined when the user has no factor left (the key goes).
  */
-import type { StoredPasskey, UserFactors } from './factors.js';
+import type { UserFactors } from './factors.js';
+import { serialisePasskey } from './passkey-parse.js';
 
 export function factorsDocument(factors: UserFactors | undefined): Record<string, unknown> | undefined {
   if (factors === undefined) return undefined;
@@ -12,13 +13,8 @@ export function factorsDocument(factors: UserFactors | undefined): Record<string
     const r = factors.recovery;
     out.recovery = { created: iso(r.created), codes: [...r.codes], used: r.used.map((u) => ({ at: iso(u.at) })) };
   }
-  if (factors.passkeys && factors.passkeys.length > 0) out.passkeys = factors.passkeys.map(passkeyDocument);
+  if (factors.passkeys && factors.passkeys.length > 0) out.passkeys = factors.passkeys.map(serialisePasskey);
   return Object.keys(out).length === 0 ? undefined : out;
-}
-
-/** PASSKEYS HOOK: the passkeys helper writes one stored passkey here (the inverse of its parser). */
-function passkeyDocument(passkey: StoredPasskey): unknown {
-  return passkey;
 }
 
 function iso(ms: number): string {

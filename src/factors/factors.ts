@@ -14,6 +14,7 @@
  *
  * Times are epoch ms here and ISO 8601 in the file.
  */
+import type { Passkey } from './passkey-parse.js';
 
 export interface TotpFactor {
   /** The base32 secret, sealed by secret-box.ts under the context totpContext(username). */
@@ -29,16 +30,11 @@ export interface RecoveryCodes {
   readonly used: readonly { readonly at: number }[];
 }
 
-/**
- * PASSKEYS HOOK: the passkeys helper replaces this with the type its parser
- * (src/factors/passkey-parse.ts) returns. Until then, the list is kept as read.
- */
-export type StoredPasskey = unknown;
 
 export interface UserFactors {
   readonly totp?: TotpFactor;
   readonly recovery?: RecoveryCodes;
-  readonly passkeys?: readonly StoredPasskey[];
+  readonly passkeys?: readonly Passkey[];
 }
 
 /** The users-file key. */

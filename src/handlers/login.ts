@@ -38,6 +38,8 @@ export interface LoginDeps extends SubjectDeps {
   readonly rehasher?: Rehasher;
   /** Sign-ins and throttle refusals are counted here (metrics.port); nothing when not given. */
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
+  /** "Sign in with a passkey" (handlers/passkey-login.ts): where its form gets its options and posts, when shown. */
+  readonly passkey?: () => LoginPageModel['passkey'];
   /** The second step (handlers/two-factor.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
   readonly secondStep?: {
     readonly url: string;
@@ -81,6 +83,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       showRememberMe: deps.rememberMe > 0,
       action: deps.urls.login,
       sso: deps.sso?.(opts.rd),
+      passkey: deps.passkey?.(),
     });
   }
 
@@ -97,6 +100,9 @@ export function createLoginHandlers(deps: LoginDeps) {
   }
 
   return {
+    /** The sign-in page with a message (the passkey sign-in's refusals show it too). */
+    render,
+
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
       if (currentIdentity(ctx, deps)) {

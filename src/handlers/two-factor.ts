@@ -48,7 +48,7 @@ export interface TwoFactorDeps extends SubjectDeps {
 const GENERIC_FAILURE = 'That code is not valid. Check the time on your phone, wait for the next code, and try again.';
 
 /** Who this request is, as far as the second step is concerned. */
-type Asker =
+export type Asker =
   | { readonly kind: 'pending'; readonly user: User; readonly pending: PendingSecondStep }
   | { readonly kind: 'step-up'; readonly user: User; readonly session: SessionData }
   | { readonly kind: 'done' }
@@ -110,7 +110,7 @@ export function createTwoFactorHandlers(deps: TwoFactorDeps) {
     return true;
   }
 
-  async function complete(ctx: Context, who: Extract<Asker, { kind: 'pending' | 'step-up' }>, method: 'otp' | 'recovery'): Promise<void> {
+  async function complete(ctx: Context, who: Extract<Asker, { kind: 'pending' | 'step-up' }>, method: 'otp' | 'recovery' | 'hwk'): Promise<void> {
     const now = deps.now();
     const keep = pendingLogins(ctx);
     if (who.kind === 'pending') {
@@ -126,6 +126,15 @@ export function createTwoFactorHandlers(deps: TwoFactorDeps) {
   }
 
   return {
+    /**
+     * PASSKEYS SEAM: "Use a passkey" (handlers/passkey-second-step.ts) is another way to answer this
+     * page: the same asker, page, checks of who may answer, and completion (method `hwk`).
+     */
+    asker,
+    render,
+    nothingToAsk,
+    complete,
+
     /** After a right password (handlers/login.ts): whether a second step follows for this user. */
     needed(user: User): boolean {
       return deps.requiredForEnrolled && hasSecondFactor(user.factors);

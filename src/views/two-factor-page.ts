@@ -1,6 +1,7 @@
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
 import { csrfInput, flash } from './page-parts.js';
+import { PASSKEY_SCRIPTS } from './passkey-form.js';
 
 /** The second step of a sign-in, and the step-up a `two_factor` rule asks for: one page. */
 export interface TwoFactorPageModel {
@@ -32,8 +33,15 @@ export function twoFactorPage(m: TwoFactorPageModel): string {
     html`<h1>Confirm it's you</h1>
 <p>Confirm with the second factor of <strong>${m.username}</strong>${lead}.</p>
 ${m.error ? flash('error', m.error) : ''}
-${m.alternatives ?? ''}
-<form method="post" action="${m.action}">
+${m.alternatives ?? ''}${m.totp || m.recovery ? codeForm(m) : ''}`,
+    // The alternatives are passkey forms (handlers/passkey-second-step.ts): they need the passkey script.
+    { scripts: m.alternatives?.length ? PASSKEY_SCRIPTS : [] },
+  );
+}
+
+/** Codes: an authenticator app's, or a recovery code (absent when the user has only passkeys). */
+function codeForm(m: TwoFactorPageModel) {
+  return html`<form method="post" action="${m.action}">
 ${csrfInput(m.csrf)}
 ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 ${m.totp ? html`<label for="code">Code from your authenticator app</label>
@@ -41,6 +49,5 @@ ${CODE_INPUT}` : ''}
 ${m.recovery ? html`<label for="recovery">${m.totp ? 'Or a recovery code' : 'Recovery code'}</label>
 <input type="text" id="recovery" name="recovery" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="40">` : ''}
 <button type="submit">Continue</button>
-</form>`,
-  );
+</form>`;
 }

@@ -83,6 +83,7 @@ describe('defaults', () => {
           perDevice: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
         device_ttl: 90 * 24 * HOUR,
+        passkey_rate_limit: [{ points: 30, durationSec: 60 }, { points: 300, durationSec: 3600 }],
       },
       admin: { subjects: ['role:admin'] },
       secrets: {},

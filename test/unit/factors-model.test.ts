@@ -149,7 +149,7 @@ describe('factors in the users file', () => {
       'users.alice.factors.recovery.created must be a date and time such as "2026-12-02T03:00:00Z"',
       'users.alice.factors.recovery.codes[0] must be the 64 hex digits Postern wrote',
       'users.alice.factors.recovery.used must be a list such as [{ at: "2026-12-02T03:00:00Z" }]',
-      'users.alice.factors.passkeys must be a list',
+      'users.alice.factors.passkeys must be a list of passkeys (added on the account page)',
     ]);
     expect(parsed.problems.join('\n')).not.toContain('JBSWY3DPEHPK3PXP');
   });
