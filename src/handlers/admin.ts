@@ -79,6 +79,7 @@ async function pageData(deps: AdminDeps, selected: string | undefined): Promise<
 
 export function createAdminHandlers(deps: AdminDeps) {
   const signIn = `${deps.urls.login}?rd=${encodeURIComponent(deps.urls.admin)}`;
+  const stepUp = `${deps.urls.login}/2fa?rd=${encodeURIComponent(deps.urls.admin)}`;
 
   /** A 403 page, logged: signed in, but not (yet) allowed here. */
   function forbid(ctx: Context, identity: Identity, message: string): undefined {
@@ -101,7 +102,10 @@ export function createAdminHandlers(deps: AdminDeps) {
     }
     if (access.kind === 'forbidden') return forbid(ctx, identity!, `The administration page is only for administrators, and ${identity!.user} is not one (admin.subjects).`);
     if (adminNeedsStepUp(currentSession(ctx), deps.users.find(access.admin.user))) {
-      return forbid(ctx, access.admin, 'The administration page needs a second factor; sign in again with it.');
+      // An administrator with a factor who signed in without it: asked for it (the step-up page), then back here.
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') ctx.status = 303;
+      ctx.redirect(stepUp);
+      return undefined;
     }
     return access.admin;
   }
