@@ -7,7 +7,7 @@ import http from 'node:http';
 import { cpuPercent, cpuSnapshot } from './cpu.mjs';
 import { runAutocannon } from './load.mjs';
 import { startPostern } from './postern.mjs';
-import { freePort } from './proc.mjs';
+import { freePort } from '../../test/support/free-port.js';
 import { median } from './stats.mjs';
 
 function scrape(port) {
