@@ -4,6 +4,7 @@ import { COOKIE_NAME } from './http.mjs';
 //   the floor (bench/floor-server.mjs)                                  → nginx (the same example)
 // Each nginx also serves the protected "app": a small static file.
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { childPids } from './cpu.mjs';
 import { signIn } from './http.mjs';
 import { startNginx } from './nginx.mjs';
@@ -103,7 +104,16 @@ export async function createSessions(stack, count, concurrency = 4) {
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         next++;
-        sessions.push(await signIn({ port, host, username: BENCH_USER.name, password: BENCH_USER.password }));
+        // 503: the hash limiter's queue waited too long (a busy shared machine); try that one again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            sessions.push(await signIn({ port, host, username: BENCH_USER.name, password: BENCH_USER.password }));
+            break;
+          } catch (err) {
+            if (attempt >= 5 || !/answered 503/.test(err.message)) throw err;
+            await sleep(1000);
+          }
+        }
       }
     }),
   );
