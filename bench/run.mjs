@@ -17,7 +17,7 @@ import { installHooks, stopAll } from './lib/proc.mjs';
 import { measureRefusals, REFUSAL_KINDS } from './lib/refusals.mjs';
 import { fmt, fmtInt, render } from './lib/report.mjs';
 import { measureRuleCount } from './lib/scale-rules.mjs';
-import { measureListByUser, measureSessionCount, SESSIONS_PER_USER } from './lib/scale-sessions.mjs';
+import { measureListByUser, measureSessionCount } from './lib/scale-sessions.mjs';
 import { measureTokenCount } from './lib/scale-tokens.mjs';
 import { measureRedisBytes } from './lib/session-bytes.mjs';
 import { compareSides, medianCpu, summarise } from './lib/sides.mjs';
@@ -220,12 +220,11 @@ async function main() {
   const p10 = await measureRuleCount({ ...common, count: S.p10Rules, requests: verifyRequests(sessions) });
   out.figures.P10 = p10.figure;
   out.details.P10 = p10.details;
-  const p11 = await measureSessionCount({ ...common, sessions, user: BENCH_USER.name, small: S.p11SmallSessions, large: S.p11Sessions, requests: verifyRequests(sessions) });
+  const p11 = await measureSessionCount({ ...common, sessions, user: BENCH_USER.name, small: S.p11SmallSessions, large: S.p11Sessions });
   out.figures.P11 = p11.figure;
   out.details.P11 = p11.details;
   try {
-    const usersInRedis = Math.floor((S.p11Sessions - sessions.length) / SESSIONS_PER_USER);
-    out.figures.P13 = await measureListByUser({ stack, redis: p11.large, usersInRedis, samples: S.p13Samples, processRuns: S.p13ProcessRuns, log });
+    out.figures.P13 = await measureListByUser({ stack, redis: p11.large, usersInRedis: p11.scaleUsers, samples: S.p13Samples, processRuns: S.p13ProcessRuns, log });
   } finally {
     await p11.large.stop();
   }

@@ -5,7 +5,7 @@
 import { useWrk } from '../lib/load.mjs';
 import { installHooks, runScript } from '../lib/proc.mjs';
 import { measureRuleCount } from '../lib/scale-rules.mjs';
-import { measureListByUser, measureSessionCount, SESSIONS_PER_USER } from '../lib/scale-sessions.mjs';
+import { measureListByUser, measureSessionCount } from '../lib/scale-sessions.mjs';
 import { measureTokenCount } from '../lib/scale-tokens.mjs';
 import { BENCH_USER, createSessions, processGroups, startStack, verifyHeaders } from '../lib/stack.mjs';
 import { ensureWrk } from '../lib/wrk.mjs';
@@ -27,10 +27,10 @@ await runScript('scale', async () => {
   if (only.includes('P10')) show('P10', (await measureRuleCount({ ...common, count: num('BENCH_P10_RULES', 1000), requests, cli: process.env.BENCH_CLI })).figure);
   if (only.includes('P11')) {
     const large = num('BENCH_P11_SESSIONS', 100_000);
-    const p11 = await measureSessionCount({ ...common, sessions, user: BENCH_USER.name, small: 1000, large, requests });
+    const p11 = await measureSessionCount({ ...common, sessions, user: BENCH_USER.name, small: 1000, large });
     show('P11', p11.figure);
     process.stdout.write(`P11 used_memory ${p11.figure.usedMemory.human}\n`);
-    const p13 = await measureListByUser({ stack, redis: p11.large, usersInRedis: Math.floor((large - sessions.length) / SESSIONS_PER_USER), samples: 20, processRuns: 3, log });
+    const p13 = await measureListByUser({ stack, redis: p11.large, usersInRedis: p11.scaleUsers, samples: 20, processRuns: 3, log });
     process.stdout.write(`P13: listByUser ${p13.median.toFixed(2)} ms, CLI ${p13.cliMs.median.toFixed(0)} ms, --version ${p13.versionMs.median.toFixed(0)} ms\n`);
     await p11.large.stop();
   }

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CLI } from './postern.mjs';
 import { comparePosterns, summarise } from './sides.mjs';
-import { startBenchRedis } from './stack.mjs';
+import { startBenchRedis, verifyHeaders } from './stack.mjs';
 
 const PREFIX = 'postern:session:';
 const INDEX = `${PREFIX}by-user:`;
@@ -40,16 +40,22 @@ async function exec(pipe) {
   if (failed) throw new Error(`a pipelined Redis command failed: ${failed[0].message}`);
 }
 
-/** `count` copies of `template` (a session value), SESSIONS_PER_USER per user, as the store writes them. */
-async function fill(redis, template, pttl, count) {
+const newId = () => randomBytes(32).toString('base64url');
+const scaleUser = (k) => `${USER_PREFIX}${Math.floor(k / SESSIONS_PER_USER)}`;
+
+/**
+ * `count` copies of `template` (a session value), the k-th for user `userOf(k)` under id `idOf(k)`,
+ * as the store writes them.
+ */
+async function fill(redis, template, pttl, count, userOf = scaleUser, idOf = newId) {
   const base = JSON.parse(template);
   const deadline = Date.now() + pttl;
   for (let done = 0; done < count; ) {
     const pipe = redis.pipeline();
     const n = Math.min(10_000, count - done);
     for (let k = done; k < done + n; k++) {
-      const user = `${USER_PREFIX}${Math.floor(k / SESSIONS_PER_USER)}`;
-      const id = randomBytes(32).toString('base64url');
+      const user = userOf(k);
+      const id = idOf(k);
       pipe.set(PREFIX + id, JSON.stringify({ ...base, user }), 'PX', pttl);
       pipe.zadd(INDEX + user, deadline, id);
       if (k % SESSIONS_PER_USER === SESSIONS_PER_USER - 1 || k === count - 1) pipe.pexpireat(INDEX + user, deadline);
@@ -64,30 +70,41 @@ async function usedMemory(redis) {
   return { bytes: Number(/used_memory:(\d+)/.exec(info)[1]), human: /used_memory_human:(\S+)/.exec(info)[1] };
 }
 
-/** A Redis with the real sessions plus `copies` more; resolves { redis, seconds, memory, keys }. */
-async function redisWith(stack, sessions, copies, user, log) {
+/**
+ * A Redis with the real sessions, the `shared` copies of a real session (the signed-in `user`'s, under
+ * the same ids in both Redis servers: what the load asks for) and `copies` more for `scale-u<n>` users;
+ * resolves { redis, seconds, memory, keys }.
+ */
+async function redisWith(stack, sessions, user, shared, copies, log) {
   const redis = await startBenchRedis();
   await copyRealSessions(stack.redis.client, redis.client, sessions, user);
   const template = await stack.redis.client.get(PREFIX + sessions[0]);
   const pttl = await stack.redis.client.pttl(PREFIX + sessions[0]);
   const t0 = performance.now();
+  await fill(redis.client, template, pttl, shared.length, () => user, (k) => shared[k]);
   await fill(redis.client, template, pttl, copies);
   const seconds = (performance.now() - t0) / 1000;
   const memory = await usedMemory(redis.client);
   const keys = await redis.client.dbsize();
-  log(`  redis with ${(sessions.length + copies).toLocaleString('en-US')} sessions: filled in ${seconds.toFixed(1)} s, ${keys.toLocaleString('en-US')} keys, used_memory ${memory.human}`);
+  log(`  redis with ${(sessions.length + shared.length + copies).toLocaleString('en-US')} sessions: filled in ${seconds.toFixed(1)} s, ${keys.toLocaleString('en-US')} keys, used_memory ${memory.human}`);
   return { redis, seconds, memory, keys };
 }
 
 /**
  * P11 (and the 1 M Redis for P13). `large`: sessions in the large Redis (1 M; 100 k quick),
- * `small`: in the small one (1 000). Leaves the large Redis running: the caller runs P13 on it and stops it.
+ * `small`: in the small one (1 000). The load asks about all `small` sessions of the small Redis,
+ * which the large one holds too (the real ones and copies of one under the same ids): verify reads
+ * each session from Redis at most once per 500 ms (its read cache), so the more distinct sessions the
+ * load uses, the more of it reaches Redis. Leaves the large Redis running: the caller runs P13 on it
+ * and stops it. Resolves { figure, details, large, scaleUsers }.
  */
-export async function measureSessionCount({ stack, sessions, user, small, large, requests, groups, ...run }) {
+export async function measureSessionCount({ stack, sessions, user, small, large, groups, ...run }) {
   const { log } = run;
-  log(`P11: two Redis servers, ${small.toLocaleString('en-US')} and ${large.toLocaleString('en-US')} sessions (${SESSIONS_PER_USER} per user, with the per-user index), a fresh Postern on each`);
-  const few = await redisWith(stack, sessions, small - sessions.length, user, log);
-  const many = await redisWith(stack, sessions, large - sessions.length, user, log);
+  log(`P11: two Redis servers, ${small.toLocaleString('en-US')} and ${large.toLocaleString('en-US')} sessions (the load asks about ${small.toLocaleString('en-US')} of them; the rest ${SESSIONS_PER_USER} per user, with the per-user index), a fresh Postern on each`);
+  const shared = Array.from({ length: small - sessions.length }, newId);
+  const requests = [...sessions, ...shared].map((id) => ({ method: 'GET', path: '/verify/nginx', headers: verifyHeaders(id) }));
+  const few = await redisWith(stack, sessions, user, shared, 0, log);
+  const many = await redisWith(stack, sessions, user, shared, large - small, log);
   const env = (r) => ({ POSTERN_SESSION_REDIS_URL: r.redis.url });
   try {
     const { figure, runs } = await comparePosterns({
@@ -101,7 +118,7 @@ export async function measureSessionCount({ stack, sessions, user, small, large,
       groups: { ...groups, 'redis (small)': [few.redis.pid], 'redis (large)': [many.redis.pid] },
     });
     const fig = { ...figure, small, large, usedMemory: many.memory, usedMemorySmall: few.memory, keys: many.keys, fillSeconds: many.seconds };
-    return { figure: fig, details: runs, large: many.redis };
+    return { figure: fig, details: runs, large: many.redis, scaleUsers: Math.floor((large - small) / SESSIONS_PER_USER) };
   } catch (err) {
     await many.redis.stop();
     throw err;
