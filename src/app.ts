@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { join } from 'node:path';
-import type { CompiledAccess } from './access/rules.js';
+import { compileSubjects, type CompiledAccess } from './access/rules.js';
 import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
@@ -10,7 +10,12 @@ import type { PasswordHasher } from './auth/passwords.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
+import { createAccountPage } from './handlers/account.js';
+import { createPasswordChange } from './handlers/account-password.js';
+import { createSessionEnders } from './handlers/account-sessions.js';
+import { createAppPasswordHandlers } from './handlers/account-tokens.js';
 import { createForbiddenHandlers, type RefusalView } from './handlers/forbidden.js';
+import { createAdminHandlers } from './handlers/admin.js';
 import { createHomeHandler } from './handlers/home.js';
 import { createRehasher } from './auth/rehash.js';
 import { createLoginHandlers } from './handlers/login.js';
@@ -77,7 +82,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, admin: `${publicUrl}/admin` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -101,6 +106,7 @@ export function buildApp(deps: AppDeps): Koa {
   const homePage = oidc ? pageSecurityHeaders(config.session.domain, allowHttp, () => oidc.endSessionOrigins()) : pages;
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
+  const tokenUses = deps.tokenUses ?? new MemoryTokenUseStore();
   const verifyDeps = {
     ...subject,
     store: deps.store,
@@ -118,7 +124,7 @@ export function buildApp(deps: AppDeps): Koa {
       ...deps,
       tokens: config.tokens,
       passwordFingerprint: subject.rules.passwordFingerprint,
-      uses: deps.tokenUses ?? new MemoryTokenUseStore(),
+      uses: tokenUses,
       onUseWriteError: (err: unknown) => deps.logger.warn({ reason: (err as Error).message }, 'could not record an app password use'),
     }),
   };
@@ -191,7 +197,26 @@ export function buildApp(deps: AppDeps): Koa {
     degradable: (oidc?.list() ?? []).map((p) => ({ name: `oidc provider ${p.id}`, ready: async () => p.ready })),
     shuttingDown: deps.shuttingDown ?? (() => false),
   });
-  const home = createHomeHandler({ ...subject, csrf, urls });
+  const adminSubjects = compileSubjects(config.admin.subjects);
+  const home = createHomeHandler({ ...subject, csrf, urls, adminSubjects });
+  const accountDeps = {
+    ...subject,
+    csrf,
+    logger: deps.logger,
+    urls,
+    store: deps.store,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    usersFile: config.users.file,
+    minPasswordLength: config.users.min_password_length,
+    domain: config.session.domain,
+    tokenUses,
+    ...(devices ? { devices: devices.trust } : {}),
+  };
+  const account = createAccountPage(accountDeps);
+  const accountSessions = createSessionEnders(accountDeps, account);
+  const appPasswords = createAppPasswordHandlers(accountDeps, account);
+  const admin = createAdminHandlers({ ...accountDeps, subjects: adminSubjects });
 
   // The whole HTTP surface, on one screen.
   // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
@@ -209,6 +234,16 @@ export function buildApp(deps: AppDeps): Koa {
   router.get('/logout', pages, session, logout.viaGet);
   router.post('/logout', pages, form, session, logout.viaPost);
   router.get('/', homePage, session, home);
+  // The account page (homePage headers: its sign-out form may end at a provider). Every change is a POST with the CSRF token.
+  router.get('/account', homePage, session, account.show);
+  router.post('/account/password', homePage, form, session, createPasswordChange(accountDeps, account));
+  router.post('/account/sessions/end', homePage, form, session, accountSessions.endOne);
+  router.post('/account/sessions/end-others', homePage, form, session, accountSessions.endOthers);
+  router.post('/account/app-passwords', homePage, form, session, appPasswords.create);
+  router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
+  // The admin page, for admin.subjects; every change is a POST with the CSRF token.
+  router.get('/admin', pages, session, admin.show);
+  router.post('/admin/:action', pages, form, session, admin.act);
   router.get('/forbidden', forbidden.show);
   router.post('/forbidden', homePage, form, session, forbidden.switchUser);
   if (sso) {

@@ -206,10 +206,10 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const hashLimiter = new HashLimiter({ concurrency: Math.max(1, availableParallelism() - 1), maxQueue: 64, maxWaitMs: 5000 });
   metrics.readAtScrape({ hashLimiter });
   const hasher = createPasswordHasher({ argon2: config.users.argon2, limiter: hashLimiter });
-  // Refusals are held to the cost of the slowest hash in the users file: time it now and after each reload.
+  // Refusals are held to a margin over the cost of the slowest hash in the users file: time it now and after each reload.
   const calibrate = async (): Promise<void> => {
     const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
-    logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes as long as the slowest hash in use');
+    logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes at least floorMs: a margin over the slowest hash in use');
   };
   const users = await openUsers(config, hasher, logger, announce, () => void calibrate());
   opened.add(() => users.close());

@@ -27,6 +27,7 @@ import {
   SAFE_METHODS,
   VIEWER_ROLE,
   rulesForHost,
+  subjectMatches,
   type CompiledAccess,
   type CompiledRule,
   type Policy,
@@ -158,21 +159,13 @@ function apply(policy: Policy, rule: CompiledRule | undefined, subject: Subject 
       return forbid(at, FORBID_REASONS.denied);
     case 'authenticated': {
       if (subject === undefined) return at === 'default' ? LOGIN_DEFAULT : { kind: 'login', rule: at };
-      if (rule !== undefined && !subjectMatches(rule, subject)) return forbid(at, FORBID_REASONS.notInSubjects);
+      if (rule?.subjects !== undefined && !subjectMatches(rule.subjects, subject)) return forbid(at, FORBID_REASONS.notInSubjects);
       if (subject.role === VIEWER_ROLE && !SAFE_METHODS.has(method) && rule?.viewerWrite !== true) {
         return forbid(at, FORBID_REASONS.viewerWrite);
       }
       return { kind: 'allow', rule: at, anonymous: false };
     }
   }
-}
-
-function subjectMatches(rule: CompiledRule, subject: Subject): boolean {
-  const subjects = rule.subjects;
-  if (subjects === undefined) return true;
-  if (subjects.users.has(subject.user) || subjects.roles.has(subject.role)) return true;
-  for (const group of subject.groups) if (subjects.groups.has(group)) return true;
-  return false;
 }
 
 function forbid(rule: number | 'default', reason: string): Decision {

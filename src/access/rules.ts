@@ -112,6 +112,43 @@ export interface SubjectMatcher {
   readonly groups: ReadonlySet<string>;
 }
 
+const SUBJECT = /^(user|group|role):(.+)$/;
+
+/** Whether `text` is written as a subject: `user:NAME`, `group:NAME` or `role:NAME`. */
+export function isSubjectText(text: string): boolean {
+  return SUBJECT.test(text);
+}
+
+/** How a subject is written, in a config problem: `<key> must be user:NAME, ...`. */
+export const SUBJECT_SYNTAX = 'must be user:NAME, group:NAME or role:NAME';
+
+/**
+ * The matcher for subjects written `user:NAME`, `group:NAME` or `role:NAME` (access rules'
+ * `subjects`, `admin.subjects`); `onBad` hears of every text of another form, which matches nobody.
+ */
+export function compileSubjects(texts: readonly string[], onBad: (index: number, text: string) => void = () => undefined): SubjectMatcher {
+  const users = new Set<string>();
+  const roles = new Set<string>();
+  const groups = new Set<string>();
+  texts.forEach((text, i) => {
+    const m = SUBJECT.exec(text);
+    if (!m) return onBad(i, text);
+    const name = m[2] as string;
+    // Usernames are stored NFKC + lower-case (see auth/user.ts); roles and groups are exact.
+    if (m[1] === 'user') users.add(name.normalize('NFKC').toLowerCase());
+    else if (m[1] === 'role') roles.add(name);
+    else groups.add(name);
+  });
+  return { users, roles, groups };
+}
+
+/** Whether someone with this username, role and groups is one of the subjects the matcher names. */
+export function subjectMatches(subjects: SubjectMatcher, subject: { readonly user: string; readonly role: string; readonly groups: readonly string[] }): boolean {
+  if (subjects.users.has(subject.user) || subjects.roles.has(subject.role)) return true;
+  for (const group of subject.groups) if (subjects.groups.has(group)) return true;
+  return false;
+}
+
 // ----------------------------------------------------------------------------------------- rules
 
 export interface CompiledRule {

@@ -32,7 +32,9 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
+  SUBJECT_SYNTAX,
   buildHostIndex,
+  compileSubjects,
   hostMatches,
   renderRule,
   type CompiledAccess,
@@ -110,7 +112,6 @@ export const accessSectionSchema = sectionShape.superRefine((section, ctx) => {
 // -------------------------------------------------------------------------------------- compile
 
 const NETWORK_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-const SUBJECT = /^(user|group|role):(.+)$/;
 
 interface CompiledRules {
   rules: CompiledRule[];
@@ -209,22 +210,7 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
       if (rule.policy !== 'authenticated') {
         report(at('subjects'), `is only allowed on authenticated rules, but this rule's policy is ${rule.policy}`);
       } else {
-        const users = new Set<string>();
-        const roles = new Set<string>();
-        const groups = new Set<string>();
-        rule.subjects.forEach((text, i) => {
-          const m = SUBJECT.exec(text);
-          if (!m) {
-            report(at('subjects', i), `must be user:NAME, group:NAME or role:NAME, but it's configured as '${text}'`);
-            return;
-          }
-          const name = m[2] as string;
-          // Usernames are stored NFKC + lower-case (see auth/user.ts); roles and groups are exact.
-          if (m[1] === 'user') users.add(name.normalize('NFKC').toLowerCase());
-          else if (m[1] === 'role') roles.add(name);
-          else groups.add(name);
-        });
-        subjects = { users, roles, groups };
+        subjects = compileSubjects(rule.subjects, (i, text) => report(at('subjects', i), `${SUBJECT_SYNTAX}, but it's configured as '${text}'`));
       }
     }
 

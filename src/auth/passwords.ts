@@ -6,11 +6,11 @@
  *
  * Refusals cost the same whatever the account. A refused check (verify() answering false, for a
  * wrong password or an unusable hash, and every verifyDummy()) is held until the refusal floor
- * (refusal-floor.ts) has passed since its computation started: the 90th percentile of recent
- * durations of the slowest hash class in use. So an unknown username (a dummy argon2id check at the
- * configured parameters) takes as long to refuse as a wrong password for a PBKDF2-600k or bcrypt
- * account. calibrate(hashes), called when the users file is loaded and reloaded, names the classes
- * in use and times each a few times; every later computation keeps the estimate current.
+ * (refusal-floor.ts) has passed since its computation started: a margin over the time of the slowest
+ * hash class in use, raised (never lowered) when a check turns out slower. So an unknown username
+ * (a dummy argon2id check at the configured parameters) takes as long to refuse as a wrong password
+ * for a PBKDF2-600k or bcrypt account. calibrate(hashes), called when the users file is loaded and
+ * reloaded, times each class in use afresh and sets the floor; until then nothing is held.
  *
  * The hold is a timer after the computation, outside the HashLimiter: a held refusal occupies no
  * hashing slot, and is measured from the moment its computation started, not from the call, so
@@ -47,7 +47,7 @@ export { BCRYPT_MAX_COST, BCRYPT_MIN_COST } from './hash-schemes/bcrypt.js';
 /** The schemes new hashes can be written in (bcrypt is read, never written). */
 export type HashAlgorithm = 'argon2id' | 'pbkdf2-sha256';
 
-/** What calibrate() measured: the floor and each hash class's own 90th percentile, in ms. */
+/** What calibrate() measured: the floor and each hash class's median time, in ms. */
 export interface Calibration {
   readonly floorMs: number;
   readonly classes: Readonly<Record<string, number>>;
@@ -75,10 +75,10 @@ export interface PasswordHasher {
    */
   needsRehash(hash: string): boolean;
   /**
-   * Names the hash classes now in use (those of `hashes`, plus the dummy's) and times each that has
-   * fewer than CALIBRATION_RUNS measurements, so the refusal floor covers the slowest. Call it when
-   * the users file is loaded and whenever it is reloaded. Never rejects: a class it could not time
-   * (limiter busy) is timed by the next real check.
+   * Times each hash class now in use (those of `hashes`, plus the dummy's) CALIBRATION_RUNS times
+   * and sets the refusal floor over the slowest. Call it when the users file is loaded and whenever
+   * it is reloaded. Never rejects: a class it could not time now (limiter busy) keeps the time it
+   * had at the last calibration.
    */
   calibrate(hashes: Iterable<string>): Promise<Calibration>;
 }
@@ -86,7 +86,7 @@ export interface PasswordHasher {
 /** Longest accepted password, in UTF-8 bytes: bounds the work an attacker can ask for per attempt. */
 export const MAX_PASSWORD_BYTES = 1024;
 
-/** Timings per hash class taken by calibrate() before the running estimate takes over. */
+/** Timings per hash class taken by calibrate(); the floor is over their median. */
 export const CALIBRATION_RUNS = 3;
 
 export class PasswordTooLongError extends Error {
@@ -122,11 +122,28 @@ export function isSupportedHash(hash: string): boolean {
   return parseHash(hash) !== undefined;
 }
 
-export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: HashLimiter }): PasswordHasher {
+/** Where the hasher reads the time and waits (performance.now() and a timer, unless a test passes its own). */
+export interface RefusalClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: RefusalClock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
+
+export interface PasswordHasherOptions {
+  argon2: Argon2Params;
+  limiter?: HashLimiter;
+  clock?: RefusalClock;
+  /** The refusal floor this hasher holds refusals to; its own unless given (tests set one directly). */
+  floor?: RefusalFloor;
+}
+
+export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHasher {
   const params = checkArgon2Params(opts.argon2);
   const limiter = opts.limiter;
   const limited = <T>(fn: () => Promise<T>): Promise<T> => (limiter ? limiter.run(fn) : fn());
-  const floor = new RefusalFloor();
+  const clock = opts.clock ?? realClock;
+  const floor = opts.floor ?? new RefusalFloor();
   const dummyKey = argon2idCostKey(params);
 
   const hashArgon2 = (password: string): Promise<string> =>
@@ -152,22 +169,30 @@ export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: Has
     return dummy;
   };
 
-  /** One timed computation in a limiter slot; returns its result and when it started (performance.now()). */
-  const timed = async (parsed: ParsedHash, password: string): Promise<{ ok: boolean; started: number }> => {
+  /**
+   * One timed computation in a limiter slot; returns its result, when it started and how long it
+   * took (clock.now()). Every computation, right or wrong password, may raise the floor.
+   */
+  const timed = async (parsed: ParsedHash, password: string): Promise<{ ok: boolean; started: number; ms: number }> => {
     let started = 0;
+    let ms = 0;
     const ok = await limited(async () => {
-      started = performance.now();
+      started = clock.now();
       const result = await parsed.matches(password);
-      floor.record(parsed.costKey, performance.now() - started);
+      ms = clock.now() - started;
+      floor.observe(ms);
       return result;
     });
-    return { ok, started };
+    return { ok, started, ms };
   };
 
-  /** Waits, outside the limiter, until the floor has passed since `started`. */
+  /**
+   * The one way a refusal ends: waits, outside the limiter, until the floor has passed since
+   * `started`. After timed(), so a check that raised the floor is held to the raised value too.
+   */
   const holdRefusal = async (started: number): Promise<void> => {
-    const remaining = started + floor.ms - performance.now();
-    if (remaining >= 1) await sleep(remaining);
+    const wait = floor.holdMs(started, clock.now());
+    if (wait > 0) await clock.sleep(wait);
   };
 
   return {
@@ -188,7 +213,7 @@ export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: Has
       const parsed = parseHash(hash);
       if (parsed === undefined) {
         // Nothing to compute, but still a refusal: it waits like one.
-        await holdRefusal(performance.now());
+        await holdRefusal(clock.now());
         return false;
       }
       const { ok, started } = await timed(parsed, password);
@@ -221,17 +246,19 @@ export function createPasswordHasher(opts: { argon2: Argon2Params; limiter?: Has
         const parsed = parseHash(hash);
         if (parsed && !classes.has(parsed.costKey)) classes.set(parsed.costKey, parsed);
       }
-      floor.setPresent(classes.keys());
+      const timings: Record<string, number[]> = {};
       for (const [key, parsed] of classes) {
-        for (let run = floor.samples(key); run < CALIBRATION_RUNS; run++) {
+        const runs: number[] = (timings[key] = []);
+        for (let run = 0; run < CALIBRATION_RUNS; run++) {
           try {
             // A random password: the answer is false, and only the time is kept.
-            await timed(parsed ?? (await dummyHash()), generatePassword());
+            runs.push((await timed(parsed ?? (await dummyHash()), generatePassword())).ms);
           } catch {
-            break; // busy or failing now: the next real check of this class is timed instead
+            break; // busy or failing now: the class keeps its last calibrated time
           }
         }
       }
+      floor.calibrate(timings);
       return { floorMs: floor.ms, classes: floor.perClass() };
     },
   };

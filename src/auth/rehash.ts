@@ -14,11 +14,10 @@
  *   with the password or a hash. The caller may leave the promise running (`void rehash(...)`).
  */
 import type { Logger } from '../log/logger.js';
-import { errnoOf } from './atomic-file.js';
 import { carryFingerprint } from './carried-fingerprint.js';
 import type { PasswordHasher } from './passwords.js';
 import type { User } from './user.js';
-import { assertUsersFileWritable } from './users-file-lock.js';
+import { assertUsersFileWritable, cannotWriteUsersFile } from './users-file-lock.js';
 import { editUsersFile } from './users-file-writer.js';
 
 export interface RehasherDeps {
@@ -46,8 +45,6 @@ export interface Rehasher {
   rehash(username: string, password: string, oldHash: string): Promise<RehashOutcome>;
 }
 
-/** Errors that mean "this file cannot be written here", as opposed to a failure worth an error. */
-const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM', 'EBUSY', 'EXDEV']);
 const WARN_EVERY_MS = 24 * 60 * 60 * 1000;
 
 export function createRehasher(deps: RehasherDeps): Rehasher {
@@ -92,8 +89,7 @@ export function createRehasher(deps: RehasherDeps): Rehasher {
           running.delete(username);
         }
       } catch (err) {
-        const code = errnoOf(err);
-        if (code !== undefined && CANNOT_WRITE.has(code)) {
+        if (cannotWriteUsersFile(err)) {
           warnCannotWrite(username, err);
           return 'read-only';
         }

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { currentSession, endSession, touchSession } from '../http/session-data.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
-import { identityOf, type Identity, type SessionRules } from './identity.js';
+import { identityOf, sessionIsCurrent, type Identity, type SessionRules } from './identity.js';
 import type { UserDirectory } from './user.js';
 
 export interface SubjectDeps {
@@ -18,8 +18,21 @@ function seenIsStale(data: SessionData, now: number, inactivity: number): boolea
 }
 
 /**
+ * Whether a refused session may be deleted, not only refused. Refusing is what protects; deleting is
+ * clean-up. Only a session that ended on its own terms (lifetime, idle time: sessionIsCurrent) is
+ * deleted. One refused for what the users file says (user removed or disabled, another password) is
+ * kept: this replica's copy of the file may be up to a second older than the one the session was
+ * stamped against (a password change re-stamps the session it was made from; another replica that
+ * has not reloaded yet would otherwise delete that good session). Such sessions are ended
+ * explicitly where the change is made (auth/password-change.ts endUserSessions), else by their TTL.
+ */
+function deletable(data: SessionData, now: number, rules: SessionRules): boolean {
+  return !sessionIsCurrent(data, now, rules.inactivity);
+}
+
+/**
  * The identity behind this request's session cookie, or undefined. A session that no longer stands
- * (user removed or disabled, password changed) is destroyed on the spot.
+ * is refused; deleted too only when it has expired or idled out (see deletable).
  */
 export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | undefined {
   const data = currentSession(ctx);
@@ -28,7 +41,7 @@ export function currentIdentity(ctx: Context, deps: SubjectDeps): Identity | und
   const now = deps.now();
   const identity = identityOf(data, deps.users, deps.rules, now);
   if (!identity) {
-    endSession(ctx);
+    if (deletable(data, now, deps.rules)) endSession(ctx);
     return undefined;
   }
   if (seenIsStale(data, now, deps.rules.inactivity)) touchSession(ctx, now);
@@ -48,7 +61,7 @@ const MAX_SESSION_ID = 128;
  * The verify path's session read: one store read for the id in the session cookie, without
  * koa-session's per-request Session object and change tracking. Verify never sets a cookie, so
  * nothing else of koa-session is needed here. Same rules as currentIdentity: a session that no
- * longer stands is deleted.
+ * longer stands is refused, and deleted only when it has expired or idled out.
  */
 export async function identityFromSessionId(id: string | undefined, deps: SessionIdDeps): Promise<Identity | undefined> {
   if (!id || id.length > MAX_SESSION_ID) return undefined;
@@ -57,7 +70,7 @@ export async function identityFromSessionId(id: string | undefined, deps: Sessio
   const now = deps.now();
   const identity = identityOf(data, deps.users, deps.rules, now);
   if (!identity) {
-    deps.store.destroy(id).catch(deps.onBackgroundError);
+    if (deletable(data, now, deps.rules)) deps.store.destroy(id).catch(deps.onBackgroundError);
     return undefined;
   }
   if (seenIsStale(data, now, deps.rules.inactivity)) {

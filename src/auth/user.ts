@@ -24,4 +24,9 @@ export interface User {
 export interface UserDirectory {
   find(username: string): User | undefined;
   all(): readonly User[];
+  /**
+   * Re-reads the users file now, for a writer in this process that must see its own write at once
+   * (the account page after a password change). Absent: the directory follows the file by itself.
+   */
+  reload?(): Promise<boolean>;
 }

@@ -58,6 +58,14 @@ export async function withUsersFileLock<T>(path: string, fn: (target: string, ch
   }
 }
 
+/** Errors that mean "the users file cannot be written here" (a read-only mount, a Kubernetes Secret), as opposed to a failure. */
+const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM', 'EBUSY', 'EXDEV']);
+
+export function cannotWriteUsersFile(err: unknown): boolean {
+  const code = errnoOf(err);
+  return code !== undefined && CANNOT_WRITE.has(code);
+}
+
 /**
  * Rejects, with the file system's code (EROFS, EACCES, ...), when the users file at `path` cannot be
  * written here: a cheap check before slow work whose result could not be saved anyway.

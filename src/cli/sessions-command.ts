@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
 import { connectForCommand, redisTargetFromConfig } from '../store/redis-client.js';
 import { RedisSessionStore } from '../store/redis-store.js';
-import { sessionHandle, sessionMethod, type SessionStore, type StoredSession } from '../store/session-store.js';
+import type { SessionStore, StoredSession } from '../store/session-store.js';
+import { listSessions, revokeSessionsOf, sessionByHandle, sessionRow, type SessionRow } from '../sessions/manage.js';
 import { CliError, reportFailure, type CliIO } from './io.js';
 
 const HELP = `Usage: postern sessions list [--user USERNAME] [--json]
@@ -17,20 +17,6 @@ A user disabled or removed at an OIDC provider keeps their Postern session until
 Postern cannot learn of it. End it with \`postern sessions revoke --user USERNAME\`.
 `;
 
-/** Characters of the handle shown as ID. */
-export const SHOWN_ID_CHARS = 8;
-
-/** One line of `sessions list`, and one object of `sessions list --json`. */
-export interface SessionRow {
-  readonly id: string;
-  readonly user: string;
-  readonly method: string;
-  readonly created: string;
-  readonly last_seen: string;
-  readonly address: string;
-  readonly agent: string;
-}
-
 const COLUMNS: ReadonlyArray<readonly [string, keyof SessionRow]> = [
   ['ID', 'id'],
   ['USER', 'user'],
@@ -40,24 +26,6 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof SessionRow]> = [
   ['ADDRESS', 'address'],
   ['AGENT', 'agent'],
 ];
-
-/** ISO 8601 to the second, in UTC: one token, so the columns stay splittable by whitespace. */
-function isoSecond(ms: number): string {
-  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 19)}Z` : '-';
-}
-
-/** What a session shows of itself. Never its id: that is the cookie value, a bearer secret. */
-export function sessionRow({ id, data }: StoredSession): SessionRow {
-  return {
-    id: sessionHandle(id).slice(0, SHOWN_ID_CHARS),
-    user: data.user,
-    method: sessionMethod(data),
-    created: isoSecond(data.created),
-    last_seen: isoSecond(data.seen),
-    address: typeof data.ip === 'string' && data.ip !== '' ? data.ip : '-',
-    agent: typeof data.ua === 'string' && data.ua !== '' ? data.ua : '-',
-  };
-}
 
 /** A terminal cell: no control or invisible characters, which could rewrite what the operator sees. */
 function cell(text: string): string {
@@ -75,21 +43,12 @@ export function formatTable(rows: readonly SessionRow[]): string {
  * errors (exit 2), so that a revoke never ends a session nobody named.
  */
 export function sessionByHandlePrefix(sessions: readonly StoredSession[], prefix: string): StoredSession {
-  const wanted = prefix.trim().toLowerCase();
-  if (!/^[0-9a-f]+$/.test(wanted)) throw new CliError(`postern: '${cell(prefix)}' is not a session ID (the ID column of \`postern sessions list\`); nothing was revoked`, 2);
-  const matches = sessions.filter((s) => sessionHandle(s.id).startsWith(wanted));
-  if (matches.length === 0) throw new CliError(`postern: no session has an ID starting with '${wanted}'; nothing was revoked (see \`postern sessions list\`)`, 2);
-  if (matches.length > 1) {
-    throw new CliError(`postern: ${matches.length} sessions have an ID starting with '${wanted}'; nothing was revoked. Give more of the ID, or use --user`, 2);
-  }
-  return matches[0]!;
-}
-
-/** The sessions of USERNAME as given and, when that differs, as the users file writes it (normalised). */
-async function sessionsOfUser(store: SessionStore, user: string): Promise<StoredSession[]> {
-  const found = await store.listByUser(user);
-  const normal = normaliseUsername(user);
-  return normal === user ? found : [...found, ...(await store.listByUser(normal))];
+  const match = sessionByHandle(sessions, prefix);
+  if (match.ok) return match.session;
+  const wanted = match.prefix;
+  if (match.problem === 'not a handle') throw new CliError(`postern: '${cell(prefix)}' is not a session ID (the ID column of \`postern sessions list\`); nothing was revoked`, 2);
+  if (match.problem === 'none') throw new CliError(`postern: no session has an ID starting with '${wanted}'; nothing was revoked (see \`postern sessions list\`)`, 2);
+  throw new CliError(`postern: ${match.count} sessions have an ID starting with '${wanted}'; nothing was revoked. Give more of the ID, or use --user`, 2);
 }
 
 interface Options {
@@ -125,7 +84,7 @@ function parse(sub: 'list' | 'revoke', rest: string[]): Options {
 }
 
 async function list(store: SessionStore, options: Options, io: CliIO): Promise<number> {
-  const sessions = options.user !== undefined ? await sessionsOfUser(store, options.user) : await store.listAll();
+  const sessions = options.user !== undefined ? await listSessions(store, options.user) : await listSessions(store);
   const rows = sessions.map(sessionRow);
   if (options.json) {
     io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -137,34 +96,17 @@ async function list(store: SessionStore, options: Options, io: CliIO): Promise<n
 
 async function revoke(store: SessionStore, options: Options, io: CliIO): Promise<number> {
   let doomed: StoredSession[];
-  if (options.id !== undefined) doomed = [sessionByHandlePrefix(await store.listAll(), options.id)];
-  else if (options.user !== undefined) doomed = await sessionsOfUser(store, options.user);
-  else doomed = await store.listAll();
-  for (const session of doomed) await store.destroy(session.id);
+  if (options.user !== undefined) doomed = await revokeSessionsOf(store, options.user);
+  else {
+    doomed = options.id !== undefined ? [sessionByHandlePrefix(await store.listAll(), options.id)] : await store.listAll();
+    for (const session of doomed) await store.destroy(session.id);
+  }
   const count = `${doomed.length} session${doomed.length === 1 ? '' : 's'}`;
   if (options.id !== undefined) io.stdout.write(`Revoked session ${sessionRow(doomed[0]!).id} of ${cell(doomed[0]!.data.user)}.`);
   else if (options.user !== undefined) io.stdout.write(doomed.length === 0 ? `${cell(options.user)} has no sessions; nothing to revoke.` : `Revoked ${count} of ${cell(options.user)}.`);
   else io.stdout.write(`Revoked ${count}.`);
   io.stdout.write(doomed.length === 0 ? '\n' : ` Every replica refuses ${doomed.length === 1 ? 'it' : 'them'} within 1 second.\n`);
   return 0;
-}
-
-/**
- * Ends every session of `username` in the shared store, for CLI commands that change a user
- * (`user passwd|disable|remove`). Undefined without Redis: sessions then live in the server's
- * memory, where verify refuses a removed or disabled user, or a changed password, on the next request.
- */
-export async function revokeSessionsOfUser(config: Config, username: string): Promise<number | undefined> {
-  const target = redisTargetFromConfig(config.session.redis);
-  if (!target) return undefined;
-  const store = new RedisSessionStore(await connectForCommand(target));
-  try {
-    const doomed = await sessionsOfUser(store, username);
-    for (const session of doomed) await store.destroy(session.id);
-    return doomed.length;
-  } finally {
-    await store.close();
-  }
 }
 
 /** `postern sessions list|revoke`: reads the Redis the running servers share. */

@@ -64,20 +64,3 @@ export async function throttleCommand(args: string[], io: CliIO, config: Config)
 function revokeDevices(redis: Redis, username: string): Promise<number> {
   return new RedisDeviceStore(redis).removeUser(normaliseUsername(username));
 }
-
-/**
- * Ends every device trust of `username` in the shared store, for CLI commands that change a user
- * (`throttle clear --user`; `user remove|disable` can call it too). Undefined without Redis: the
- * devices then live in the server's memory, and a removed or disabled user's devices are refused
- * anyway (the user must exist and be enabled when a device is checked).
- */
-export async function revokeUser(config: Config, username: string): Promise<number | undefined> {
-  const target = redisTargetFromConfig(config.session.redis);
-  if (!target) return undefined;
-  const redis = await connectForCommand(target);
-  try {
-    return await revokeDevices(redis, username);
-  } finally {
-    redis.disconnect();
-  }
-}

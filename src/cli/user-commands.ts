@@ -11,12 +11,13 @@ import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
 import { parseUsersFile } from '../auth/users-file-parse.js';
 import { editUsersFile, type UsersFileEditor, UsersFileProblemsError } from '../auth/users-file-writer.js';
+import type { UserChange } from '../auth/user-change.js';
 import { CliError, type CliIO, readNewPassword, reportFailure } from './io.js';
 import { groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
 import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, LIST_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
 
 /** What a command changed about a user, for whoever must act on it (ending sessions, device trusts). */
-export type UserChange = 'added' | 'password' | 'disabled' | 'enabled' | 'removed';
+export type { UserChange } from '../auth/user-change.js';
 
 export interface UserCommandDeps {
   /** Path of the users file (config `users.file`). */

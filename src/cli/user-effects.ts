@@ -1,17 +1,30 @@
+import { endUserSessions } from '../auth/password-change.js';
+import { endsAccess } from '../auth/user-change.js';
+import { normaliseUsername } from '../auth/username.js';
 import type { Config } from '../config/types.js';
-import { revokeSessionsOfUser } from './sessions-command.js';
-import { revokeUser } from './throttle-command.js';
+import { RedisDeviceStore } from '../store/device-store-redis.js';
+import { connectForCommand, redisTargetFromConfig } from '../store/redis-client.js';
+import { RedisSessionStore } from '../store/redis-store.js';
 import type { UserChange } from './user-commands.js';
 
 /**
  * What follows from a change to a user, once the users file has it: a new password, a disabled or a
  * removed user ends that user's sessions and device trusts in the shared store (Redis), so that
- * enabling or adding the user again later brings neither back. Without Redis both live in the
- * server's memory, where verify and sign-in refuse them anyway once the user is gone or disabled or
- * has another password.
+ * enabling or adding the user again later brings neither back. The same step as a password change
+ * on the account page (auth/password-change.ts endUserSessions), without a session to keep. Without
+ * Redis both live in the server's memory, where verify and sign-in refuse them anyway once the user
+ * is gone or disabled or has another password.
  */
 export async function afterUserChange(config: Config, username: string, change: UserChange): Promise<void> {
-  if (change !== 'password' && change !== 'disabled' && change !== 'removed') return;
-  await revokeSessionsOfUser(config, username);
-  await revokeUser(config, username);
+  if (!endsAccess(change)) return;
+  const target = redisTargetFromConfig(config.session.redis);
+  if (!target) return;
+  const redis = await connectForCommand(target);
+  const sessions = new RedisSessionStore(redis);
+  const devices = new RedisDeviceStore(redis);
+  try {
+    await endUserSessions({ sessions, devices: { revokeUser: (user) => devices.removeUser(normaliseUsername(user)) } }, normaliseUsername(username));
+  } finally {
+    await sessions.close();
+  }
 }

@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { accessSectionSchema } from '../access/schema.js';
+import { isSubjectText, SUBJECT_SYNTAX } from '../access/rules.js';
 import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
 import { parseRateLimit } from '../auth/rate-limit-spec.js';
 import { TRUSTED_PROXY_NAMES, trustedProxyProblem } from '../http/trusted-proxies.js';
@@ -411,6 +412,19 @@ const metrics = z
   )
   .prefault({});
 
+const admin = z
+  .strictObject(
+    {
+      /**
+       * Who may use the admin page (`/admin`): `user:NAME`, `group:NAME` or `role:NAME`, as in
+       * access rules' `subjects`. Default `["role:admin"]`; `[]` closes the page to everyone.
+       */
+      subjects: z.array(text(SUBJECT_SYNTAX, isSubjectText), { error: 'must be a list' }).default(() => ['role:admin']),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
 /** A rate limit in the notation `"5/minute;20/hour"`; `off` (or '') disables it. */
 function rateLimit(fallback: string) {
   return z
@@ -607,6 +621,8 @@ const SECTIONS = {
   headers,
   log,
   login,
+  /** The admin page (see Administration in the README). */
+  admin,
   /** Prometheus metrics on a separate listener (see Monitoring in the README). Off unless `metrics.port` is set. */
   metrics,
   /** App passwords and other credentials for clients that are not browsers (see the README's "Apps and devices"). */

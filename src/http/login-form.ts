@@ -23,14 +23,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function readCredentials(body: unknown, rawBody: unknown): Credentials {
   const values = FIELDS.map((name) => (body as Record<string, unknown> | undefined)?.[name]);
   if (values.some((v) => v !== undefined && typeof v !== 'string')) return malformed();
-  if (typeof rawBody === 'string' && !rawFieldsAreUtf8(rawBody)) return malformed();
+  if (typeof rawBody === 'string' && !rawFieldsAreUtf8(rawBody, FIELDS)) return malformed();
   const username = ((values[0] as string | undefined) ?? '').trim();
   const password = (values[1] as string | undefined) ?? '';
   if (!username || !password) return { ok: false, problem: 'missing', message: 'Enter your username and password.' };
-  for (const text of [username, password]) {
-    // U+FFFD: bytes that were not UTF-8; NUL and other controls: never part of a name, never typed into a password box.
-    if (LONE_SURROGATE.test(text) || text.includes('\uFFFD') || hasControlChars(text)) return malformed();
-  }
+  if (![username, password].every(isTypeable)) return malformed();
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
     return { ok: false, problem: 'too long', message: `Passwords are limited to ${MAX_PASSWORD_BYTES} bytes.` };
   }
@@ -41,16 +38,21 @@ export function readCredentials(body: unknown, rawBody: unknown): Credentials {
   return { ok: true, username, password };
 }
 
+/** U+FFFD: bytes that were not UTF-8; NUL and other controls: never part of a name, never typed into a password box. */
+export function isTypeable(text: string): boolean {
+  return !LONE_SURROGATE.test(text) && !text.includes('\uFFFD') && !hasControlChars(text);
+}
+
 function malformed(): Credentials {
   return { ok: false, problem: 'malformed', message: 'The username or password holds characters that cannot be part of one. Type them again.' };
 }
 
-/** Whether every percent-escape of the username and password fields in an urlencoded body decodes as UTF-8. */
-function rawFieldsAreUtf8(rawBody: string): boolean {
+/** Whether every percent-escape of `fields` (the username and password) in an urlencoded body decodes as UTF-8. */
+export function rawFieldsAreUtf8(rawBody: string, fields: readonly string[]): boolean {
   for (const pair of rawBody.split('&')) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
-    if (!(FIELDS as readonly string[]).includes(name)) continue;
+    if (!fields.includes(name)) continue;
     try {
       decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
     } catch {

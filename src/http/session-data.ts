@@ -50,6 +50,29 @@ export async function startSession(ctx: Context, data: SessionData, maxAge: numb
   await fresh.regenerate();
 }
 
+/**
+ * The store id of the session this request came with (the cookie's value), or undefined. A bearer
+ * secret: compare and pass it on, never show or log it (store/session-store.ts sessionHandle names it).
+ */
+export function currentSessionId(ctx: Context): string | undefined {
+  const current: (KoaSession & { readonly externalKey?: string }) | null = ctx.session;
+  if (!current || current.isNew) return undefined;
+  return current.externalKey;
+}
+
+/**
+ * The current session again under a fresh id, with `changes` (a password change stamps the new
+ * password's fingerprint): the old id is deleted, the cookie keeps its kind (remembered until
+ * `expires`, or a browser-session cookie).
+ */
+export async function restartSession(ctx: Context, changes: Partial<SessionData>, now: number): Promise<void> {
+  const data = currentSession(ctx);
+  if (!data) throw new Error('restartSession needs a current session');
+  const { _expire, _maxAge, ...kept } = data;
+  const maxAge = data.rem === 1 ? Math.max(1, data.expires - now) : 'session';
+  await startSession(ctx, { ...kept, ...changes } as SessionData, maxAge, pendingLogins(ctx));
+}
+
 /** Records activity (the inactivity timeout counts from `seen`). */
 export function touchSession(ctx: Context, now: number): void {
   session(ctx).seen = now;

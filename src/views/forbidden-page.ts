@@ -1,6 +1,7 @@
 import { FORBID_REASONS } from '../access/decide.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput } from './page-parts.js';
 
 export interface ForbiddenPageModel {
   /** Who is signed in; undefined for an anonymous visitor. */
@@ -49,7 +50,7 @@ export function forbiddenPage(m: ForbiddenPageModel): string {
     : html`You are not signed in.`;
   const action = m.switchUser
     ? html`<form method="post" action="${m.switchUser.action}">
-<input type="hidden" name="csrf" value="${m.switchUser.csrf}">
+${csrfInput(m.switchUser.csrf)}
 ${m.switchUser.rd ? html`<input type="hidden" name="rd" value="${m.switchUser.rd}">` : ''}
 <button type="submit">Sign in as someone else</button>
 </form>`

@@ -1,5 +1,6 @@
 import { html } from './html.js';
 import { layout } from './layout.js';
+import { csrfInput } from './page-parts.js';
 
 export interface HomePageModel {
   user: string;
@@ -9,6 +10,10 @@ export interface HomePageModel {
   email: string;
   csrf: string;
   logoutAction: string;
+  /** The account page: password, sessions, app passwords, second factors. */
+  accountHref: string;
+  /** The admin page, for someone who may use it (admin/permission.ts adminAccess); no link otherwise. */
+  adminHref?: string;
 }
 
 export function homePage(m: HomePageModel): string {
@@ -22,8 +27,10 @@ ${m.name ? html`<dt>Name</dt><dd>${m.name}</dd>` : ''}
 ${m.groups.length ? html`<dt>Groups</dt><dd>${m.groups.join(', ')}</dd>` : ''}
 ${m.email ? html`<dt>Email</dt><dd>${m.email}</dd>` : ''}
 </dl>
-<form method="post" action="${m.logoutAction}">
-<input type="hidden" name="csrf" value="${m.csrf}">
+<p><a href="${m.accountHref}">Your account</a>: password, sessions, app passwords.</p>
+${m.adminHref ? html`<p><a href="${m.adminHref}">Administration</a>: users, sessions, sign-in throttle, app passwords.</p>
+` : ''}<form method="post" action="${m.logoutAction}">
+${csrfInput(m.csrf)}
 <button type="submit">Sign out</button>
 </form>`,
   );

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { readExampleTree } from '../support/examples.js';
 import { startNginx, type NginxProcess } from '../support/nginx.js';
 import { startProxy, startStack, type Stack } from '../support/stack.js';
@@ -19,21 +20,8 @@ beforeAll(async () => {
     vera: { password: 'viewer password one', role: 'viewer', name: 'Vera Viewer' },
   });
   nginx = await startProxy(stack, (ports) => startNginx('include postern.conf;', ports.proxy, readExampleTree('nginx', ports)));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // The test hosts resolve to the nginx under test; nothing else resolves at all.
-      `--host-resolver-rules=MAP *.example.com 127.0.0.1:${stack.ports.proxy}, MAP * ~NOTFOUND`,
-    ],
-  });
+  // The test hosts resolve to the nginx under test; nothing else resolves at all.
+  browser = await launchChromium(`MAP *.example.com 127.0.0.1:${stack.ports.proxy}`);
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 

@@ -11,4 +11,5 @@ describeProxyFlows(`Caddy (${CADDY_BIN})`, {
   anonymousPostStatus: 303,
   posternDownStatus: 502,
   stripsSessionCookie: true,
+  throttledTokenStatus: 429,
 });

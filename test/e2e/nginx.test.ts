@@ -12,4 +12,5 @@ describeProxyFlows(`nginx (${NGINX_BIN})`, {
   anonymousPostStatus: 302,
   posternDownStatus: 500,
   stripsSessionCookie: true,
+  throttledTokenStatus: 401,
 });

@@ -13,4 +13,5 @@ describeProxyFlows('Traefik forwardAuth (test double per proxy-contracts.md §2.
   anonymousPostStatus: 303,
   posternDownStatus: 500,
   stripsSessionCookie: false,
+  throttledTokenStatus: 429,
 });

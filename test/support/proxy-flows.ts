@@ -22,6 +22,8 @@ export interface ProxyFlowSpec {
   readonly posternDownStatus: number;
   /** The example removes Postern's session cookie towards the app (nginx, Caddy; Traefik cannot without a plugin). */
   readonly stripsSessionCookie: boolean;
+  /** What an app password from an address over its sign-in limit gets: 429 with Retry-After, or 401 where the proxy turns any other status into a 500 (nginx). */
+  readonly throttledTokenStatus: 401 | 429;
 }
 
 const USERS = {
@@ -174,6 +176,11 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       expect(seen.headers['authorization']).toBe('Bearer immich-session-token');
       expect(seen.headers['cookie']).toContain('theme=dark');
       if (spec.stripsSessionCookie) expect(seen.headers['cookie']).not.toContain('postern_session');
+      // A long one too: apps' JWTs run to several KB, and Postern echoes the value in its reply.
+      const jwt = `Bearer eyJ${'a'.repeat(6000)}`;
+      const long = await client.request(`${APP}/own-long-auth`, { headers: { authorization: jwt } });
+      expect(long.status).toBe(200);
+      expect(seenBy('/own-long-auth').at(-1)!.headers['authorization']).toBe(jwt);
     });
 
     it('4. answers an anonymous XHR or JSON client with 401 and no redirect', async () => {
@@ -264,6 +271,32 @@ export function describeProxyFlows(name: string, spec: ProxyFlowSpec): void {
       const again = await client.get(`${ADMIN}/panel`);
       expect(again.status).toBe(302);
       expect(again.header('location')).toBe(`${AUTH}/login?rd=${encodeURIComponent(`${ADMIN}/panel`)}`);
+    });
+
+    it(`12. refuses app passwords from an address over its sign-in limit with ${spec.throttledTokenStatus}, never a redirect, until the operator clears it`, async () => {
+      const { token, id, hash } = generateToken();
+      await editUsersFile(join(stack.postern.dir, 'data', 'users.yml'), (file) =>
+        file.addAppPassword('alice', { id, name: 'laptop', hash, created: Date.now(), readOnly: false }),
+      );
+      const withToken = (value: string) => ({ headers: { accept: 'application/json', authorization: `Bearer ${value}` } });
+      for (let i = 0; i < 50 && (await browser().request(`${APP}/throttle-ready`, withToken(token))).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      // Every request reaches Postern from the proxy's client, 127.0.0.1: its limit is 10 failures a minute.
+      const guesses: number[] = [];
+      for (let i = 0; i < 12; i++) guesses.push((await browser().request(`${APP}/api/guess`, withToken(generateToken().token))).status);
+      expect(new Set(guesses)).toEqual(new Set(spec.throttledTokenStatus === 401 ? [401] : [401, 429]));
+      const refused = await browser().request(`${APP}/api/throttled`, withToken(token));
+      expect(refused.status).toBe(spec.throttledTokenStatus);
+      expect(refused.header('location')).toBeUndefined();
+      if (spec.throttledTokenStatus === 429) expect(Number(refused.header('retry-after'))).toBeGreaterThan(0);
+      expect(seenBy('/api/guess')).toHaveLength(0);
+      expect(seenBy('/api/throttled')).toHaveLength(0);
+
+      const cleared = await runCli(['--config', stack.postern.configFile, 'throttle', 'clear', '--ip', '127.0.0.1']);
+      expect(cleared.code).toBe(0);
+      // Within a moment: on a loaded machine a slow Redis reply is answered from this process's copy of the counters.
+      let after = 0;
+      for (let i = 0; i < 30 && (after = (await browser().request(`${APP}/api/throttled`, withToken(token))).status) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(after).toBe(200);
     });
   });
 }

@@ -42,6 +42,7 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
       'login.account_address_rate_limit:text',
       'login.device_ttl:text',
       'login.device_rate_limit:text',
+      'admin.subjects:list',
       'metrics.address:text',
       'metrics.port:number',
       'tokens.header:text',
@@ -58,7 +59,7 @@ describe('CONFIG_KEYS: the keys the environment can set, read from the schema', 
 
 describe('knownKeysAt', () => {
   it.each([
-    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'metrics', 'tokens', 'access', 'oidc']],
+    ['', ['server', 'session', 'data_dir', 'users', 'headers', 'log', 'login', 'admin', 'metrics', 'tokens', 'access', 'oidc']],
     ['session.redis', ['url', 'url_file', 'sentinels', 'name', 'password', 'password_file', 'sentinel_password', 'sentinel_password_file', 'tls']],
     ['access.rules', ['hosts', 'paths', 'methods', 'networks', 'subjects', 'policy', 'viewer_write']],
     ['oidc.providers.claims', ['username', 'email', 'name', 'groups', 'role']],

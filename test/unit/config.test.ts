@@ -84,6 +84,7 @@ describe('defaults', () => {
         },
         device_ttl: 90 * 24 * HOUR,
       },
+      admin: { subjects: ['role:admin'] },
       metrics: { address: '127.0.0.1', port: undefined },
       tokens: { header: 'X-Postern-Token', basic_account_password: false, basic_cache_ttl: 5 * 60_000 },
       access: undefined,

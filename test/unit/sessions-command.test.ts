@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src/cli/io.js';
-import { formatTable, sessionByHandlePrefix, sessionRow } from '../../src/cli/sessions-command.js';
+import { formatTable, sessionByHandlePrefix } from '../../src/cli/sessions-command.js';
+import { sessionRow } from '../../src/sessions/manage.js';
 import { sessionHandle, type StoredSession } from '../../src/store/session-store.js';
 
 const T = Date.UTC(2026, 11, 2, 8, 30, 15);
