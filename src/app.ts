@@ -26,7 +26,7 @@ import { createReadyz, healthz, type ReadinessCheck } from './handlers/health.js
 import type { ClientIpResolver } from './http/client-ip.js';
 import { createCsrf } from './http/csrf.js';
 import { errorHandler } from './http/error-handler.js';
-import { exactGetRoutes } from './http/exact-routes.js';
+import { KoaWithExactRoutes } from './http/exact-routes.js';
 import { requestFacts } from './http/request-context.js';
 import { pageSecurityHeaders } from './http/security-headers.js';
 import { cookieDomainFor, sessionMiddleware } from './http/session.js';
@@ -77,7 +77,7 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Koa {
   const { config, oidc } = deps;
   if (config.oidc && !oidc) throw new Error('config.oidc is set but deps.oidc is missing: build OidcProviders in the composition root');
-  const app = new Koa();
+  const app = new KoaWithExactRoutes();
   app.silent = true;
 
   const publicUrl = config.server.public_url;
@@ -219,13 +219,11 @@ export function buildApp(deps: AppDeps): Koa {
   const admin = createAdminHandlers({ ...accountDeps, subjects: adminSubjects });
 
   // The whole HTTP surface, on one screen.
-  // Verify is the hot path: matched ahead of the router, it reads the session cookie itself (no
-  // koa-session, no page middleware) and never sets a cookie.
-  const verify = new Map([
-    ['/verify/nginx', createVerifyHandler('nginx', verifyDeps)],
-    ['/verify/traefik', createVerifyHandler('traefik', verifyDeps)],
-    ['/verify/caddy', createVerifyHandler('caddy', verifyDeps)],
-  ]);
+  // Verify is the hot path: answered from the request listener ahead of Koa's context (and so of
+  // the router), it reads the session cookie itself (no koa-session, no page middleware) and never sets a cookie.
+  app.exactGet('/verify/nginx', createVerifyHandler('nginx', verifyDeps));
+  app.exactGet('/verify/traefik', createVerifyHandler('traefik', verifyDeps));
+  app.exactGet('/verify/caddy', createVerifyHandler('caddy', verifyDeps));
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', readyz);
@@ -252,7 +250,7 @@ export function buildApp(deps: AppDeps): Koa {
   }
 
   app.use(errorHandler(deps.logger));
-  app.use(exactGetRoutes(verify));
+  app.use(app.exactRoutes());
   app.use(requestFacts({ resolveClientIp: deps.resolveClientIp, publicUrlIsHttps: publicUrl.startsWith('https:') }));
   // 405, not the router's 501, for a method no route knows (PROPFIND, M-SEARCH): the request is wrong, Postern is not failing.
   app.use(async (ctx, next) => {

@@ -89,7 +89,7 @@ export function createForbiddenHandlers(deps: ForbiddenDeps) {
     /** `GET /forbidden`: the same page, decided again from the session and the URL. */
     async show(ctx: Context): Promise<void> {
       // As verify: an API or XHR client gets an empty 403, not a page it cannot show.
-      if (isApiClient(ctx)) {
+      if (isApiClient(ctx.req.headers)) {
         ctx.status = 403;
         ctx.set('Cache-Control', 'no-store');
         ctx.body = '';

@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { constantEquals } from '../auth/constant-equals.js';
 import { decideFor, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
@@ -8,6 +8,7 @@ import type { Identity } from '../auth/identity.js';
 import { identityFromSessionId, type SessionIdDeps } from '../auth/session-subject.js';
 import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
+import { errorReplyForVerify } from '../http/error-handler.js';
 import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
 import type { VerifyMethod, VerifyOutcome } from '../metrics/labels.js';
@@ -42,9 +43,10 @@ export interface VerifyDeps extends SessionIdDeps {
 const NO_CREDENTIALS: PresentedCredentials = { credential: { kind: 'none' }, forwardAuthorization: undefined };
 
 /** API and XHR clients get a 401 they can act on; browsers get a redirect. Never decided on User-Agent. */
-export function isApiClient(ctx: Context): boolean {
-  if (ctx.get('x-requested-with').toLowerCase() === 'xmlhttprequest') return true;
-  return !ctx.get('accept').toLowerCase().includes('text/html');
+export function isApiClient(headers: IncomingHttpHeaders): boolean {
+  const requestedWith = headers['x-requested-with'];
+  if (typeof requestedWith === 'string' && requestedWith.toLowerCase() === 'xmlhttprequest') return true;
+  return !(headers.accept ?? '').toLowerCase().includes('text/html');
 }
 
 /** Warn about a misconfigured proxy at most once a minute per address, so the log stays readable. */
@@ -64,14 +66,16 @@ function createWarnOnce(logger: Logger, now: () => number) {
 const EMPTY = ['Cache-Control', 'no-store', 'Content-Length', '0'];
 const CHALLENGE = ['WWW-Authenticate', 'Postern realm="postern"'];
 
+const JSON_401 = ['Cache-Control', 'no-store', ...CHALLENGE, 'Content-Type', 'application/json; charset=utf-8'];
+
 /**
- * Ends the reply here with a flat header list: no body (`Content-Length: 0`, so nginx keeps the
- * upstream connection alive), and none of Koa's per-header and body handling on the hot path.
+ * Ends the reply with a flat header list, the form `writeHead` takes without copying: no body
+ * (`Content-Length: 0`, so nginx keeps the upstream connection alive) but for the few answers that
+ * carry one (a JSON 401, the forbidden page), each with its length.
  */
-function reply(ctx: Context, answered: Answered, status: number, headers: readonly string[], body?: Buffer): Answered {
-  ctx.respond = false;
-  ctx.res.writeHead(status, headers as string[]);
-  ctx.res.end(body);
+function reply(res: ServerResponse, answered: Answered, status: number, headers: readonly string[], body?: Buffer): Answered {
+  res.writeHead(status, headers as string[]);
+  res.end(body);
   return answered;
 }
 
@@ -111,40 +115,45 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
 
   const metrics = deps.metrics;
   const timed = metrics.enabled;
-  return async function verify(ctx: Context): Promise<void> {
+  /**
+   * Answers on the raw request and response (http/exact-routes.ts calls it before Koa makes a
+   * context), and never rejects: an error is answered here, as the app's error handler would.
+   */
+  return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = timed ? performance.now() : 0;
     let answered = NO_DECISION;
     try {
-      answered = await answer(ctx);
-    } finally {
-      metrics.verify(flavour, answered.outcome, answered.method, timed ? (performance.now() - start) / 1000 : 0);
+      answered = await answer(req, res);
+    } catch (err) {
+      errorReplyForVerify(deps.logger, req, res, err);
     }
+    metrics.verify(flavour, answered.outcome, answered.method, timed ? (performance.now() - start) / 1000 : 0);
   };
 
-  async function answer(ctx: Context): Promise<Answered> {
-    const headers = ctx.req.headers;
-    const peer = ctx.req.socket.remoteAddress ?? '';
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<Answered> {
+    const headers = req.headers;
+    const peer = req.socket.remoteAddress ?? '';
     const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
     if (!trustedPeer) {
       warnOnce(`untrusted:${peer}`, { peer }, `verify request from ${peer}, which is not in server.trusted_proxies; denied. If this is your proxy, add ${peer} to server.trusted_proxies.`);
-      return reply(ctx, NO_DECISION, 403, EMPTY);
+      return reply(res, NO_DECISION, 403, EMPTY);
     }
     const secret = deps.proxySecret === undefined ? undefined : headers['x-postern-proxy-secret'];
     if (deps.proxySecret !== undefined && (typeof secret !== 'string' || !constantEquals(secret, deps.proxySecret))) {
       warnOnce(`proxy-secret:${peer}`, { peer, proxy_secret: secret === undefined ? 'missing' : 'wrong' }, `verify request from ${peer} without the right X-Postern-Proxy-Secret (server.proxy_secret); denied. If this is your proxy, make it send the secret (README: "Proxy secret").`);
-      return reply(ctx, NO_DECISION, 403, EMPTY);
+      return reply(res, NO_DECISION, 403, EMPTY);
     }
     const original = readOriginalRequest(flavour, headers);
     if (!original) {
       warnOnce(`unusable:${peer}`, { peer, flavour }, `verify request from ${peer} does not say which URL it is about (X-Original-URL or X-Forwarded-Proto/-Host/-Uri); denied. Check the proxy configuration against the README.`);
-      return reply(ctx, NO_DECISION, 403, EMPTY);
+      return reply(res, NO_DECISION, 403, EMPTY);
     }
     const target = canonicaliseTarget({ host: original.host, rawPath: original.uri, method: original.method });
     const match = matchTarget(target, clientIp, deps.access);
     // What the client presented besides a cookie; the Authorization the app should see (never one of ours).
-    const presented = deps.credentials ? deps.credentials.read(headers, ctx.req.rawHeaders) : NO_CREDENTIALS;
+    const presented = deps.credentials ? deps.credentials.read(headers, req.rawHeaders) : NO_CREDENTIALS;
     const allow = (answered: Answered, identity: Identity | undefined, auth?: AuthKind) =>
-      reply(ctx, answered, 200, withAuthorization(allowHeaders(identity, auth), presented.forwardAuthorization));
+      reply(res, answered, 200, withAuthorization(allowHeaders(identity, auth), presented.forwardAuthorization));
     // A bypass rule answers the same for everyone: no session lookup for public share links.
     const anonymous = decideFor(match, undefined);
     if (anonymous.kind === 'allow') return allow(ANSWERED.none.allow, undefined);
@@ -157,12 +166,12 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
       if (outcome.kind === 'refused') {
         deps.logger.info({ event: 'verify.credential_throttled', client: clientIp }, 'credential refused: the address is over its sign-in limit');
         // nginx's auth_request turns any status but 401/403 into a 500.
-        if (flavour === 'nginx') return reply(ctx, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
-        return reply(ctx, tried.unauthorized, 429, [...EMPTY, 'Retry-After', String(outcome.retryAfterSec)]);
+        if (flavour === 'nginx') return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+        return reply(res, tried.unauthorized, 429, [...EMPTY, 'Retry-After', String(outcome.retryAfterSec)]);
       }
       if (outcome.kind === 'invalid') {
         deps.logger.info({ event: 'verify.credential_invalid', client: clientIp, host: original.host }, 'unknown, revoked, expired or malformed credential');
-        return reply(ctx, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+        return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
       }
       viaCredential = outcome;
     }
@@ -179,29 +188,26 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     if (decision.kind === 'allow') return allow(as.allow, decision.anonymous ? undefined : identity, viaCredential?.auth);
     if (decision.kind === 'forbid' && viaCredential) {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, auth: viaCredential.auth, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
-      return reply(ctx, as.forbid, 403, EMPTY);
+      return reply(res, as.forbid, 403, EMPTY);
     }
     if (decision.kind === 'forbid') {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       // nginx drops this body (its error_page asks GET /forbidden instead); API clients get an empty 403.
-      if (flavour !== 'nginx' && deps.forbiddenPage && !isApiClient(ctx)) {
+      if (flavour !== 'nginx' && deps.forbiddenPage && !isApiClient(headers)) {
         const page = deps.forbiddenPage({ identity, sessionId, host: original.host, method: original.method, url: original.url, reason: decision.reason });
-        return reply(ctx, as.forbid, 403, page.headers, page.body);
+        return reply(res, as.forbid, 403, page.headers, page.body);
       }
-      return reply(ctx, as.forbid, 403, EMPTY);
+      return reply(res, as.forbid, 403, EMPTY);
     }
 
     const location = signInLocation(deps.loginUrl, original);
-    if (isApiClient(ctx)) {
-      if (flavour === 'nginx') return reply(ctx, as.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
-      ctx.status = 401;
-      ctx.set('Cache-Control', 'no-store');
-      ctx.set('WWW-Authenticate', CHALLENGE[1]!);
-      ctx.body = { error: 'unauthenticated', message: 'Sign in first.', login_url: location };
-      return as.unauthorized;
+    if (isApiClient(headers)) {
+      if (flavour === 'nginx') return reply(res, as.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+      const body = Buffer.from(JSON.stringify({ error: 'unauthenticated', message: 'Sign in first.', login_url: location }));
+      return reply(res, as.unauthorized, 401, [...JSON_401, 'Content-Length', String(body.length)], body);
     }
     const redirect = [...EMPTY, 'Location', location];
-    if (flavour === 'nginx') return reply(ctx, as.redirect, 401, redirect);
-    return reply(ctx, as.redirect, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303, redirect);
+    if (flavour === 'nginx') return reply(res, as.redirect, 401, redirect);
+    return reply(res, as.redirect, original.method === 'GET' || original.method === 'HEAD' ? 302 : 303, redirect);
   }
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import { HashBusyError } from '../auth/hash-limiter.js';
 import type { Logger } from '../log/logger.js';
@@ -34,10 +35,35 @@ function answerFor(err: unknown): Answer | undefined {
   return undefined;
 }
 
+/** The answer to an error, logged: an unexpected one in full (it becomes a generic 500), a 503 as a warning. */
+function answerAndLog(err: unknown, logger: Logger, path: string, method: string | undefined): Answer {
+  const answer = answerFor(err);
+  if (!answer) {
+    logger.error({ err, path, method }, 'unexpected error');
+    return { status: 500, title: 'Something went wrong', message: 'Postern hit an unexpected error; the details are in its log.', headers: {} };
+  }
+  if (answer.status === 503) logger.warn({ path, reason: (err as Error).message }, 'answered 503');
+  return answer;
+}
+
 /**
- * The one try/catch of the app. Verify routes answer with an empty body (proxies show their own page);
- * pages get HTML or JSON by `Accept`. Unexpected errors are logged and become a generic 500.
+ * Verify's errors (it runs ahead of Koa, http/exact-routes.ts): the same status and headers as
+ * below, with an empty body, as every verify reply has (proxies show their own page).
  */
+export function errorReplyForVerify(logger: Logger, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const answer = answerAndLog(err, logger, query < 0 ? url : url.slice(0, query), req.method);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers = ['Cache-Control', 'no-store'];
+  for (const [k, v] of Object.entries(answer.headers)) headers.push(k, v);
+  res.writeHead(answer.status, [...headers, 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '0']);
+  res.end();
+}
+
 /** ctx.path, or '' for a request target it cannot parse (that error is being answered here). */
 function pathOf(ctx: Context): string {
   try {
@@ -47,18 +73,17 @@ function pathOf(ctx: Context): string {
   }
 }
 
+/**
+ * The one try/catch of the app (verify answers its own errors the same way, above). Verify routes
+ * answer with an empty body (proxies show their own page); pages get HTML or JSON by `Accept`.
+ * Unexpected errors are logged and become a generic 500.
+ */
 export function errorHandler(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } catch (err) {
-      let answer = answerFor(err);
-      if (!answer) {
-        logger.error({ err, path: pathOf(ctx), method: ctx.method }, 'unexpected error');
-        answer = { status: 500, title: 'Something went wrong', message: 'Postern hit an unexpected error; the details are in its log.', headers: {} };
-      } else if (answer.status === 503) {
-        logger.warn({ path: pathOf(ctx), reason: (err as Error).message }, 'answered 503');
-      }
+      const answer = answerAndLog(err, logger, pathOf(ctx), ctx.method);
       ctx.status = answer.status;
       ctx.set('Cache-Control', 'no-store');
       for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);

@@ -24,9 +24,9 @@ afterAll(async () => {
 });
 
 /** Sends exactly this method and request target (TestClient would normalise the path). */
-function raw(method: string, path: string, body?: string, cookie?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(method: string, path: string, body?: string, cookie?: string, more: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: app.port, method, path, headers: { host: 'auth.example.com', ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: app.port, method, path, headers: { host: 'auth.example.com', ...more, ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
@@ -71,5 +71,27 @@ describe('odd requests get a 4xx', () => {
       expect(reply.status, `${method} ${path}`).toBeLessThan(500);
     }
     expect((await raw('GET', '/login', undefined, `postern_session=${id}`)).body).toContain('<h1>Sign in</h1>');
+  });
+});
+
+// Verify is answered from the server's request listener, ahead of Koa (http/exact-routes.ts); a
+// request target that only Koa's URL parsing reads as a verify path reaches the same handler there.
+describe('verify, however the request target spells its path', () => {
+  const asked = { 'x-original-url': 'https://photos.example.com/a', accept: 'text/html' };
+  const targets = ['/verify/nginx', '/verify/nginx?x=1', '/verify/nginx#x', 'http://auth.example.com/verify/nginx'];
+
+  it.each(targets)('GET %s: the same verify answer (401 + Location, empty, no-store)', async (target) => {
+    const reply = await raw('GET', target, undefined, undefined, asked);
+    expect(reply.status).toBe(401);
+    expect(reply.headers.location).toBe(`http://auth.example.com/login?rd=${encodeURIComponent('https://photos.example.com/a')}`);
+    expect(reply.headers['content-length']).toBe('0');
+    expect(reply.headers['cache-control']).toBe('no-store');
+    expect(reply.body).toBe('');
+  });
+
+  it.each(targets)('POST %s: 405 with Allow: HEAD, GET', async (target) => {
+    const reply = await raw('POST', target, 'x=1', undefined, asked);
+    expect(reply.status).toBe(405);
+    expect(reply.headers.allow).toBe('HEAD, GET');
   });
 });
