@@ -15,14 +15,20 @@ function statFields(pid) {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-/** CPU seconds (user + system: utime + stime) used so far by `pid`; NaN when it is gone. */
-export function cpuSeconds(pid) {
+/** [user, system] CPU seconds (utime, stime) used so far by `pid`; NaN when it is gone. */
+export function userSystemSeconds(pid) {
   try {
     const fields = statFields(pid);
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    return [Number(fields[11]) / clockTicks, Number(fields[12]) / clockTicks];
   } catch {
-    return Number.NaN;
+    return [Number.NaN, Number.NaN];
   }
+}
+
+/** CPU seconds (user + system) used so far by `pid`; NaN when it is gone. */
+export function cpuSeconds(pid) {
+  const [user, system] = userSystemSeconds(pid);
+  return user + system;
 }
 
 /**
