@@ -1,19 +1,29 @@
 #!/usr/bin/env node
 // Makes sure the real programs the test suite starts are installed: redis-server, nginx, caddy, chromium.
 // As root with apt, it installs the missing Debian packages; otherwise it stops with the exact command to run.
+// `node scripts/ensure-test-binaries.mjs wrk` does the same for the named programs only (the bench's wrk).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const POLICY_MARK = 'written by postern scripts/ensure-test-binaries.mjs';
 
-const needed = [
+const known = [
   { bin: 'redis-server', pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
   { bin: 'nginx', pkg: 'nginx', paths: ['/usr/sbin/nginx', '/usr/bin/nginx'] },
   { bin: 'caddy', pkg: 'caddy', paths: ['/usr/bin/caddy', '/usr/local/bin/caddy'] },
   // The real-browser test drives Debian's Chromium with playwright-core (which never downloads a browser).
   { bin: 'chromium', pkg: 'chromium', paths: ['/usr/bin/chromium'] },
+  // The bench's load generator (npm run bench); not needed by the tests.
+  { bin: 'wrk', pkg: 'wrk', paths: ['/usr/bin/wrk'], benchOnly: true },
 ];
+const named = process.argv.slice(2);
+const unknown = named.filter((name) => !known.some((k) => k.bin === name));
+if (unknown.length > 0) {
+  console.error(`ensure-test-binaries: unknown program ${unknown.join(', ')} (known: ${known.map((k) => k.bin).join(', ')})`);
+  process.exit(2);
+}
+const needed = named.length > 0 ? known.filter((k) => named.includes(k.bin)) : known.filter((k) => !k.benchOnly);
 
 function found({ bin, paths }) {
   if (paths.some((p) => existsSync(p))) return true;
@@ -29,7 +39,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
 
 if (!isRoot || !hasApt) {
-  console.error(`The test suite needs ${pkgs.join(', ')}, which ${pkgs.length === 1 ? 'is' : 'are'} not installed.`);
+  console.error(`${named.length > 0 ? 'This' : 'The test suite'} needs ${pkgs.join(', ')}, which ${pkgs.length === 1 ? 'is' : 'are'} not installed.`);
   console.error(`Install ${pkgs.length === 1 ? 'it' : 'them'} with:\n\n  sudo ${command}\n`);
   process.exit(1);
 }

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cpuSeconds } from '../lib/cpu.mjs';
-import { REPO_DIR } from '../lib/examples.mjs';
+import { REPO_DIR } from '../../test/support/examples.js';
 import { loginBody, loginForm, postLogin } from '../lib/http.mjs';
 import { rawGet, runAutocannon, runPaced } from '../lib/load.mjs';
 import { startPostern } from '../lib/postern.mjs';

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rssBytes } from '../lib/cpu.mjs';
 import { COOKIE_NAME, loginForm, postLogin } from '../lib/http.mjs';
 import { rawGet, runPaced } from '../lib/load.mjs';
-import { freePort, installHooks, runScript, spawnTracked, waitForPort } from '../lib/proc.mjs';
+import { freePort } from '../../test/support/free-port.js';
+import { installHooks, runScript, spawnLogged, waitForChild } from '../lib/proc.mjs';
 import { APP_HOST, BENCH_USER, createSessions, startStack } from '../lib/stack.mjs';
 import { median } from '../lib/stats.mjs';
 
@@ -79,8 +80,8 @@ async function main() {
   for (const [name, env] of Object.entries(SETTINGS)) {
     const port = await freePort();
     const logFile = path.join(stack.prepared.dir, `pressure-${Object.keys(servers).length}.log`);
-    const child = spawnTracked(process.execPath, [path.join(import.meta.dirname, 'variant-server.mjs'), 'cache', String(port)], { cwd: stack.prepared.dir, env: { PATH: process.env.PATH, ...env }, logFile });
-    await waitForPort(port, name, child, 20_000, logFile);
+    const child = spawnLogged(process.execPath, [path.join(import.meta.dirname, 'variant-server.mjs'), 'cache', String(port)], { cwd: stack.prepared.dir, env: { PATH: process.env.PATH, ...env }, logFile });
+    await waitForChild(port, name, child, 20_000, logFile);
     servers[name] = { port, pid: child.pid, p99: [], p50: [], signins: [], rssStart: rssBytes(child.pid) };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { childPids } from '../lib/cpu.mjs';
-import { REPO_DIR } from '../lib/examples.mjs';
+import { REPO_DIR } from '../../test/support/examples.js';
 import { COOKIE_NAME } from '../lib/http.mjs';
 import { startNginx } from '../lib/nginx.mjs';
 import { startPostern } from '../lib/postern.mjs';
@@ -42,7 +42,7 @@ async function measure(title, targets) {
     const order = round % 2 ? [...names].reverse() : [...names.slice(k), ...names.slice(0, k)];
     for (const n of order) {
       const r = await runWrk({ ...targets[n], seconds, connections });
-      if (r.non2xx || !/connect 0, read 0, write 0, timeout 0/.test(r.errors ?? 'connect 0, read 0, write 0, timeout 0')) log(`${title} ${n}: non-2xx ${r.non2xx}, socket errors ${r.errors}`);
+      if (r.non2xx || r.errors || r.timeouts) log(`${title} ${n}: non-2xx ${r.non2xx}, socket errors ${r.errors}, timeouts ${r.timeouts}`);
       runs[n].push(r);
     }
     log(`${title} round ${round + 1}/${rounds}: ${names.map((n) => `${n} ${Math.round(runs[n][round].rps)} req/s ${runs[n][round].cpuUs.toFixed(1)} µs`).join(', ')}`);

@@ -9,16 +9,35 @@ try {
   // keep 100 Hz, the Linux default
 }
 
+/** The fields of /proc/<pid>/stat after the command name (which may contain spaces): [0] = state. */
+function statFields(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** [user, system] CPU seconds (utime, stime) used so far by `pid`; NaN when it is gone. */
+export function userSystemSeconds(pid) {
+  try {
+    const fields = statFields(pid);
+    return [Number(fields[11]) / clockTicks, Number(fields[12]) / clockTicks];
+  } catch {
+    return [Number.NaN, Number.NaN];
+  }
+}
+
 /** CPU seconds (user + system) used so far by `pid`; NaN when it is gone. */
 export function cpuSeconds(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces: split after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return Number.NaN;
-  }
+  const [user, system] = userSystemSeconds(pid);
+  return user + system;
+}
+
+/**
+ * CPU seconds of this process's children that have exited and been waited for (cutime + cstime):
+ * how the load generator wrk, a child that ends with its round, is charged.
+ */
+function reapedChildrenSeconds() {
+  const fields = statFields('self');
+  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
 }
 
 /** The direct children of `pid` (nginx workers under the master). */
@@ -59,9 +78,18 @@ export function machineBusySeconds() {
  * itself (the load generator) is measured with process.cpuUsage().
  */
 export function cpuSnapshot(groups) {
-  const snap = { at: performance.now(), self: process.cpuUsage(), machine: machineBusySeconds() };
+  const snap = { at: performance.now(), self: process.cpuUsage(), children: reapedChildrenSeconds(), machine: machineBusySeconds() };
   for (const [name, pids] of Object.entries(groups)) snap[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   return snap;
+}
+
+/**
+ * CPU seconds group `name` used between two snapshots. `self` is the load generator: the bench
+ * process (autocannon runs inside it) and its children that ended meanwhile (wrk).
+ */
+export function cpuUsed(before, after, name) {
+  if (name !== 'self') return after[name] - before[name];
+  return (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6 + (after.children - before.children);
 }
 
 /** Per group, % of one core used between two snapshots (200 % = both cores of a 2-core machine). */
@@ -70,15 +98,9 @@ export function cpuPercent(before, after) {
   const out = {};
   let ours = 0;
   for (const name of Object.keys(after)) {
-    if (name === 'at' || name === 'machine') continue;
-    let used;
-    if (name === 'self') {
-      used = (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6;
-      out['load generator'] = Math.round((used / wall) * 100);
-    } else {
-      used = after[name] - before[name];
-      out[name] = Math.round((used / wall) * 100);
-    }
+    if (name === 'at' || name === 'machine' || name === 'children') continue;
+    const used = cpuUsed(before, after, name);
+    out[name === 'self' ? 'load generator' : name] = Math.round((used / wall) * 100);
     ours += used;
   }
   const machine = after.machine - before.machine;

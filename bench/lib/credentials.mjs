@@ -1,6 +1,6 @@
 // P7 and P8: verify with an app password, and with Basic + the account password (remembered pair),
 // against verify with a session cookie, direct to /verify/nginx, in the same rounds (alternating order).
-import { runAutocannon } from './load.mjs';
+import { runLoad } from './load.mjs';
 import { verifyHeaders, BENCH_USER } from './stack.mjs';
 import { request } from './http.mjs';
 
@@ -33,14 +33,14 @@ export async function checkCredentials(port, targets) {
 export async function measureCredentialRatios({ port, sessions, appPassword, rounds, seconds, connections, log = () => undefined, onResult = () => undefined }) {
   const targets = credentialTargets(port, sessions, appPassword);
   await checkCredentials(port, targets);
-  for (const kind of ['session', 'token', 'basic']) await runAutocannon({ ...targets[kind], connections, duration: 2 });
+  for (const kind of ['session', 'token', 'basic']) await runLoad({ ...targets[kind], connections, duration: 2 });
   const runs = { session: [], token: [], basic: [], P7: [], P8: [] };
   const kinds = ['session', 'token', 'basic'];
   for (let round = 1; round <= rounds; round++) {
     const order = [...kinds.slice(round % 3), ...kinds.slice(0, round % 3)];
     const r = {};
     for (const kind of order) {
-      r[kind] = await runAutocannon({ ...targets[kind], connections, duration: seconds });
+      r[kind] = await runLoad({ ...targets[kind], connections, duration: seconds });
       onResult(`${kind} round ${round}`, r[kind]);
       runs[kind].push(r[kind].rps);
     }

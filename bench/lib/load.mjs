@@ -3,6 +3,27 @@
 import net from 'node:net';
 import autocannon from 'autocannon';
 import { Samples } from './stats.mjs';
+import { runWrk } from './wrk.mjs';
+
+let wrkBin;
+
+/** From now on, runLoad() drives the load with wrk at `bin` (undefined: autocannon). */
+export function useWrk(bin) {
+  wrkBin = bin;
+}
+
+export function loadGeneratorName() {
+  return wrkBin ? 'wrk' : 'autocannon';
+}
+
+/**
+ * Maximum-rate load for `duration` seconds with wrk when there is one (see useWrk), else autocannon.
+ * Same arguments and result shape as runAutocannon's throughput use.
+ */
+export function runLoad({ url, requests, connections = 50, duration }) {
+  if (wrkBin) return runWrk({ bin: wrkBin, url, requests, connections, duration });
+  return runAutocannon({ url, requests, connections, duration });
+}
 
 /**
  * One autocannon run. `collectLatency`: record every response time exactly (autocannon's own

@@ -4,11 +4,9 @@
 // directly) alternates between them, round by round, and the figure is the median of the per-round
 // ratios req/s with metrics ÷ req/s without.
 import http from 'node:http';
-import { cpuPercent, cpuSnapshot } from './cpu.mjs';
-import { runAutocannon } from './load.mjs';
+import { freePort } from '../../test/support/free-port.js';
 import { startPostern } from './postern.mjs';
-import { freePort } from './proc.mjs';
-import { median } from './stats.mjs';
+import { compareSides } from './sides.mjs';
 
 function scrape(port) {
   return new Promise((resolve, reject) => {
@@ -29,13 +27,12 @@ function total(text, name) {
   return sum;
 }
 
-const summarise = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), rounds: values });
-
 /**
  * `stack`: the running stack (its Postern has metrics off); `groups`: CPU accounting groups;
  * `requests`: P2's requests; `check(label, result)` returns the problems of a load run; `warn(label, problems)` records them.
  */
-export async function measureMetricsCost({ stack, groups, requests, rounds, seconds, connections, log, check, warn }) {
+export async function measureMetricsCost({ stack, groups, requests, ...run }) {
+  const { log, warn } = run;
   const metricsPort = await freePort();
   log(`P9: starting two more Posterns, metrics off and on (POSTERN_METRICS_PORT ${metricsPort}), same config, users and Redis`);
   const off = await startPostern(stack.prepared, { label: 'postern-p9-off' });
@@ -43,34 +40,22 @@ export async function measureMetricsCost({ stack, groups, requests, rounds, seco
   try {
     on = await startPostern(stack.prepared, { label: 'postern-p9-on', env: { POSTERN_METRICS_PORT: String(metricsPort), POSTERN_METRICS_ADDRESS: '127.0.0.1' } });
     const cpuGroups = { ...groups, 'postern (metrics off)': [off.pid], 'postern (metrics on)': [on.pid] };
-    const targets = {
-      off: { url: `http://127.0.0.1:${off.port}`, requests },
-      on: { url: `http://127.0.0.1:${on.port}`, requests },
-    };
-    for (const side of ['off', 'on']) await runAutocannon({ ...targets[side], connections, duration: 3 });
     const before = total(await scrape(metricsPort), 'postern_verify_decisions_total');
-    const runs = { off: [], on: [], ratio: [] };
-    for (let round = 1; round <= rounds; round++) {
-      const order = round % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
-      const r = {};
-      for (const side of order) {
-        const start = cpuSnapshot(cpuGroups);
-        const result = await runAutocannon({ ...targets[side], connections, duration: seconds });
-        r[side] = { ...result, cpu: cpuPercent(start, cpuSnapshot(cpuGroups)) };
-        warn(`P9 metrics ${side} round ${round}`, check(`P9 metrics ${side} round ${round}`, r[side]));
-        runs[side].push(r[side]);
-      }
-      runs.ratio.push(r.on.rps / r.off.rps);
-      log(`round ${round}/${rounds} P9: metrics off ${Math.round(r.off.rps)} req/s, on ${Math.round(r.on.rps)} req/s, ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
-    }
+    const { figure, runs } = await compareSides({
+      ...run,
+      label: 'P9 metrics',
+      sides: {
+        off: { url: `http://127.0.0.1:${off.port}`, requests, pid: off.pid },
+        on: { url: `http://127.0.0.1:${on.port}`, requests, pid: on.pid },
+      },
+      groups: cpuGroups,
+      warmSeconds: 3,
+    });
     // The metrics really were on: every verify of the rounds is counted.
     const counted = total(await scrape(metricsPort), 'postern_verify_decisions_total') - before;
     const sent = runs.on.reduce((sum, r) => sum + r.total, 0);
     if (counted < sent) warn('P9', [`the scrape counted ${counted} verifies, the rounds sent at least ${sent}`]);
-    return {
-      figure: { ...summarise(runs.ratio), onRps: summarise(runs.on.map((r) => r.rps)), offRps: summarise(runs.off.map((r) => r.rps)), verifiesCounted: counted },
-      details: runs,
-    };
+    return { figure: { ...figure, onRps: figure.on.rps, offRps: figure.off.rps, verifiesCounted: counted }, details: runs };
   } finally {
     await on?.stop();
     await off.stop();

@@ -6,8 +6,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { readExample, REPO_DIR, substitute } from './examples.mjs';
-import { freePort, makeTempDir, removeTempDir, spawnTracked, stopChild, waitForPort } from './proc.mjs';
+import { stopChild } from '../../test/support/child.js';
+import { readExample, REPO_DIR, substitute } from '../../test/support/examples.js';
+import { freePort } from '../../test/support/free-port.js';
+import { makeTempDir, removeTempDir, spawnLogged, waitForChild } from './proc.mjs';
 
 export const CLI = path.join(REPO_DIR, 'dist', 'cli', 'main.js');
 
@@ -57,14 +59,14 @@ function get(port, urlPath) {
 export async function startPostern(prepared, { nodeArgs = [], label = 'postern', cli = CLI, env = {} } = {}) {
   const port = await freePort();
   const logFile = path.join(prepared.dir, `${label}.log`);
-  const child = spawnTracked(process.execPath, [...nodeArgs, cli, 'serve', '--config', prepared.configFile], {
+  const child = spawnLogged(process.execPath, [...nodeArgs, cli, 'serve', '--config', prepared.configFile], {
     cwd: prepared.dir,
     // The environment of the Docker image (Dockerfile): MALLOC_MMAP_THRESHOLD_ keeps glibc from holding
     // each argon2 buffer in a per-thread pool (RSS after sign-ins, P6b).
     env: { PATH: process.env.PATH, NODE_ENV: 'production', MALLOC_MMAP_THRESHOLD_: '1048576', ...env, POSTERN_SERVER_PORT: String(port), POSTERN_SERVER_ADDRESS: '127.0.0.1' },
     logFile,
   });
-  await waitForPort(port, label, child, 20_000, logFile);
+  await waitForChild(port, label, child, 20_000, logFile);
   const deadline = Date.now() + 10_000;
   while ((await get(port, '/readyz')) !== 200) {
     if (Date.now() > deadline) throw new Error(`${label} is not ready (GET /readyz) within 10 s:\n${fs.readFileSync(logFile, 'utf8')}`);

@@ -4,12 +4,16 @@ import { COOKIE_NAME } from './http.mjs';
 //   the floor (bench/floor-server.mjs)                                  → nginx (the same example)
 // Each nginx also serves the protected "app": a small static file.
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { childPids } from './cpu.mjs';
 import { signIn } from './http.mjs';
 import { startNginx } from './nginx.mjs';
 import { preparePosternDir, startPostern } from './postern.mjs';
-import { freePort, spawnTracked, stopChild, waitForPort, makeTempDir } from './proc.mjs';
-import { startRedis } from './redis.mjs';
+import { Redis } from 'ioredis';
+import { stopChild } from '../../test/support/child.js';
+import { freePort } from '../../test/support/free-port.js';
+import { startRedis } from '../../test/support/redis-server.js';
+import { makeTempDir, spawnLogged, waitForChild } from './proc.mjs';
 
 export const BENCH_USER = { name: 'bench', password: 'correct horse battery staple' };
 
@@ -34,12 +38,29 @@ export function verifyHeaders(sessionId) {
   };
 }
 
+/** test/support/redis-server.js's Redis, with a client for the bench's own writes and INFO. */
+export async function startBenchRedis() {
+  const server = await startRedis();
+  const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  return {
+    port: server.port,
+    url: server.url,
+    pid: server.pid,
+    client,
+    async stop() {
+      client.disconnect();
+      await server.stop();
+    },
+  };
+}
+
 export async function startFloor() {
   const dir = makeTempDir('postern-bench-floor-');
   const port = await freePort();
   const logFile = path.join(dir, 'floor.log');
-  const child = spawnTracked(process.execPath, [path.join(import.meta.dirname, '..', 'floor-server.mjs'), String(port)], { cwd: dir, logFile });
-  await waitForPort(port, 'floor', child, 10_000, logFile);
+  const child = spawnLogged(process.execPath, [path.join(import.meta.dirname, '..', 'floor-server.mjs'), String(port)], { cwd: dir, logFile });
+  await waitForChild(port, 'floor', child, 10_000, logFile);
   return { port, pid: child.pid, stop: () => stopChild(child) };
 }
 
@@ -52,7 +73,7 @@ export async function startFloor() {
 export async function startStack({ log = () => undefined, posternNodeArgs = [], withNginx = true, withFloor = true, nginxWorkers = 'auto', withNginx1 = false } = {}) {
   const stack = {};
   log('starting redis-server');
-  stack.redis = await startRedis();
+  stack.redis = await startBenchRedis();
   log('writing postern.yml (examples/nginx/postern.yml, addresses substituted, log.level warn) and the users file (argon2id, default parameters)');
   stack.prepared = preparePosternDir({ redisPort: stack.redis.port, logLevel: 'warn', users: [BENCH_USER] });
   log('starting Postern');
@@ -83,7 +104,16 @@ export async function createSessions(stack, count, concurrency = 4) {
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         next++;
-        sessions.push(await signIn({ port, host, username: BENCH_USER.name, password: BENCH_USER.password }));
+        // 503: the hash limiter's queue waited too long (a busy shared machine); try that one again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            sessions.push(await signIn({ port, host, username: BENCH_USER.name, password: BENCH_USER.password }));
+            break;
+          } catch (err) {
+            if (attempt >= 5 || !/answered 503/.test(err.message)) throw err;
+            await sleep(1000);
+          }
+        }
       }
     }),
   );

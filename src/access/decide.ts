@@ -4,7 +4,8 @@
  *
  * Order of evaluation:
  * 1. configuration with problems, or a not-ok (ambiguous) target → forbid; never login, never bypass;
- * 2. the first rule whose present criteria (hosts, methods, paths, networks) all match applies;
+ * 2. the first rule whose present criteria (hosts, methods, paths, networks) all match applies
+ *    (walked over the rules that can match the host, rules.ts HostIndex: the same first match);
  * 3. otherwise the default policy, but only for hosts within the protected domain; any other host
  *    is forbidden, so an unknown host is never an open door.
  *
@@ -28,7 +29,7 @@ import type { CanonicalTarget } from './target.js';
 import {
   SAFE_METHODS,
   VIEWER_ROLE,
-  hostMatches,
+  rulesForHost,
   subjectMatches,
   type CompiledAccess,
   type CompiledRule,
@@ -108,10 +109,10 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
   const { host, path, method } = target;
   // Parsed lazily: only rules with a networks criterion need it. null = not an address.
   let address: Address | null | undefined;
-  const rules = access.rules;
+  // Only the rules that can match this host, still in rule order: their hosts criterion holds.
+  const rules = rulesForHost(access.hostIndex, host);
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule;
-    if (rule.hosts !== undefined && !hostMatches(rule.hosts, host)) continue;
     if (rule.methods !== undefined && !rule.methods.has(method)) continue;
     if (rule.paths !== undefined && !anyPathMatches(rule.paths, path)) continue;
     if (rule.networks !== undefined) {

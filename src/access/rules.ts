@@ -38,6 +38,77 @@ export function hostMatches(matcher: HostMatcher, host: string): boolean {
   return false;
 }
 
+/**
+ * The rules a host can match, found without walking the whole list: built once from the compiled
+ * rules, so that verify's cost does not grow with rules written for other hosts.
+ *
+ * Every list holds, in rule order, exactly the rules whose `hosts` criterion matches the hosts it
+ * serves (by hostMatches()), together with every rule that has no `hosts` criterion. First match
+ * wins over the list as it did over all rules: the rules left out could never have matched.
+ */
+export interface HostIndex {
+  /** Per exact host name of any rule: that host's rules, its wildcards' rules and the any-host rules. */
+  readonly exact: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Per wildcard suffix (`.example.com`): its rules, those of every shorter wildcard it ends with, and the any-host rules. */
+  readonly suffixes: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Rules without a `hosts` criterion: all a host named by no rule can match. */
+  readonly anyHost: readonly CompiledRule[];
+}
+
+export function buildHostIndex(rules: readonly CompiledRule[]): HostIndex {
+  const anyHost = rules.filter((rule) => rule.hosts === undefined);
+  const byExact = new Map<string, CompiledRule[]>();
+  const bySuffix = new Map<string, CompiledRule[]>();
+  const add = (map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void => {
+    const bucket = map.get(key);
+    if (bucket === undefined) map.set(key, [rule]);
+    else if (bucket.at(-1) !== rule) bucket.push(rule);
+  };
+  for (const rule of rules) {
+    for (const host of rule.hosts?.exact ?? []) add(byExact, host, rule);
+    for (const suffix of rule.hosts?.suffixes ?? []) add(bySuffix, suffix, rule);
+  }
+  // The wildcard buckets whose suffix `name` ends with, `name` itself included when `withSelf`.
+  const wildcardsOf = (name: string, withSelf: boolean): CompiledRule[][] => {
+    const found: CompiledRule[][] = [];
+    for (let i = withSelf ? 0 : 1; i < name.length; i++) {
+      if (name.charCodeAt(i) !== DOT) continue;
+      const bucket = bySuffix.get(name.slice(i));
+      if (bucket !== undefined) found.push(bucket);
+    }
+    return found;
+  };
+  const exact = new Map<string, readonly CompiledRule[]>();
+  for (const [host, bucket] of byExact) exact.set(host, inRuleOrder([bucket, ...wildcardsOf(host, false), anyHost]));
+  const suffixes = new Map<string, readonly CompiledRule[]>();
+  for (const suffix of bySuffix.keys()) suffixes.set(suffix, inRuleOrder([...wildcardsOf(suffix, true), anyHost]));
+  return { exact, suffixes, anyHost: Object.freeze(anyHost) };
+}
+
+/** The rules `host` can match, in rule order (see HostIndex). */
+export function rulesForHost(index: HostIndex, host: string): readonly CompiledRule[] {
+  const exact = index.exact.get(host);
+  if (exact !== undefined) return exact;
+  // The longest wildcard suffix of the host carries every shorter one it ends with. Only from the
+  // second character: `*.example.com` never matches `example.com` itself.
+  if (index.suffixes.size > 0) {
+    for (let i = host.indexOf('.', 1); i !== -1; i = host.indexOf('.', i + 1)) {
+      const rules = index.suffixes.get(host.slice(i));
+      if (rules !== undefined) return rules;
+    }
+  }
+  return index.anyHost;
+}
+
+const DOT = 0x2e;
+
+/** The union of rule lists, each rule once, by position in `access.rules`. */
+function inRuleOrder(lists: readonly (readonly CompiledRule[])[]): readonly CompiledRule[] {
+  const all = new Set<CompiledRule>();
+  for (const list of lists) for (const rule of list) all.add(rule);
+  return Object.freeze([...all].sort((a, b) => a.index - b.index));
+}
+
 // -------------------------------------------------------------------------------------- subjects
 
 export interface SubjectMatcher {
@@ -104,6 +175,8 @@ export interface CompiledRule {
 export interface CompiledAccess {
   /** Rules in order; the first whose criteria all match decides. */
   readonly rules: readonly CompiledRule[];
+  /** The same rules by the hosts they can match: decide() walks only `rulesForHost()` of the target's host. */
+  readonly hostIndex: HostIndex;
   /** Policy for targets no rule matches, applied only to hosts within `protectedDomain`. */
   readonly defaultPolicy: Policy;
   /** Canonical protected domain; a host outside it that no rule matches is forbidden. */

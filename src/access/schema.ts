@@ -34,6 +34,7 @@ import {
   POLICIES,
   SUBJECT_SYNTAX,
   admitsSubjects,
+  buildHostIndex,
   compileSubjects,
   hostMatches,
   renderRule,
@@ -293,6 +294,7 @@ export function compileAccess(raw: unknown, protectedDomain: string): CompiledAc
   if (raw === undefined) {
     return deepFreeze({
       rules: [],
+      hostIndex: buildHostIndex([]),
       defaultPolicy: 'authenticated',
       protectedDomain: protectedName,
       configured: false,
@@ -304,11 +306,12 @@ export function compileAccess(raw: unknown, protectedDomain: string): CompiledAc
   const parsed = sectionShape.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...formatIssue(issue));
-    return deepFreeze({ rules: [], defaultPolicy: 'deny', protectedDomain: protectedName, configured: true, problems, shadowWarnings: [] });
+    return deepFreeze({ rules: [], hostIndex: buildHostIndex([]), defaultPolicy: 'deny', protectedDomain: protectedName, configured: true, problems, shadowWarnings: [] });
   }
   const { rules, shadowWarnings } = compileRules(parsed.data, (path, message) => problems.push(`${dotted(path)} ${message}`));
   return deepFreeze({
     rules,
+    hostIndex: buildHostIndex(rules),
     defaultPolicy: parsed.data.default_policy,
     protectedDomain: protectedName,
     configured: true,

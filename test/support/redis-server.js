@@ -1,39 +1,36 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+// @ts-check
+// A real redis-server for the tests and the benchmark (plain JavaScript, JSDoc types: see child.js).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findOnPath } from './child.js';
 import { freePort } from './free-port.js';
 
-/** A real redis-server owned by one test file, on its own loopback port and temp dir. */
-export interface RedisProcess {
-  readonly port: number;
-  /** `redis://127.0.0.1:<port>/0` */
-  readonly url: string;
-  /** SIGTERM, then resolves once the process has exited. The port stays this object's. */
-  stop(): Promise<void>;
-  /** Starts again on the same port after stop(), to test recovery from an outage. */
-  start(): Promise<void>;
-  /** SIGSTOP: the port stays open but nothing answers (a stalled or half-dead Redis). */
-  pause(): void;
-  /** SIGCONT after pause(). */
-  resume(): void;
-  /** SIGKILL, then resolves once the process has exited: a crash, with no shutdown work. */
-  kill(): Promise<void>;
-  /** This server's temp dir (its log, and sentinel.conf for a Sentinel). */
-  readonly dir: string;
-}
+/** @import { ChildProcess } from 'node:child_process' */
 
-export interface RedisStartOptions {
-  /** More redis-server arguments, given this server's temp dir: `--replicaof`, TLS files... */
-  readonly args?: (dir: string) => string[];
-  /**
-   * Runs a Sentinel (`redis-server sentinel.conf --sentinel`) with this sentinel.conf text; the
-   * port, bind address and log file are added here. Ready once it logs `+monitor`.
-   */
-  readonly sentinelConf?: string;
-}
+/**
+ * A real redis-server owned by one test file, on its own loopback port and temp dir.
+ * @typedef {object} RedisProcess
+ * @property {number} port
+ * @property {string} url `redis://127.0.0.1:<port>/0`
+ * @property {number | undefined} pid The running process's id (CPU accounting); undefined when stopped.
+ * @property {() => Promise<void>} stop SIGTERM, then resolves once the process has exited. The port stays this object's.
+ * @property {() => Promise<void>} start Starts again on the same port after stop(), to test recovery from an outage.
+ * @property {() => void} pause SIGSTOP: the port stays open but nothing answers (a stalled or half-dead Redis).
+ * @property {() => void} resume SIGCONT after pause().
+ * @property {() => Promise<void>} kill SIGKILL, then resolves once the process has exited: a crash, with no shutdown work.
+ * @property {string} dir This server's temp dir (its log, and sentinel.conf for a Sentinel).
+ */
+
+/**
+ * @typedef {object} RedisStartOptions
+ * @property {(dir: string) => string[]} [args] More redis-server arguments, given this server's temp dir: `--replicaof`, TLS files...
+ * @property {string} [sentinelConf] Runs a Sentinel (`redis-server sentinel.conf --sentinel`) with this
+ *   sentinel.conf text; the port, bind address and log file are added here. Ready once it logs `+monitor`.
+ */
 
 const START_DEADLINE_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
@@ -41,25 +38,27 @@ const LOG_TAIL_LINES = 20;
 
 // Whatever happens to the test (failed hook, thrown error, forgotten stop()), no
 // redis-server outlives the worker process and no temp dir is left behind.
-const liveChildren = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
+/** @type {Set<ChildProcess>} */
+const liveChildren = new Set();
+/** @type {Set<string>} */
+const tempDirs = new Set();
 let exitHooksInstalled = false;
 
-function killAllAndCleanUp(): void {
+function killAllAndCleanUp() {
   for (const child of liveChildren) child.kill('SIGKILL');
   liveChildren.clear();
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
 }
 
-function installExitHooks(): void {
+function installExitHooks() {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.on('exit', killAllAndCleanUp);
   // Vitest 4 ends its fork workers with SIGTERM (then SIGKILL), and a signal's default
   // action skips 'exit' listeners. Clean up, then let the signal do what it would have
   // done, unless someone else handles it.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  for (const signal of /** @type {const} */ (['SIGTERM', 'SIGINT', 'SIGHUP'])) {
     process.once(signal, () => {
       killAllAndCleanUp();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -71,25 +70,13 @@ function installExitHooks(): void {
 // redis-server when the process that spawned it dies.
 const setpriv = process.platform === 'linux' ? findOnPath('setpriv') : undefined;
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /**
  * Starts redis-server (from PATH) on a free loopback port, without persistence, and
  * resolves once it answers PING. Never the machine's own Redis on 6379.
+ * @param {RedisStartOptions} [opts]
+ * @returns {Promise<RedisProcess>}
  */
-export async function startRedis(opts: RedisStartOptions = {}): Promise<RedisProcess> {
+export async function startRedis(opts = {}) {
   installExitHooks();
   // freePort() only says the port was free a moment ago: retry when another process wins it.
   for (let attempt = 1; ; attempt++) {
@@ -103,33 +90,46 @@ export async function startRedis(opts: RedisStartOptions = {}): Promise<RedisPro
   }
 }
 
-class RedisServer implements RedisProcess {
-  readonly url: string;
-  readonly #dir: string;
-  readonly #opts: RedisStartOptions;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
+/** @implements {RedisProcess} */
+class RedisServer {
+  /** @type {string} */
+  url;
+  /** @type {string} */
+  #dir;
+  /** @type {RedisStartOptions} */
+  #opts;
+  /** @type {ChildProcess | undefined} */
+  #child;
+  /** @type {Promise<void>} */
+  #exited = Promise.resolve();
 
-  constructor(
-    readonly port: number,
-    opts: RedisStartOptions = {},
-  ) {
+  /**
+   * @param {number} port
+   * @param {RedisStartOptions} [opts]
+   */
+  constructor(port, opts = {}) {
+    /** @type {number} */
+    this.port = port;
     this.url = `redis://127.0.0.1:${port}/0`;
     this.#dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-redis-'));
     this.#opts = opts;
     tempDirs.add(this.#dir);
   }
 
-  get dir(): string {
+  get dir() {
     return this.#dir;
   }
 
-  async start(): Promise<void> {
+  get pid() {
+    return this.#child?.pid;
+  }
+
+  async start() {
     if (this.#child) throw new Error(`redis-server on port ${this.port} is already running`);
     const sentinel = this.#opts.sentinelConf !== undefined;
     const confFile = path.join(this.#dir, 'sentinel.conf');
     // Sentinel rewrites its file as it learns the group: write it once, keep it across restarts.
-    if (sentinel && !fs.existsSync(confFile)) fs.writeFileSync(confFile, this.#opts.sentinelConf!);
+    if (sentinel && !fs.existsSync(confFile)) fs.writeFileSync(confFile, /** @type {string} */ (this.#opts.sentinelConf));
     const args = [
       ...(sentinel ? [confFile, '--sentinel'] : []),
       '--port', String(this.port),
@@ -145,7 +145,8 @@ class RedisServer implements RedisProcess {
     // catches only what redis says before it opens its logfile (bad arguments).
     const logStart = this.#logSize('redis.log');
     const outFd = fs.openSync(path.join(this.#dir, 'stdout.log'), 'a');
-    let child: ChildProcess;
+    /** @type {ChildProcess} */
+    let child;
     try {
       const [command, argv] = setpriv
         ? [setpriv, ['--pdeathsig', 'KILL', '--', 'redis-server', ...args]]
@@ -159,9 +160,12 @@ class RedisServer implements RedisProcess {
     // The exit hook kills it if the test never calls stop(); don't let it hold the worker open.
     child.unref();
 
-    let exitReason: string | undefined;
-    this.#exited = new Promise<void>((resolve) => {
-      const done = (reason: string): void => {
+    /** @type {string | undefined} */
+    let exitReason;
+    /** @type {Promise<void>} */
+    this.#exited = new Promise((resolve) => {
+      /** @param {string} reason */
+      const done = (reason) => {
         exitReason ??= reason;
         liveChildren.delete(child);
         if (this.#child === child) this.#child = undefined;
@@ -198,15 +202,15 @@ class RedisServer implements RedisProcess {
     );
   }
 
-  pause(): void {
+  pause() {
     this.#signal('SIGSTOP');
   }
 
-  resume(): void {
+  resume() {
     this.#signal('SIGCONT');
   }
 
-  async kill(): Promise<void> {
+  async kill() {
     const child = this.#child;
     if (!child) return;
     child.ref();
@@ -214,7 +218,7 @@ class RedisServer implements RedisProcess {
     await this.#exited;
   }
 
-  async stop(): Promise<void> {
+  async stop() {
     const child = this.#child;
     if (!child) return;
     // Awaiting a promise does not keep Node alive; the child handle must while we wait for it.
@@ -229,17 +233,19 @@ class RedisServer implements RedisProcess {
     }
   }
 
-  #signal(signal: NodeJS.Signals): void {
+  /** @param {NodeJS.Signals} signal */
+  #signal(signal) {
     if (!this.#child) throw new Error(`redis-server on port ${this.port} is not running`);
     this.#child.kill(signal);
   }
 
   /** True when the last start failed because another process holds the port. */
-  lostPortRace(): boolean {
+  lostPortRace() {
     return this.#logTail().includes('Address already in use');
   }
 
-  #logSize(name: string): number {
+  /** @param {string} name */
+  #logSize(name) {
     try {
       return fs.statSync(path.join(this.#dir, name)).size;
     } catch {
@@ -247,8 +253,11 @@ class RedisServer implements RedisProcess {
     }
   }
 
-  /** The log from byte `from` on; '' when there is none yet. */
-  #readLog(name: string, from = 0): string {
+  /**
+   * The log from byte `from` on; '' when there is none yet.
+   * @param {string} name
+   */
+  #readLog(name, from = 0) {
     try {
       return fs.readFileSync(path.join(this.#dir, name)).subarray(from).toString('utf8');
     } catch {
@@ -256,8 +265,9 @@ class RedisServer implements RedisProcess {
     }
   }
 
-  #logTail(): string {
-    const parts: string[] = [];
+  #logTail() {
+    /** @type {string[]} */
+    const parts = [];
     for (const name of ['stdout.log', 'redis.log']) {
       const text = this.#readLog(name);
       const lines = text.trimEnd().split('\n');
@@ -268,12 +278,18 @@ class RedisServer implements RedisProcess {
   }
 }
 
-/** One raw RESP PING: '+PONG', the server's other answer, or why there was none. */
-async function pingOnce(port: number, timeoutMs: number): Promise<string> {
-  return new Promise<string>((resolve) => {
+/**
+ * One raw RESP PING: '+PONG', the server's other answer, or why there was none.
+ * @param {number} port
+ * @param {number} timeoutMs
+ * @returns {Promise<string>}
+ */
+async function pingOnce(port, timeoutMs) {
+  return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let buffered = '';
-    const finish = (answer: string): void => {
+    /** @param {string} answer */
+    const finish = (answer) => {
       socket.destroy();
       resolve(answer);
     };

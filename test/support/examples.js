@@ -1,3 +1,6 @@
+// @ts-check
+// The published example files with only their addresses substituted: shared by the tests and the
+// benchmark (plain JavaScript, JSDoc types: see child.js).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
@@ -8,25 +11,20 @@ const HOME_CLIENT_CIDR = `${HOME_CLIENT}/32`;
 /** A test client bound to this address is the examples' load balancer (placeholder 192.0.2.10). */
 export const LOAD_BALANCER = '127.0.0.5';
 
-export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../examples');
+export const REPO_DIR = resolve(import.meta.dirname, '../..');
+export const EXAMPLES_DIR = join(REPO_DIR, 'examples');
 
-/** Where the example files point, and where the test harness really runs each part. */
-export interface ExamplePorts {
-  /** Postern's port, for `postern:9190`. */
-  readonly postern: number;
-  /** The demo app's port, for `app:8080`. */
-  readonly app: number;
-  /** The proxy's own port, for `listen 80` / `:80`. */
-  readonly proxy: number;
-  /** The test redis-server's port, for `redis:6379`. */
-  readonly redis?: number;
-  /** The test identity provider's issuer, for `https://keycloak.example.com/realms/home`. */
-  readonly issuer?: string;
-  /** The proxy's TLS port, for `listen 443 ssl` (TLS variants only). */
-  readonly proxyTls?: number;
-  /** A folder with the suite's self-signed `fullchain.pem` and `privkey.pem`, for certbot's `/etc/letsencrypt/live/example.com`. */
-  readonly certificates?: string;
-}
+/**
+ * Where the example files point, and where the test harness really runs each part.
+ * @typedef {object} ExamplePorts
+ * @property {number} postern Postern's port, for `postern:9190`.
+ * @property {number} app The demo app's port, for `app:8080`.
+ * @property {number} proxy The proxy's own port, for `listen 80` / `:80`.
+ * @property {number} [redis] The test redis-server's port, for `redis:6379`.
+ * @property {string} [issuer] The test identity provider's issuer, for `https://keycloak.example.com/realms/home`.
+ * @property {number} [proxyTls] The proxy's TLS port, for `listen 443 ssl` (TLS variants only).
+ * @property {string} [certificates] A folder with the suite's self-signed `fullchain.pem` and `privkey.pem`, for certbot's `/etc/letsencrypt/live/example.com`.
+ */
 
 /**
  * The only changes the harness makes to an example file: service addresses, the listening port,
@@ -34,8 +32,11 @@ export interface ExamplePorts {
  * 127.0.0.5): addresses a test client can bind. TLS variants: `listen 443 ssl` moves to `proxyTls`
  * and the certificate folder to the suite's self-signed one.
  * Host names stay as written, so the test sends `Host: app.example.com` to loopback.
+ * @param {string} text
+ * @param {ExamplePorts} ports
+ * @returns {string}
  */
-export function substitute(text: string, ports: ExamplePorts): string {
+export function substitute(text, ports) {
   return text
     .replaceAll('postern:9190', `127.0.0.1:${ports.postern}`)
     .replaceAll('app:8080', `127.0.0.1:${ports.app}`)
@@ -52,15 +53,26 @@ export function substitute(text: string, ports: ExamplePorts): string {
     .replace(/^(\s*)http_port 80$/m, `$1http_port ${ports.proxy}\n$1default_bind 127.0.0.1`);
 }
 
-export function readExample(path: string): string {
+/**
+ * @param {string} path
+ * @returns {string}
+ */
+export function readExample(path) {
   return readFileSync(join(EXAMPLES_DIR, path), 'utf8');
 }
 
-/** Every file under an example folder, relative to it, substituted. */
-export function readExampleTree(folder: string, ports: ExamplePorts): Record<string, string> {
+/**
+ * Every file under an example folder, relative to it, substituted.
+ * @param {string} folder
+ * @param {ExamplePorts} ports
+ * @returns {Record<string, string>}
+ */
+export function readExampleTree(folder, ports) {
   const root = join(EXAMPLES_DIR, folder);
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
+  /** @type {Record<string, string>} */
+  const out = {};
+  /** @param {string} dir */
+  const walk = (dir) => {
     for (const name of readdirSync(dir)) {
       const full = join(dir, name);
       if (statSync(full).isDirectory()) walk(full);
@@ -71,8 +83,13 @@ export function readExampleTree(folder: string, ports: ExamplePorts): Record<str
   return out;
 }
 
-/** An app example folder (examples/immich, examples/frigate) with the examples/nginx snippets its nginx file includes. */
-export function readNginxAppExample(folder: string, ports: ExamplePorts): Record<string, string> {
+/**
+ * An app example folder (examples/immich, examples/frigate) with the examples/nginx snippets its nginx file includes.
+ * @param {string} folder
+ * @param {ExamplePorts} ports
+ * @returns {Record<string, string>}
+ */
+export function readNginxAppExample(folder, ports) {
   const snippets = Object.entries(readExampleTree('nginx', ports)).filter(([name]) => name.startsWith('snippets/'));
   return { ...readExampleTree(folder, ports), ...Object.fromEntries(snippets) };
 }
