@@ -2,18 +2,10 @@
 import { ConfigError } from '../config/errors.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { compileAccess } from '../access/schema.js';
-import { createPasswordHasher } from '../auth/passwords.js';
 import { SERVE_USAGE, versionCommand } from './about.js';
-import { hashPasswordCommand } from './hash-password.js';
 import type { CliIO } from './io.js';
-import { accessCommand } from './access-command.js';
-import { oidcCommand } from './oidc-command.js';
-import { throttleCommand } from './throttle-command.js';
-import { sessionsCommand } from './sessions-command.js';
-import { tokenCommand } from './token-command.js';
-import { userCommand } from './user-commands.js';
-import { afterUserChange } from './user-effects.js';
+// Each command's module (and what it pulls in: argon2, ioredis, koa) is imported when that command
+// runs, so `postern sessions list` does not pay for loading the server (`npm run bench` P13).
 
 const USAGE = `Usage: postern [--config FILE] <command>
 
@@ -110,6 +102,7 @@ async function serve(global: string[], io: CliIO): Promise<number> {
 
 async function configCheck(global: string[], io: CliIO): Promise<number> {
   const loaded = loadConfig({ argv: global });
+  const { compileAccess } = await import('../access/schema.js');
   const { shadowWarnings } = compileAccess(loaded.config.access, loaded.config.session.domain);
   // The Redis CA bundle is read at start; reading it here too reports an unreadable one now (a ConfigError).
   if (loaded.config.session.redis.tls.ca_file !== undefined) (await import('../store/redis-client.js')).redisTargetFromConfig(loaded.config.session.redis);
@@ -141,10 +134,16 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         return await serve(global, io);
       case 'hash-password': {
         const config = configFor(global, asksForHelp(args));
+        const [{ hashPasswordCommand }, { createPasswordHasher }] = await Promise.all([import('./hash-password.js'), import('../auth/passwords.js')]);
         return await hashPasswordCommand(args, io, { hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
       }
       case 'user': {
         const config = configFor(global, args.length === 0 || asksForHelp(args));
+        const [{ userCommand }, { afterUserChange }, { createPasswordHasher }] = await Promise.all([
+          import('./user-commands.js'),
+          import('./user-effects.js'),
+          import('../auth/passwords.js'),
+        ]);
         return await userCommand(args, io, {
           usersFile: config.users.file,
           hasher: createPasswordHasher({ argon2: config.users.argon2 }),
@@ -153,17 +152,17 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         });
       }
       case 'throttle':
-        return await throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./throttle-command.js')).throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'sessions':
-        return await sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./sessions-command.js')).sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'token': {
         const config = configFor(global, args.length === 0 || asksForHelp(args));
-        return await tokenCommand(args, io, { usersFile: config.users.file, domain: config.session.domain, redisUrl: config.session.redis.url, now: Date.now });
+        return await (await import('./token-command.js')).tokenCommand(args, io, { usersFile: config.users.file, domain: config.session.domain, redisUrl: config.session.redis.url, now: Date.now });
       }
       case 'access':
-        return await accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./access-command.js')).accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'oidc':
-        return await oidcCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./oidc-command.js')).oidcCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');
