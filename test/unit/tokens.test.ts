@@ -91,7 +91,7 @@ describe('readCredentials (http/credentials.ts)', () => {
   it('reads a Basic pair as an account password only with tokens.basic_account_password', () => {
     const raw = ['Authorization', `Basic ${b64('alice:correct horse')}`];
     expect(of(raw).credential.kind).toBe('none');
-    expect(of(raw, readWithAccounts).credential).toEqual({ kind: 'account', username: 'alice', password: 'correct horse' });
+    expect(of(raw, readWithAccounts).credential).toEqual({ kind: 'account', username: 'alice', password: 'correct horse', raw: raw[1] });
     expect(of(raw, readWithAccounts).forwardAuthorization).toBeUndefined();
   });
 
