@@ -17,14 +17,15 @@ import { looksLikeToken, parseToken } from '../tokens/app-password.js';
 export type Presented = 'bearer' | 'basic' | 'header';
 
 /**
- * `raw` is the one header value a token or account credential was read from (every other combination
- * is `malformed`), so the same value always reads as the same credential: the key under which a
- * verified one is remembered (tokens/verified-cache.ts). Secret-bearing: never logged.
+ * `source` is the text a token or account credential was read from: the token itself (Bearer, the
+ * token header), or the decoded Basic `user:password` pair. The same text always reads as the same
+ * credential, and it is bounded (no padding a client could vary): the key under which a verified one
+ * is remembered (tokens/verified-cache.ts). Secret-bearing: never logged.
  */
 export type Credential =
   | { readonly kind: 'none' }
-  | { readonly kind: 'token'; readonly id: string; readonly secret: string; readonly presented: Presented; readonly basicUser?: string; readonly raw: string }
-  | { readonly kind: 'account'; readonly username: string; readonly password: string; readonly raw: string }
+  | { readonly kind: 'token'; readonly id: string; readonly secret: string; readonly presented: Presented; readonly basicUser?: string; readonly source: string }
+  | { readonly kind: 'account'; readonly username: string; readonly password: string; readonly source: string }
   | { readonly kind: 'malformed' };
 
 export interface PresentedCredentials {
@@ -57,7 +58,7 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
     const param = space < 0 ? '' : value.slice(space + 1).trim();
     if (scheme === 'bearer') {
       if (!looksLikeToken(param)) return FOREIGN;
-      return { ours: true, credential: tokenCredential(param, value, 'bearer') };
+      return { ours: true, credential: tokenCredential(param, param, 'bearer') };
     }
     if (scheme !== 'basic') return FOREIGN;
     if (param.length > MAX_BASIC) return opts.accountPasswords ? { ours: true, credential: MALFORMED } : FOREIGN;
@@ -66,10 +67,10 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
     if (colon < 0) return opts.accountPasswords ? { ours: true, credential: MALFORMED } : FOREIGN;
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    if (looksLikeToken(password)) return { ours: true, credential: tokenCredential(password, value, 'basic', username) };
+    if (looksLikeToken(password)) return { ours: true, credential: tokenCredential(password, decoded, 'basic', username) };
     if (!opts.accountPasswords) return FOREIGN;
     if (username === '' || password === '') return { ours: true, credential: MALFORMED };
-    return { ours: true, credential: { kind: 'account', username, password, raw: value } };
+    return { ours: true, credential: { kind: 'account', username, password, source: decoded } };
   }
 
   /**
@@ -79,7 +80,7 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
   return function readCredentials(headers: NodeJS.Dict<string | string[]>, rawHeaders: readonly string[]): PresentedCredentials {
     const custom = headers[tokenHeader];
     let credential: Credential = NONE;
-    if (custom !== undefined) credential = typeof custom === 'string' ? tokenCredential(custom.trim(), custom, 'header') : MALFORMED;
+    if (custom !== undefined) credential = typeof custom === 'string' ? tokenCredential(custom.trim(), custom.trim(), 'header') : MALFORMED;
     if (headers.authorization === undefined) return { credential, forwardAuthorization: undefined };
 
     let first: string | undefined;
@@ -101,8 +102,8 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
   };
 }
 
-function tokenCredential(value: string, raw: string, presented: Presented, basicUser?: string): Credential {
+function tokenCredential(value: string, source: string, presented: Presented, basicUser?: string): Credential {
   const parsed = parseToken(value);
   if (!parsed) return MALFORMED;
-  return basicUser === undefined ? { kind: 'token', ...parsed, presented, raw } : { kind: 'token', ...parsed, presented, basicUser, raw };
+  return basicUser === undefined ? { kind: 'token', ...parsed, presented, source } : { kind: 'token', ...parsed, presented, basicUser, source };
 }

@@ -12,7 +12,7 @@
  *
  * Every attempt first asks whether the address is already over its sign-in limit (before any lookup),
  * and every failure is charged to the address (LoginThrottle.takeAddress), as a wrong password is.
- * A success is then remembered by the exact header value for a moment (verified-cache.ts: ≤ 500 ms,
+ * A success is then remembered by the text it was read from for a moment (verified-cache.ts: ≤ 500 ms,
  * dropped on every users-file reload), so a client repeating it skips the hash and the lookups.
  */
 import { createHmac } from 'node:crypto';
@@ -108,7 +108,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
 
   /** A success seen in this window, still unexpired; the owner's state is covered by the window and the reload. */
   function recentlyVerified(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>): Authenticated | undefined {
-    const hit = verified.get(credential.raw);
+    const hit = verified.get(credential.source);
     if (!hit || (hit.token?.expires !== undefined && hit.token.expires <= deps.now())) return undefined;
     if (hit.token) deps.used(hit.token.id);
     return hit;
@@ -129,7 +129,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     const hit = recentlyVerified(credential);
     if (hit) return hit;
     const outcome = await outcomeOf(credential, ip);
-    if (outcome.kind === 'authenticated') verified.set(credential.raw, outcome);
+    if (outcome.kind === 'authenticated') verified.set(credential.source, outcome);
     return outcome;
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Verified credentials, remembered for a moment: the exact header value a client presented (an app
- * password, or a Basic pair with the account password) → what it was verified as, so a client that
+ * Verified credentials, remembered for a moment: the exact text a client presented (an app password,
+ * or a decoded Basic pair; Credential.source in http/credentials.ts) → what it was verified as, so a client that
  * sends the same value on every request pays the SHA-256 / HMAC and the lookups once per window.
  *
  * Bounds, so that it changes nothing a person can observe:
