@@ -7,7 +7,7 @@ import { createDeviceTrust } from './auth/device-trust.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { PasswordHasher } from './auth/passwords.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX, type RequestLimit } from './auth/request-limit.js';
 import type { UserDirectory } from './auth/user.js';
 import type { Config } from './config/types.js';
 import { createAccountPage } from './handlers/account.js';
@@ -40,6 +40,12 @@ import type { DeviceStore } from './store/device-store.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import type { SessionStore } from './store/session-store.js';
 import { MemoryTokenUseStore, type TokenUseStore } from './tokens/last-use.js';
+import { createPasskeyHandlers } from './handlers/passkeys.js';
+import { MemoryPasskeyCounterStore, type PasskeyCounterStore } from './store/passkey-counter-store.js';
+import { createSecretBox } from './factors/secret-box.js';
+import { createSecondFactors } from './handlers/two-factor-routes.js';
+import { MemorySingleUseGuard } from './store/single-use-guard-memory.js';
+import type { SingleUseGuard } from './store/single-use-guard.js';
 import { createVerifyCredentials } from './tokens/verify-credentials.js';
 
 /** Everything the app touches in the world, built in main.ts (or a test) and passed in. */
@@ -63,6 +69,8 @@ export interface AppDeps {
   readonly oidc?: OidcProviders;
   /** Counts `/oidc/<id>/start` per client address (oidc.start_rate_limit); in this process's memory when not given. */
   readonly oidcStartLimit?: RequestLimit;
+  /** Counts `/login/passkey/options` per client address (login.passkey_rate_limit); in this process's memory when not given. */
+  readonly passkeyStartLimit?: RequestLimit;
   /** Where verify records its answers (metrics.port); nothing is recorded when not given. */
   readonly metrics?: Metrics;
   /** Trusted devices (login.device_ttl); in this process's memory when not given. */
@@ -71,6 +79,12 @@ export interface AppDeps {
   readonly oidcBindings?: BindingStore;
   /** When each app password was last used (`postern token list`); in this process's memory when not given. */
   readonly tokenUses?: TokenUseStore;
+  /** Seals second-factor secrets (secrets.encryption_key, resolved by main.ts); the session secret when not given (tests). */
+  readonly encryptionKey?: string;
+  /** TOTP codes and WebAuthn challenges used once across replicas; in this process's memory when not given. */
+  readonly singleUse?: SingleUseGuard;
+  /** Passkey signature counters; in this process's memory when not given. */
+  readonly passkeyCounters?: PasskeyCounterStore;
 }
 
 /** Builds the whole HTTP surface without listening: tests drive `app.callback()`. */
@@ -82,7 +96,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   const publicUrl = config.server.public_url;
   const allowHttp = publicUrl.startsWith('http:');
-  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, admin: `${publicUrl}/admin` };
+  const urls = { login: `${publicUrl}/login`, logout: `${publicUrl}/logout`, home: `${publicUrl}/`, account: `${publicUrl}/account`, admin: `${publicUrl}/admin`, secondFactor: `${publicUrl}/login/2fa` };
   const redirectPolicy = { domain: config.session.domain, allowHttp };
   const csrf = createCsrf(deps.secret, `${config.session.cookie_name}_csrf`);
   const subject = {
@@ -116,6 +130,7 @@ export function buildApp(deps: AppDeps): Koa {
     access: deps.access,
     headerNames: config.headers,
     loginUrl: urls.login,
+    secondFactorUrl: urls.secondFactor,
     logger: deps.logger,
     forbiddenPage: (view: RefusalView) => forbidden.render(view),
     metrics: deps.metrics ?? noMetrics,
@@ -169,6 +184,38 @@ export function buildApp(deps: AppDeps): Koa {
           cookie: { name: `${config.session.cookie_name}_device`, path: new URL(urls.login).pathname, maxAgeMs: config.login.device_ttl },
         }
       : undefined;
+  const guard = deps.singleUse ?? new MemorySingleUseGuard(deps.now);
+  const passkey = createPasskeyHandlers({
+    ...subject,
+    config,
+    secret: deps.secret,
+    logger: deps.logger,
+    hasher: deps.hasher,
+    throttle: deps.throttle,
+    csrf,
+    redirectPolicy,
+    counters: deps.passkeyCounters ?? new MemoryPasskeyCounterStore(),
+    guard,
+    metrics: deps.metrics ?? noMetrics,
+    urls,
+    startLimit: deps.passkeyStartLimit ?? createRequestLimit(config.login.passkey_rate_limit, { keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
+    renderLogin: (...args) => login.render(...args),
+    secondStep: () => factors.step,
+    change: () => factors.change,
+  });
+  const factors = createSecondFactors({
+    ...subject,
+    config,
+    csrf,
+    throttle: deps.throttle,
+    hasher: deps.hasher,
+    logger: deps.logger,
+    redirectPolicy,
+    box: createSecretBox(deps.encryptionKey ?? deps.secret),
+    guard,
+    publicUrl,
+    alternatives: passkey.secondStepButton,
+  });
   const login = createLoginHandlers({
     ...subject,
     hasher: deps.hasher,
@@ -181,7 +228,9 @@ export function buildApp(deps: AppDeps): Koa {
     rememberMe: config.session.remember_me,
     ...(sso ? { sso: sso.pageModel } : {}),
     ...(devices ? { devices } : {}),
+    passkey: passkey.signInButton,
     metrics: deps.metrics ?? noMetrics,
+    secondStep: factors.secondStep,
     // Upgrade on sign-in: an imported or older hash is replaced by argon2id at the configured parameters.
     rehasher: createRehasher({
       usersFile: config.users.file,
@@ -212,6 +261,7 @@ export function buildApp(deps: AppDeps): Koa {
     domain: config.session.domain,
     tokenUses,
     ...(devices ? { devices: devices.trust } : {}),
+    secondFactors: (user: string) => [...factors.accountLinks(user), passkey.accountLink(user)],
   };
   const account = createAccountPage(accountDeps);
   const accountSessions = createSessionEnders(accountDeps, account);
@@ -239,6 +289,8 @@ export function buildApp(deps: AppDeps): Koa {
   router.post('/account/sessions/end-others', homePage, form, session, accountSessions.endOthers);
   router.post('/account/app-passwords', homePage, form, session, appPasswords.create);
   router.post('/account/app-passwords/revoke', homePage, form, session, appPasswords.revoke);
+  factors.routes(router, { page: pages, form, session });
+  passkey.routes(router, { page: pages, form, session });
   // The admin page, for admin.subjects; every change is a POST with the CSRF token.
   router.get('/admin', pages, session, admin.show);
   router.post('/admin/:action', pages, form, session, admin.act);

@@ -7,12 +7,16 @@ import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
-import { createRequestLimit, OIDC_START_LIMIT_PREFIX } from './auth/request-limit.js';
+import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX } from './auth/request-limit.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
+import { loadOrCreateGeneratedSecret } from './config/generated-secret.js';
+import { logUndecryptable, usersWithUnreadableFactors } from './factors/factor-check.js';
+import { createSecretBox, ENCRYPTION_KEY_FILE, ENCRYPTION_KEY_SETTING } from './factors/secret-box.js';
+import { RedisSingleUseGuard } from './store/single-use-guard-redis.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { closeConnectionsWhile, drain, listen } from './http/server-lifecycle.js';
 import { compileTrustedProxies } from './http/trusted-proxies.js';
@@ -27,6 +31,7 @@ import { createRedisClient, describeRedisTarget, redisTargetFromConfig, type Red
 import { RedisSessionStore } from './store/redis-store.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
 import { RedisTokenUseStore } from './tokens/last-use.js';
+import { RedisPasskeyCounterStore } from './store/passkey-counter-store-redis.js';
 import { CachedSessionStore } from './store/cached-store.js';
 import type { SessionStore } from './store/session-store.js';
 import type { DestinationStream } from 'pino';
@@ -115,6 +120,16 @@ async function openDataDir(config: Config): Promise<string> {
   const { secret } = await step(
     () => loadOrCreateSessionSecret(config.data_dir),
     (code) => `cannot read the session secret ${join(config.data_dir, 'session.secret')} (${code}); make it a file the user running Postern can read, or set session.secret`,
+  );
+  return secret;
+}
+
+/** The key that seals second-factor secrets: secrets.encryption_key, else read (or generated once) from `<data_dir>/encryption.key`. */
+async function openEncryptionKey(config: Config): Promise<string> {
+  if (config.secrets.encryption_key !== undefined) return config.secrets.encryption_key;
+  const { secret } = await step(
+    () => loadOrCreateGeneratedSecret(config.data_dir, ENCRYPTION_KEY_FILE, ENCRYPTION_KEY_SETTING),
+    (code) => `cannot read the encryption key ${join(config.data_dir, ENCRYPTION_KEY_FILE)} (${code}); make it a file the user running Postern can read, or set ${ENCRYPTION_KEY_SETTING}`,
   );
   return secret;
 }
@@ -211,8 +226,16 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     const { floorMs, classes } = await hasher.calibrate(users.all().map((u) => u.password));
     logger.info({ event: 'hasher.calibrated', floorMs: Math.round(floorMs), classes }, 'every refused sign-in now takes at least floorMs: a margin over the slowest hash in use');
   };
-  const users = await openUsers(config, hasher, logger, announce, () => void calibrate());
+  const encryptionKey = await openEncryptionKey(config);
+  const box = createSecretBox(encryptionKey);
+  // Postern starts all the same: those users' app codes are refused (and logged again at each use) until the key is back or reset-2fa runs.
+  const checkFactors = (): void => usersWithUnreadableFactors(users.all(), box).forEach((user) => logUndecryptable(logger, user));
+  const users = await openUsers(config, hasher, logger, announce, () => {
+    void calibrate();
+    checkFactors();
+  });
   opened.add(() => users.close());
+  checkFactors();
   const calibrated = calibrate();
 
   const { redis, store } = openSessionStore(redisTarget, logger, metrics);
@@ -261,7 +284,16 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metrics,
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
-    ...(redis ? { deviceStore: new RedisDeviceStore(redis), tokenUses: new RedisTokenUseStore(redis) } : {}),
+    passkeyStartLimit: createRequestLimit(config.login.passkey_rate_limit, { redis, keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
+    ...(redis
+      ? {
+          deviceStore: new RedisDeviceStore(redis),
+          tokenUses: new RedisTokenUseStore(redis),
+          singleUse: new RedisSingleUseGuard(redis),
+          passkeyCounters: new RedisPasskeyCounterStore(redis),
+        }
+      : {}),
+    encryptionKey,
     ...(oidcBindings ? { oidcBindings } : {}),
   });
 

@@ -14,6 +14,9 @@
  * - authenticated → login when nobody is signed in; forbid when the rule lists subjects and none
  *   matches; forbid when the role is `viewer` and the method is not GET/HEAD/OPTIONS, unless the
  *   rule says `viewer_write: true`; otherwise allow.
+ * - two_factor → as authenticated, then step-up when the session was signed in with one factor
+ *   only (`subject.twoFactor` not true). Subjects are judged first: someone the rule would refuse
+ *   anyway is forbidden, not asked for a factor.
  *
  * `subjects` do not take part in matching: a signed-in user outside them is forbidden by that
  * rule, not passed on to a later, broader rule.
@@ -37,11 +40,15 @@ export interface Subject {
   user: string;
   role: string;
   groups: readonly string[];
+  /** The session was signed in with two factors (factors/session-methods.ts isTwoFactor). */
+  twoFactor?: boolean;
 }
 
 export type Decision =
   | { kind: 'allow'; rule: number | 'default'; anonymous: boolean }
   | { kind: 'login'; rule: number | 'default' }
+  /** Signed in, but with one factor where the rule asks for two: ask for the second. */
+  | { kind: 'step-up'; rule: number | 'default' }
   | { kind: 'forbid'; rule: number | 'default'; reason: string };
 
 /** Stable `reason` texts of forbid decisions (log fields; not shown to the visitor). */
@@ -156,12 +163,14 @@ function apply(policy: Policy, rule: CompiledRule | undefined, subject: Subject 
       return at === 'default' ? ALLOW_ANONYMOUS_DEFAULT : { kind: 'allow', rule: at, anonymous: true };
     case 'deny':
       return forbid(at, FORBID_REASONS.denied);
-    case 'authenticated': {
+    case 'authenticated':
+    case 'two_factor': {
       if (subject === undefined) return at === 'default' ? LOGIN_DEFAULT : { kind: 'login', rule: at };
       if (rule?.subjects !== undefined && !subjectMatches(rule.subjects, subject)) return forbid(at, FORBID_REASONS.notInSubjects);
       if (subject.role === VIEWER_ROLE && !SAFE_METHODS.has(method) && rule?.viewerWrite !== true) {
         return forbid(at, FORBID_REASONS.viewerWrite);
       }
+      if (policy === 'two_factor' && subject.twoFactor !== true) return { kind: 'step-up', rule: at };
       return { kind: 'allow', rule: at, anonymous: false };
     }
   }

@@ -7,9 +7,14 @@
 import type { IpRange } from '../net/cidr.js';
 import type { PathMatcher } from './glob.js';
 
-export type Policy = 'bypass' | 'authenticated' | 'deny';
+export type Policy = 'bypass' | 'authenticated' | 'two_factor' | 'deny';
 
-export const POLICIES: readonly Policy[] = ['bypass', 'authenticated', 'deny'];
+export const POLICIES: readonly Policy[] = ['bypass', 'authenticated', 'two_factor', 'deny'];
+
+/** Policies that admit a signed-in subject, and so may say who (`subjects`, `viewer_write`). */
+export function admitsSubjects(policy: Policy): boolean {
+  return policy === 'authenticated' || policy === 'two_factor';
+}
 
 /** Methods a `viewer` may use wherever it is allowed, unless the rule says `viewer_write: true`. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -89,7 +94,7 @@ export interface CompiledRule {
   readonly paths: readonly PathMatcher[] | undefined;
   readonly methods: ReadonlySet<string> | undefined;
   readonly networks: readonly IpRange[] | undefined;
-  /** Only on `authenticated` rules: who may pass once signed in. */
+  /** Only on `authenticated` and `two_factor` rules: who may pass once signed in. */
   readonly subjects: SubjectMatcher | undefined;
   readonly viewerWrite: boolean;
   /** One-line rendering, e.g. `rules[3]: hosts=[nvr.example.com] subjects=[role:admin] policy=authenticated`. */

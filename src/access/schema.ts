@@ -3,7 +3,7 @@
  *
  * ```yaml
  * access:
- *   default_policy: deny          # bypass | authenticated | deny; `deny` when `access` is present
+ *   default_policy: deny          # bypass | authenticated | two_factor | deny; `deny` when `access` is present
  *   networks:                     # named address lists, usable in rules by name
  *     home: [192.168.1.0/24, 10.8.0.0/24]
  *   rules:                        # first match wins
@@ -13,9 +13,9 @@
  *       networks: [home, 203.0.113.0/24]
  *       policy: bypass
  *     - hosts: [nvr.example.com]
- *       subjects: ["role:admin", "group:cctv", "user:alice"]   # authenticated rules only
- *       viewer_write: true                                      # authenticated rules only
- *       policy: authenticated
+ *       subjects: ["role:admin", "group:cctv", "user:alice"]   # authenticated and two_factor rules only
+ *       viewer_write: true                                      # authenticated and two_factor rules only
+ *       policy: two_factor                                      # signed in with a second factor
  * ```
  *
  * Without an `access` section: no rules, and `authenticated` for every host within the protected
@@ -33,6 +33,7 @@ import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
 import {
   POLICIES,
   SUBJECT_SYNTAX,
+  admitsSubjects,
   compileSubjects,
   hostMatches,
   renderRule,
@@ -206,15 +207,15 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
 
     let subjects: SubjectMatcher | undefined;
     if (rule.subjects) {
-      if (rule.policy !== 'authenticated') {
-        report(at('subjects'), `is only allowed on authenticated rules, but this rule's policy is ${rule.policy}`);
+      if (!admitsSubjects(rule.policy)) {
+        report(at('subjects'), `is only allowed on authenticated and two_factor rules, but this rule's policy is ${rule.policy}`);
       } else {
         subjects = compileSubjects(rule.subjects, (i, text) => report(at('subjects', i), `${SUBJECT_SYNTAX}, but it's configured as '${text}'`));
       }
     }
 
-    if (rule.viewer_write !== undefined && rule.policy !== 'authenticated') {
-      report(at('viewer_write'), `is only allowed on authenticated rules, but this rule's policy is ${rule.policy}`);
+    if (rule.viewer_write !== undefined && !admitsSubjects(rule.policy)) {
+      report(at('viewer_write'), `is only allowed on authenticated and two_factor rules, but this rule's policy is ${rule.policy}`);
     }
 
     rules.push(

@@ -11,10 +11,13 @@ export function when(ms: number): string {
   return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown';
 }
 
-/** How a session was opened, for a person: `password`, `single sign-on (google)`. */
+const STEP_WORDS: Readonly<Record<string, string>> = { otp: 'authenticator app', hwk: 'passkey', recovery: 'recovery code', mfa: 'two factors' };
+
+/** How a session was opened, for a person: `password`, `single sign-on (google)`, `password + authenticator app`. */
 export function methodInWords(data: SessionData): string {
-  const method = sessionMethod(data);
-  return method.startsWith('oidc:') ? `single sign-on (${method.slice('oidc:'.length)})` : method;
+  const [method = '', ...steps] = sessionMethod(data).split('+');
+  const first = method.startsWith('oidc:') ? `single sign-on (${method.slice('oidc:'.length)})` : method;
+  return [first, ...steps.map((s) => STEP_WORDS[s] ?? s)].join(' + ');
 }
 
 export interface SessionView {

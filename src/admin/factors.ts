@@ -1,17 +1,17 @@
 /**
- * The seam between the admin page and second factors (TOTP, passkeys: issue 14, another helper's
- * work). Until factors are kept in the users file, every user has none: the page shows "—" and no
- * "reset second factors" button, and a reset is refused as having nothing to reset.
+ * The seam between the admin page and second factors (factors/factors.ts): what a user has, in
+ * words for the page, and the reset (the same as `postern user reset-2fa`).
  */
 import type { User } from '../auth/user.js';
 import type { UsersFileEditor } from '../auth/users-file-writer.js';
+import { describeFactors } from '../factors/factors.js';
 
-/** The second factors `user` has enrolled, in words for the page ("totp", "passkey: laptop"). None yet. */
-export function factorsOf(_user: User): readonly string[] {
-  return [];
+/** The second factors `user` has enrolled, in words for the page (`totp`, `passkeys:2`, `recovery:7/10`); empty for none. */
+export function factorsOf(user: User): readonly string[] {
+  return describeFactors(user.factors);
 }
 
-/** Removes every second factor of `username`, under the users-file lock. Nothing to remove yet. */
-export function resetFactors(_file: UsersFileEditor, _username: string): void {
-  // The factors work removes the user's enrolled factors here (and what follows: their device trusts).
+/** Removes every second factor of `username`, under the users-file lock (the caller's editUsersFile). */
+export function resetFactors(file: UsersFileEditor, username: string): void {
+  file.setFactors(username, undefined);
 }

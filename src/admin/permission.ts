@@ -13,6 +13,8 @@
 import type { Identity } from '../auth/identity.js';
 import type { User } from '../auth/user.js';
 import { subjectMatches, type SubjectMatcher } from '../access/rules.js';
+import { hasSecondFactor } from '../factors/factors.js';
+import { isTwoFactor } from '../factors/session-methods.js';
 import type { SessionData } from '../store/session-store.js';
 
 export type AdminAccess = { readonly kind: 'anonymous' } | { readonly kind: 'forbidden' } | { readonly kind: 'admin'; readonly admin: Identity };
@@ -23,12 +25,11 @@ export function adminAccess(identity: Identity | undefined, subjects: SubjectMat
 }
 
 /**
- * The seam for "with a second factor when the user has one" (issue 15): true when this session must
- * prove a second factor before it may use the admin page. Always false until second factors exist
- * (issue 14); the factors work decides it from the session and the user's enrolled factors.
+ * "With a second factor when the user has one" (issue 15): true when this session must prove a
+ * second factor before it may use the admin page: the admin has one, and this session did not use it.
  */
-export function adminNeedsStepUp(_session: SessionData | undefined, _user: User | undefined): boolean {
-  return false;
+export function adminNeedsStepUp(session: SessionData | undefined, user: User | undefined): boolean {
+  return user !== undefined && hasSecondFactor(user.factors) && !(session !== undefined && isTwoFactor(session));
 }
 
 /** What a change leaves of one user: its role, groups and whether it is disabled; undefined when removed. */

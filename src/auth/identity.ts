@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { isTwoFactor } from '../factors/session-methods.js';
 import type { SessionData } from '../store/session-store.js';
 import type { User, UserDirectory } from './user.js';
 
@@ -10,6 +11,8 @@ export interface Identity {
   readonly email: string;
   readonly name: string;
   readonly via: string;
+  /** The session was signed in with two factors (access rules with `policy: two_factor`); absent: one. */
+  readonly twoFactor?: boolean;
 }
 
 export interface SessionRules {
@@ -62,7 +65,7 @@ export function identityOf(data: SessionData, users: UserDirectory, rules: Sessi
   const user = users.find(data.user);
   if (!user || user.disabled) return undefined;
   if (data.pwv !== rules.passwordFingerprint(user)) return undefined;
-  return localIdentity(user);
+  return localIdentity(user, isTwoFactor(data));
 }
 
 /**
@@ -70,13 +73,15 @@ export function identityOf(data: SessionData, users: UserDirectory, rules: Sessi
  * an edit yields a new identity, and everything derived per identity (the verify path's header block)
  * is built once instead of on every request.
  */
-const localIdentities = new WeakMap<User, Identity>();
+const localIdentities = { one: new WeakMap<User, Identity>(), two: new WeakMap<User, Identity>() };
 
-export function localIdentity(user: User): Identity {
-  let identity = localIdentities.get(user);
+/** `twoFactor`: signed in with a second factor; false for app passwords and Basic, which are one. */
+export function localIdentity(user: User, twoFactor = false): Identity {
+  const cache = twoFactor ? localIdentities.two : localIdentities.one;
+  let identity = cache.get(user);
   if (identity === undefined) {
-    identity = { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: 'local' };
-    localIdentities.set(user, identity);
+    identity = { user: user.username, role: user.role, groups: user.groups, email: user.email, name: user.name, via: 'local', twoFactor };
+    cache.set(user, identity);
   }
   return identity;
 }
@@ -97,7 +102,7 @@ function oidcIdentityOf(data: SessionData, users: UserDirectory): Identity | und
     if (data.idp !== via.slice(OIDC_VIA_PREFIX.length)) return undefined;
     if (user === '' || typeof role !== 'string' || typeof email !== 'string' || typeof name !== 'string') return undefined;
     if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
-    identity = { user, role, groups: groups as string[], email, name, via };
+    identity = { user, role, groups: groups as string[], email, name, via, twoFactor: isTwoFactor(data) };
     oidcIdentities.set(data, identity);
   }
   return users.find(identity.user) ? undefined : identity;

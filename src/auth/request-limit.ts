@@ -6,7 +6,7 @@ import type { RateWindow } from './rate-limit-spec.js';
 /**
  * Counts requests (not failures) per client address in fixed windows, for endpoints that store
  * something for every request they accept: `/oidc/<id>/start` keeps a sign-in in flight in the
- * session store for up to fifteen minutes. IPv6 addresses count per /64, as the login throttle does.
+ * session store for up to fifteen minutes, `/login/passkey/options` a challenge. IPv6 addresses count per /64, as the login throttle does.
  */
 export interface RequestLimit {
   /** Counts one request from `ip`; refused when any window is already full. */
@@ -15,6 +15,8 @@ export interface RequestLimit {
 
 /** Where the counters of `/oidc/<id>/start` live in Redis. */
 export const OIDC_START_LIMIT_PREFIX = 'postern:oidc-start';
+/** Where the counters of `/login/passkey/options` (a passwordless passkey sign-in started) live in Redis. */
+export const PASSKEY_START_LIMIT_PREFIX = 'postern:passkey-start';
 
 export interface RequestLimitOptions {
   /** Shared counters for every replica; without it, counters live in this process. */

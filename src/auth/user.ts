@@ -1,3 +1,4 @@
+import type { UserFactors } from '../factors/factors.js';
 import type { AppPassword } from '../tokens/app-password.js';
 
 /** A local user as loaded from the users file. Identity values are validated at load: no control characters. */
@@ -18,6 +19,8 @@ export interface User {
   readonly sessionFingerprint?: string;
   /** App passwords (users file `app_passwords`, see tokens/app-password-parse.ts). Absent when none. */
   readonly appPasswords?: readonly AppPassword[];
+  /** Second factors (users file `factors`, see factors/factors.ts). Absent when none. */
+  readonly factors?: UserFactors;
 }
 
 /** Read side of the users file, always the last valid version on disk. */

@@ -11,12 +11,16 @@
  *       disabled: false            # default false
  *       session_fingerprint: "..." # written by a sign-in rehash, see carried-fingerprint.ts
  *       app_passwords: [...]       # written by `postern token create`, see tokens/app-password-parse.ts
+ *       factors: {...}             # second factors, see factors/factors.ts
  *
  * Parsing collects every problem at once and never throws.
  */
 import { parseDocument } from 'yaml';
 import { CARRIED_FINGERPRINT_KEY, carriedFingerprintFor, isCarriedFingerprint } from './carried-fingerprint.js';
 import { isSupportedHash } from './passwords.js';
+import { FACTORS_KEY } from '../factors/factors.js';
+import { parseFactors } from '../factors/factors-parse.js';
+import { PASSKEYS_KEY } from '../factors/passkey-parse.js';
 import { APP_PASSWORDS_KEY, parseAppPasswords } from '../tokens/app-password-parse.js';
 import type { User } from './user.js';
 import { hasControlChars, normaliseUsername, validateUsername } from './username.js';
@@ -28,7 +32,7 @@ export interface UsersFileResult {
   problems: string[];
 }
 
-export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY, APP_PASSWORDS_KEY] as const;
+export const USER_KEYS = ['password', 'role', 'groups', 'email', 'name', 'disabled', CARRIED_FINGERPRINT_KEY, APP_PASSWORDS_KEY, FACTORS_KEY] as const;
 export const DEFAULT_ROLE = 'user';
 const MAX_ALIASES = 100;
 
@@ -83,16 +87,21 @@ export function parseUsersFile(text: string, source = 'users file'): UsersFileRe
     const user = parseUser(username, value, at, problems);
     if (user !== undefined) users.set(username, user);
   }
-  // An app password is found by its id alone: two with one id would make the lookup ambiguous.
-  const ids = new Map<string, string>();
+  // An app password is found by its id alone, and so is a passkey at a passwordless sign-in: two with one id would make the lookup ambiguous.
+  uniqueIds(users, APP_PASSWORDS_KEY, (u) => (u.appPasswords ?? []).map((t) => t.id), problems);
+  uniqueIds(users, `${FACTORS_KEY}.${PASSKEYS_KEY}`, (u) => (u.factors?.passkeys ?? []).map((p) => p.id), problems);
+  return problems.length > 0 ? invalid(problems) : { users, problems };
+}
+
+function uniqueIds(users: ReadonlyMap<string, User>, key: string, idsOf: (user: User) => readonly string[], problems: string[]): void {
+  const owners = new Map<string, string>();
   for (const user of users.values()) {
-    for (const t of user.appPasswords ?? []) {
-      const other = ids.get(t.id);
-      if (other !== undefined) problems.push(`users.${displayKey(user.username)}.${APP_PASSWORDS_KEY}: id ${t.id} is also used by ${displayKey(other)}; ids must be unique`);
-      ids.set(t.id, user.username);
+    for (const id of idsOf(user)) {
+      const other = owners.get(id);
+      if (other !== undefined) problems.push(`users.${displayKey(user.username)}.${key}: id ${id} is also used by ${displayKey(other)}; ids must be unique`);
+      owners.set(id, user.username);
     }
   }
-  return problems.length > 0 ? invalid(problems) : { users, problems };
 }
 
 function parseUser(username: string, value: unknown, at: string, problems: string[]): User | undefined {
@@ -172,9 +181,10 @@ function parseUser(username: string, value: unknown, at: string, problems: strin
   }
 
   const appPasswords = parseAppPasswords(entry.get(APP_PASSWORDS_KEY), `${at}.${APP_PASSWORDS_KEY}`, problems);
+  const factors = parseFactors(entry.get(FACTORS_KEY), `${at}.${FACTORS_KEY}`, problems);
 
   if (problems.length > before) return undefined;
-  const user: User = { username, password, role, groups: Object.freeze(groups), email, name, disabled };
+  const user: User = { username, password, role, groups: Object.freeze(groups), email, name, disabled, ...(factors ? { factors } : {}) };
   const withTokens = appPasswords.length === 0 ? user : { ...user, appPasswords: Object.freeze(appPasswords) };
   return Object.freeze(sessionFingerprint === undefined ? withTokens : { ...withTokens, sessionFingerprint });
 }

@@ -19,6 +19,8 @@ import { lstat, readFile } from 'node:fs/promises';
 import { type Document, isMap, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { errnoOf, writeFileAtomic } from './atomic-file.js';
 import { CARRIED_FINGERPRINT_KEY } from './carried-fingerprint.js';
+import { FACTORS_KEY, type UserFactors } from '../factors/factors.js';
+import { factorsDocument } from '../factors/factors-yaml.js';
 import { generatePassword, type PasswordHasher } from './passwords.js';
 import type { AppPassword } from '../tokens/app-password.js';
 import { APP_PASSWORDS_KEY } from '../tokens/app-password-parse.js';
@@ -56,6 +58,8 @@ export interface UsersFileEditor {
   addAppPassword(username: string, token: AppPassword): void;
   /** Removes the app password `id` from an existing user's list (the list goes when it empties). */
   removeAppPassword(username: string, id: string): void;
+  /** Replaces an existing user's `factors` (factors/factors.ts) with `factors`; undefined or none left removes the key. */
+  setFactors(username: string, factors: UserFactors | undefined): void;
 }
 
 /** The file has problems: as read (`stage: 'read'`, fix by hand) or after the edit (`'edit'`, nothing written). */
@@ -208,6 +212,7 @@ class DocumentEditor implements UsersFileEditor {
       name: user.name,
       disabled: user.disabled,
     });
+    if (user.factors) this.setFactors(user.username, user.factors);
   }
 
   update(username: string, changes: UserChanges): void {
@@ -253,6 +258,14 @@ class DocumentEditor implements UsersFileEditor {
     if (index < 0) throw new Error(`user '${username}' has no app password ${id}`);
     list.items.splice(index, 1);
     if (list.items.length === 0) entry.delete(APP_PASSWORDS_KEY);
+    this.changed = true;
+  }
+
+  setFactors(username: string, factors: UserFactors | undefined): void {
+    const entry = this.#entry(username);
+    const document = factorsDocument(factors);
+    if (document === undefined) entry.delete(FACTORS_KEY);
+    else entry.set(FACTORS_KEY, this.#doc.createNode(document));
     this.changed = true;
   }
 

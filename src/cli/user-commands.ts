@@ -1,5 +1,5 @@
 /**
- * `postern user add|passwd|disable|enable|remove|list`: edits the users file in place of a text editor.
+ * `postern user add|passwd|disable|enable|remove|list|reset-2fa`: edits the users file in place of a text editor.
  * Every change goes through editUsersFile (one lock, a fresh read, an edit that keeps comments and
  * order, an atomic write) and refuses to touch a file that has problems; the running server picks
  * the change up by itself.
@@ -9,11 +9,13 @@
 import { readFile } from 'node:fs/promises';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
+import { describeFactors } from '../factors/factors.js';
 import { parseUsersFile } from '../auth/users-file-parse.js';
 import { editUsersFile, type UsersFileEditor, UsersFileProblemsError } from '../auth/users-file-writer.js';
 import type { UserChange } from '../auth/user-change.js';
 import { CliError, type CliIO, readNewPassword, reportFailure } from './io.js';
 import { groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
+import { reset2faCommand } from './user-reset-2fa.js';
 import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, LIST_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
 
 /** What a command changed about a user, for whoever must act on it (ending sessions, device trusts). */
@@ -35,7 +37,7 @@ export interface UserCommandDeps {
 /** The default of users.min_password_length. */
 export const DEFAULT_MIN_PASSWORD_LENGTH = 12;
 
-const COMMANDS = 'add, passwd, disable, enable, remove or list';
+const COMMANDS = 'add, passwd, disable, enable, remove, list or reset-2fa';
 
 export async function userCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
   const [sub, ...rest] = args;
@@ -53,6 +55,8 @@ export async function userCommand(args: string[], io: CliIO, deps: UserCommandDe
         return await removeCommand(rest, io, deps);
       case 'list':
         return await listCommand(rest, io, deps);
+      case 'reset-2fa':
+        return await reset2faCommand(rest, io, deps.usersFile);
       case '--help':
       case '-h':
       case 'help':
@@ -298,13 +302,14 @@ function sortedUsers(users: Iterable<User>): User[] {
 
 function table(users: readonly User[]): string {
   const rows = [
-    ['USERNAME', 'ROLE', 'GROUPS', 'EMAIL', 'DISABLED'],
+    ['USERNAME', 'ROLE', 'GROUPS', 'EMAIL', 'DISABLED', 'FACTORS'],
     ...users.map((u) => [
       u.username,
       u.role,
       u.groups.length > 0 ? u.groups.join(',') : '-',
       u.email !== '' ? u.email : '-',
       u.disabled ? 'yes' : 'no',
+      describeFactors(u.factors).join(',') || '-',
     ]),
   ];
   const width = (s: string): number => [...s].length;

@@ -10,7 +10,8 @@ Commands:
   disable NAME   stop a user from signing in (ends their sessions); nothing else changes
   enable NAME    let a disabled user sign in again
   remove NAME    remove a user
-  list           show all users (never their password hashes)
+  list           show all users (never their password hashes) and their second factors
+  reset-2fa NAME remove a user's second factors (a lost authenticator app)
 
 Run 'postern user <command> --help' for a command's options.
 `;
@@ -70,7 +71,8 @@ Options:
 
 export const LIST_USAGE = `Usage: postern user list
 
-Show username, role, groups, email and whether the user is disabled.
+Show username, role, groups, email, whether the user is disabled, and their second factors
+(totp, passkeys:N, recovery:unused/all).
 
 Options:
   -h, --help   show this help

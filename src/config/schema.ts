@@ -35,6 +35,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'session.redis.sentinel_password',
   'oidc.providers.client_secret',
   'server.proxy_secret',
+  'secrets.encryption_key',
 ]);
 
 const MAPPING = 'must be a mapping';
@@ -337,6 +338,35 @@ const users = z
   )
   .prefault({});
 
+const secrets = z
+  .strictObject(
+    {
+      /**
+       * Key for the second-factor secrets kept in the users file (authenticator app secrets,
+       * AES-256-GCM), at least 32 characters. Every replica needs the same one; a factor sealed under
+       * another key is refused (logged) until `postern user reset-2fa`. Secret (`encryption_key_file`
+       * or `POSTERN_SECRETS_ENCRYPTION_KEY_FILE`). Default: generated once into `<data_dir>/encryption.key`.
+       */
+      encryption_key: text('must be a string of at least 32 characters', (v) => v.length >= 32).optional(),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
+const two_factor = z
+  .strictObject(
+    {
+      /** A user with a second factor is asked for it at every password sign-in. Default true. */
+      required_for_enrolled: z.boolean({ error: 'must be true or false' }).default(true),
+      /** A user without a factor who meets a `policy: two_factor` rule is walked through TOTP enrolment there, instead of being sent to /account. Default false. */
+      enrol_on_sign_in: z.boolean({ error: 'must be true or false' }).default(false),
+      /** The name authenticator apps show beside the account. Default `Postern`. */
+      issuer: text('must be a non-empty text without ":" or control characters', (v) => v.length > 0 && v.length <= 64 && !/[:\u0000-\u001f\u007f]/.test(v)).default('Postern'),
+    },
+    { error: MAPPING },
+  )
+  .prefault({});
+
 const HEADER_ERROR = 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)';
 
 /**
@@ -456,6 +486,8 @@ const login = z
       device_rate_limit: rateLimit(DEFAULT_DEVICE_SPEC).refine((windows) => windows.length > 0, {
         error: 'must have at least one window, such as "5/minute;20/hour" (to turn device trust off, set login.device_ttl to 0)',
       }),
+      /** "Sign in with a passkey" started per client address (each keeps a challenge in the session store for 15 minutes). Default `30/minute;300/hour`. */
+      passkey_rate_limit: rateLimit('30/minute;300/hour'),
     },
     { error: MAPPING },
   )
@@ -566,6 +598,11 @@ const oidcProvider = z.strictObject(
       .default(''),
     /** Lifetime of a session opened through this provider. Default: `session.ttl`. */
     session_ttl: duration('5m', '720h').optional(),
+    /**
+     * Every sign-in through this provider counts as two factors (it enforces its own). Default false:
+     * only when its ID token's `amr` says so (`mfa`, or a factor such as `otp` or `hwk` beside another).
+     */
+    two_factor: z.boolean({ error: 'must be true or false' }).default(false),
   },
   { error: MAPPING },
 ).transform((provider) => ({
@@ -623,6 +660,10 @@ const SECTIONS = {
   login,
   /** The admin page (see Administration in the README). */
   admin,
+  /** Keys for what Postern keeps encrypted (second-factor secrets). */
+  secrets,
+  /** When a second factor is asked for (see "Account and second factor" in the README). */
+  two_factor,
   /** Prometheus metrics on a separate listener (see Monitoring in the README). Off unless `metrics.port` is set. */
   metrics,
   /** App passwords and other credentials for clients that are not browsers (see the README's "Apps and devices"). */

@@ -37,7 +37,7 @@ export interface ForbiddenDeps extends SessionIdDeps {
   readonly access: CompiledAccess;
   readonly cookieName: string;
   readonly redirectPolicy: RedirectPolicy;
-  readonly urls: { readonly login: string; readonly home: string; readonly forbidden: string };
+  readonly urls: { readonly login: string; readonly home: string; readonly forbidden: string; readonly secondFactor: string };
   /** Extra origins a form may be redirected to (OIDC end-session endpoints), as for the home page. */
   readonly moreFormTargets: () => readonly string[];
   /** Ends the session exactly as `/logout` does, then redirects to `rd` (validated there). */
@@ -110,8 +110,9 @@ export function createForbiddenHandlers(deps: ForbiddenDeps) {
       const identity = await identityFromSessionId(sessionId, deps);
       const decision = decideFor(matchTarget(target, ctx.state.facts.clientIp, deps.access), identity);
       const rd = validateRedirect(original.url, deps.redirectPolicy);
-      if (decision.kind === 'login') {
-        ctx.redirect(rd ? `${deps.urls.login}?rd=${encodeURIComponent(rd)}` : deps.urls.login);
+      if (decision.kind === 'login' || decision.kind === 'step-up') {
+        const to = decision.kind === 'login' ? deps.urls.login : deps.urls.secondFactor;
+        ctx.redirect(rd ? `${to}?rd=${encodeURIComponent(rd)}` : to);
         return;
       }
       if (decision.kind === 'allow') {

@@ -11,6 +11,7 @@ import { sessionOrigin } from '../http/session-origin.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
+import { formField } from '../http/form-field.js';
 import { readCredentials } from '../http/login-form.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
@@ -37,14 +38,19 @@ export interface LoginDeps extends SubjectDeps {
   readonly rehasher?: Rehasher;
   /** Sign-ins and throttle refusals are counted here (metrics.port); nothing when not given. */
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
+  /** "Sign in with a passkey" (handlers/passkey-login.ts): where its form gets its options and posts, when shown. */
+  readonly passkey?: () => LoginPageModel['passkey'];
+  /** The second step (handlers/two-factor.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
+  readonly secondStep?: {
+    readonly url: string;
+    needed(user: User): boolean;
+    begin(ctx: Context, user: User, remember: boolean): Promise<void>;
+  };
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
 
-function field(body: unknown, name: string): string | undefined {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
+const field = formField;
 
 /** "in 3 minutes", "in 40 seconds": when to try again, in the user's terms. */
 export function retryInWords(seconds: number): string {
@@ -77,13 +83,14 @@ export function createLoginHandlers(deps: LoginDeps) {
       showRememberMe: deps.rememberMe > 0,
       action: deps.urls.login,
       sso: deps.sso?.(opts.rd),
+      passkey: deps.passkey?.(),
     });
   }
 
   async function signIn(ctx: Context, user: User, rememberMe: boolean): Promise<void> {
     const now = deps.now();
     const lifetime = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : deps.ttl;
-    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user), ...sessionOrigin(ctx) };
+    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user), amr: ['pwd'], ...sessionOrigin(ctx) };
     await startSession(ctx, data, rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session');
   }
 
@@ -93,6 +100,9 @@ export function createLoginHandlers(deps: LoginDeps) {
   }
 
   return {
+    /** The sign-in page with a message (the passkey sign-in's refusals show it too). */
+    render,
+
     async show(ctx: Context): Promise<void> {
       const rd = validateRedirect(typeof ctx.query.rd === 'string' ? ctx.query.rd : undefined, deps.redirectPolicy);
       if (currentIdentity(ctx, deps)) {
@@ -177,6 +187,14 @@ export function createLoginHandlers(deps: LoginDeps) {
       await admission.succeeded(ctx, clientIp, user, deviceId);
       // Not awaited: the sign-in never waits for, or fails with, the users-file rewrite (it logs its own outcome).
       if (deps.rehasher && deps.hasher.needsRehash(user.password)) void deps.rehasher.rehash(user.username, password, user.password);
+      // Not signed in yet: the session only holds the pending step, and verify still answers as for anyone.
+      if (deps.secondStep?.needed(user)) {
+        await deps.secondStep.begin(ctx, user, field(body, 'remember_me') !== undefined);
+        deps.logger.info({ event: 'login.second_step', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'password accepted; asking for the second factor');
+        ctx.status = 303;
+        ctx.redirect(rd ? `${deps.secondStep.url}?rd=${encodeURIComponent(rd)}` : deps.secondStep.url);
+        return;
+      }
       await signIn(ctx, user, field(body, 'remember_me') !== undefined);
       metrics.signIn('password', 'success');
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');

@@ -1,3 +1,4 @@
+import { providerMethods } from '../factors/session-methods.js';
 import type { Context } from 'koa';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { OIDC_VIA_PREFIX } from '../auth/identity.js';
@@ -88,9 +89,10 @@ export function createSsoHandlers(deps: SsoDeps) {
   }
 
   /** Replaces the session with the signed-in one, under a fresh id (as handlers/login.ts does). */
-  async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, now: number): Promise<void> {
+  async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, amrClaim: unknown, now: number): Promise<void> {
     const keep = livePendingLogins(pendingLogins(ctx), now);
-    const base = { created: now, expires: now + p.settings.session_ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken };
+    const amr = providerMethods(p.settings.two_factor, amrClaim);
+    const base = { created: now, expires: now + p.settings.session_ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken, amr };
     const data: SessionData =
       account.kind === 'local'
         ? { ...base, user: account.user.username, via: 'local', pwv: deps.rules.passwordFingerprint(account.user) }
@@ -204,7 +206,7 @@ export function createSsoHandlers(deps: SsoDeps) {
         admit(p.settings, identity);
         const account = chooseAccount(p.settings, identity, deps.users);
         if (account.kind === 'provider') await bindUsername(p, identity, now);
-        await signIn(ctx, p, identity, account, result.idToken, now);
+        await signIn(ctx, p, identity, account, result.idToken, result.claims.amr, now);
         const user = account.kind === 'local' ? account.user.username : identity.user;
         metrics.signIn('oidc', 'success');
         logger.info({ event: 'oidc.login.success', provider: p.id, user, sub: identity.sub, linked: account.kind === 'local', client }, 'signed in through OIDC');

@@ -26,6 +26,8 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly resolveClientIp: ClientIpResolver;
   /** `<public_url>/login`, absolute. */
   readonly loginUrl: string;
+  /** `<public_url>/login/2fa`, absolute: where a one-factor session meeting a `two_factor` rule is sent. */
+  readonly secondFactorUrl: string;
   readonly logger: Logger;
   /** The forbidden page for a browser (Traefik and Caddy show verify's 403 body); rendered only on that branch. */
   readonly forbiddenPage?: (view: RefusalView) => { headers: string[]; body: Buffer };
@@ -186,6 +188,8 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const as = viaCredential ? ANSWERED[viaCredential.auth] : identity ? ANSWERED.session : ANSWERED.none;
 
     if (decision.kind === 'allow') return allow(as.allow, decision.anonymous ? undefined : identity, viaCredential?.auth);
+    // An app password or a Basic pair is one factor and cannot present a second: refused, not redirected.
+    if (decision.kind === 'step-up' && viaCredential) decision = { kind: 'forbid', rule: decision.rule, reason: 'the rule asks for a second factor, which a credential cannot give' };
     if (decision.kind === 'forbid' && viaCredential) {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, auth: viaCredential.auth, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       return reply(res, as.forbid, 403, EMPTY);
@@ -200,10 +204,19 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
       return reply(res, as.forbid, 403, EMPTY);
     }
 
-    const location = signInLocation(deps.loginUrl, original);
+    // Not signed in, or (step-up) signed in with one factor where the rule asks for two: said the same way.
+    const stepUp = decision.kind === 'step-up';
+    if (stepUp) deps.logger.info({ event: 'verify.step_up', user: identity?.user, client: clientIp, host: original.host, method: original.method }, 'second factor required');
+    const location = signInLocation(stepUp ? deps.secondFactorUrl : deps.loginUrl, original);
     if (isApiClient(headers)) {
       if (flavour === 'nginx') return reply(res, as.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
-      const body = Buffer.from(JSON.stringify({ error: 'unauthenticated', message: 'Sign in first.', login_url: location }));
+      const body = Buffer.from(
+        JSON.stringify(
+          stepUp
+            ? { error: 'second_factor_required', message: 'Confirm with a second factor first.', login_url: location }
+            : { error: 'unauthenticated', message: 'Sign in first.', login_url: location },
+        ),
+      );
       return reply(res, as.unauthorized, 401, [...JSON_401, 'Content-Length', String(body.length)], body);
     }
     const redirect = [...EMPTY, 'Location', location];

@@ -8,7 +8,7 @@ import { STYLE_HASH } from '../views/layout.js';
  * home page's sign-out form may end at an OIDC provider's end-session endpoint, known once discovered).
  */
 export function pageSecurityHeaders(protectedDomain: string, allowHttp: boolean, moreFormTargets?: () => readonly string[]) {
-  const policy = contentSecurityPolicy(protectedDomain, allowHttp);
+  const policy = contentSecurityPolicy(protectedDomain, allowHttp, true);
   const csp = policy([]);
   return async function securityHeaders(ctx: Context, next: Next): Promise<void> {
     const more = moreFormTargets?.() ?? [];
@@ -18,18 +18,23 @@ export function pageSecurityHeaders(protectedDomain: string, allowHttp: boolean,
   };
 }
 
-/** The same headers as a flat list, for a page written outside Koa's response handling (verify's 403 page). */
+/**
+ * The same headers as a flat list, for a page written outside Koa's response handling (verify's 403
+ * page). That page is served on the protected host's origin, where `'self'` is the app: no scripts.
+ */
 export function pageSecurityHeaderList(protectedDomain: string, allowHttp: boolean, moreFormTargets: readonly string[] = []): string[] {
-  return headerList(contentSecurityPolicy(protectedDomain, allowHttp)(moreFormTargets));
+  return headerList(contentSecurityPolicy(protectedDomain, allowHttp, false)(moreFormTargets));
 }
 
-function contentSecurityPolicy(protectedDomain: string, allowHttp: boolean): (more: readonly string[]) => string {
+/** `scripts`: the portal's pages may load Postern's own script file (views/passkey-script.ts, the passkey ceremony) and let it fetch its options; nothing inline. */
+function contentSecurityPolicy(protectedDomain: string, allowHttp: boolean, scripts: boolean): (more: readonly string[]) => string {
   const targets = [`https://${protectedDomain}`, `https://*.${protectedDomain}`];
   if (allowHttp) targets.push(`http://${protectedDomain}`, `http://*.${protectedDomain}`);
   return (more) =>
     [
       "default-src 'none'",
       `style-src ${STYLE_HASH}`,
+      ...(scripts ? ["script-src 'self'", "connect-src 'self'"] : []),
       `form-action ${[...more, "'self'", ...targets].join(' ')}`,
       "frame-ancestors 'none'",
       "base-uri 'none'",

@@ -1,10 +1,12 @@
 /**
  * The one place that touches koa-session's `ctx.session`. koa-session keeps whatever fields it is
- * given; these functions give it only a SessionData (store/session-store.ts) and the list of
- * sign-ins in flight (oidc/pending.ts), and read both back through their parsers, so a stored
+ * given; these functions give it only a SessionData (store/session-store.ts), the list of
+ * sign-ins in flight (oidc/pending.ts) and a passkey ceremony in flight (factors/passkey-ceremony.ts),
+ * and read them back through their parsers, so a stored
  * value of the wrong shape is a signed-out visitor, never an exception.
  */
 import type { Context } from 'koa';
+import { CEREMONY_KEY, parseCeremony, type Ceremony } from '../factors/passkey-ceremony.js';
 import { parsePendingLogins, PENDING_KEY, type PendingLogin } from '../oidc/pending.js';
 import type { SessionData } from '../store/session-store.js';
 import { sessionForKoa } from './session.js';
@@ -98,4 +100,38 @@ export function setPendingLogins(ctx: Context, list: readonly PendingLogin[], ho
   if (list.length > 0) record[PENDING_KEY] = list;
   else delete record[PENDING_KEY];
   Object.assign(record, holder);
+}
+
+/**
+ * Keeps the passkey ceremony this browser was just given (replacing any other), with `holder`: the
+ * fields that make a visitor who is not signed in an anonymous holder (oidc/pending.ts holderFields).
+ */
+export function setPasskeyCeremony(ctx: Context, ceremony: Ceremony, holder: Partial<SessionData> = {}): void {
+  const record = session(ctx);
+  record[CEREMONY_KEY] = ceremony;
+  Object.assign(record, holder);
+}
+
+/** Removes the passkey ceremony from the session and returns it (undefined when none was kept): each is answered once. */
+export function takePasskeyCeremony(ctx: Context): Ceremony | undefined {
+  const ceremony = parseCeremony(sessionField(ctx, CEREMONY_KEY));
+  setSessionField(ctx, CEREMONY_KEY, undefined);
+  return ceremony;
+}
+
+/**
+ * A field of this request's session that its own module parses (factors/second-step.ts): the raw
+ * value, or undefined when there is no session. The caller's parser decides what it is.
+ */
+export function sessionField(ctx: Context, key: string): unknown {
+  const current: KoaSession | null = ctx.session;
+  return current && !current.isNew ? current[key] : undefined;
+}
+
+/** Sets (or with undefined removes) a field of a session that exists; a visitor without one is left alone. */
+export function setSessionField(ctx: Context, key: string, value: unknown): void {
+  const current: KoaSession | null = ctx.session;
+  if (!current || current.isNew) return;
+  if (value === undefined) delete current[key];
+  else current[key] = value;
 }

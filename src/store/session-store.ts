@@ -22,6 +22,12 @@ export interface SessionData {
   readonly adm?: string;
   /** 1 when "keep me signed in" was ticked: the cookie lasts until `expires`, also when it is written again. */
   readonly rem?: 1;
+  /**
+   * How the person proved who they are, RFC 8176 style (factors/session-methods.ts): `pwd`, `otp`,
+   * `hwk`, `recovery`, `oidc`, and `mfa` when a provider or a verified passkey vouched for two
+   * factors at once. Absent in sessions opened before second factors existed: one factor.
+   */
+  readonly amr?: readonly string[];
   /** Client address and shortened user agent at sign-in (http/session-origin.ts), for `postern sessions list`. */
   readonly ip?: string;
   readonly ua?: string;
@@ -45,6 +51,7 @@ export function parseSessionData(value: unknown): SessionData | undefined {
   const v = value as Record<string, unknown>;
   if (typeof v.user !== 'string' || typeof v.via !== 'string' || !isFiniteNumber(v.created) || !isFiniteNumber(v.expires) || !isFiniteNumber(v.seen)) return undefined;
   if (v.pwv !== undefined && typeof v.pwv !== 'string') return undefined;
+  if (v.amr !== undefined && !(Array.isArray(v.amr) && v.amr.every((m) => typeof m === 'string'))) return undefined;
   return v as SessionData;
 }
 
@@ -90,10 +97,17 @@ export function sessionHandle(id: string): string {
   return createHash('sha256').update('postern session handle\0').update(id).digest('hex');
 }
 
-/** How a session was opened, in the CLI's words: `password`, or `oidc:<provider>` (also for a local user linked by email). */
+/** Second steps a session may record (SessionData.amr), in the order they are named. */
+const SECOND_STEPS = ['otp', 'hwk', 'recovery', 'mfa'];
+
+/**
+ * How a session was opened, in the CLI's words: `password`, or `oidc:<provider>` (also for a local
+ * user linked by email), then each second step it recorded: `password+otp`, `oidc:corp+mfa`.
+ */
 export function sessionMethod(data: SessionData): string {
-  if (typeof data.idp === 'string') return `oidc:${data.idp}`;
-  return data.via === 'local' ? 'password' : data.via;
+  const first = typeof data.idp === 'string' ? `oidc:${data.idp}` : data.via === 'local' ? 'password' : data.via;
+  const more = SECOND_STEPS.filter((m) => data.amr?.includes(m));
+  return [first, ...more].join('+');
 }
 
 /** The backend could not answer: verify must fail closed with 503, never allow. */

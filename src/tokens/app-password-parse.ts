@@ -13,6 +13,7 @@
  * Every problem names its key path; a hash is never quoted back.
  */
 import { hasControlChars } from '../auth/username.js';
+import { parseIsoTime } from '../util/iso-time.js';
 import { type AppPassword, isSecretHash, isTokenId } from './app-password.js';
 
 export const APP_PASSWORDS_KEY = 'app_passwords';
@@ -52,8 +53,8 @@ function parseEntry(value: unknown, at: string, problems: string[]): AppPassword
   if (typeof name !== 'string' || name === '' || hasControlChars(name)) problems.push(`${at}.name must be a non-empty string without control characters`);
   const hash = entry.get('hash');
   if (typeof hash !== 'string' || !isSecretHash(hash)) problems.push(`${at}.hash must be the 64 hex digits 'postern token create' wrote`);
-  const created = time(entry.get('created'), `${at}.created`, problems, true);
-  const expires = time(entry.get('expires'), `${at}.expires`, problems, false);
+  const created = parseIsoTime(entry.get('created'), `${at}.created`, problems, true);
+  const expires = parseIsoTime(entry.get('expires'), `${at}.expires`, problems, false);
 
   let hosts: string[] | undefined;
   const rawHosts = entry.get('hosts');
@@ -81,17 +82,4 @@ function parseEntry(value: unknown, at: string, problems: string[]): AppPassword
     ...(hosts === undefined ? {} : { hosts: Object.freeze(hosts) }),
   };
   return Object.freeze(token);
-}
-
-function time(v: unknown, at: string, problems: string[], required: boolean): number | undefined {
-  if (v === undefined || v === null) {
-    if (required) problems.push(`${at} is missing`);
-    return undefined;
-  }
-  const ms = typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? Date.parse(v) : Number.NaN;
-  if (Number.isNaN(ms)) {
-    problems.push(`${at} must be a date and time such as "2026-12-02T03:00:00Z"`);
-    return undefined;
-  }
-  return ms;
 }

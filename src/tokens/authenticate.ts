@@ -15,6 +15,7 @@
  * A success is then remembered by the text it was read from for a moment (verified-cache.ts: ≤ 500 ms,
  * dropped on every users-file reload), so a client repeating it skips the hash and the lookups.
  */
+import { hasSecondFactor } from '../factors/factors.js';
 import { createHmac } from 'node:crypto';
 import { localIdentity, type Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
@@ -86,7 +87,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     const user = account.users.find(c.username);
     const now = deps.now();
     const hit = remembered.get(key);
-    if (hit && hit.until > now && user && !user.disabled && user.username === hit.username && account.passwordFingerprint(user) === hit.fingerprint) {
+    if (hit && hit.until > now && user && !user.disabled && !hasSecondFactor(user.factors) && user.username === hit.username && account.passwordFingerprint(user) === hit.fingerprint) {
       return { kind: 'authenticated', identity: localIdentity(user), auth: 'basic' };
     }
     if (hit) remembered.delete(key);
@@ -100,6 +101,8 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
       ok = false; // a password over the length limit, or the hasher saturated: no credential this time
     }
     if (!ok || !user) return INVALID;
+    // A password alone is one factor, and Basic cannot ask for a second: a user who has one uses an app password.
+    if (hasSecondFactor(user.factors)) return INVALID;
     await deps.throttle.recordSuccess(ip, user.username);
     if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
     remembered.set(key, { username: user.username, fingerprint: account.passwordFingerprint(user), until: now + account.cacheTtlMs });

@@ -14,6 +14,9 @@ input[type=text],input[type=password],select{width:100%;padding:.65rem .75rem;fo
 input:focus,button:focus{outline:3px solid var(--accent);outline-offset:1px}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400;margin:1rem 0}
 button{width:100%;margin-top:1rem;padding:.7rem;font-size:1rem;font-weight:600;border:0;border-radius:8px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
+button.secondary{background:transparent;color:var(--accent);border:2px solid var(--accent)}
+[data-passkey-status]{margin:.5rem 0 0}[data-passkey-status]:empty{display:none}
+summary{cursor:pointer;color:var(--accent);margin-top:.25rem}
 .error{background:var(--error-bg);color:var(--error-fg);border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
 .sso a,.sso strong{display:block;text-align:center;padding:.7rem;margin:.75rem 0 0;border:2px solid var(--accent);border-radius:8px;color:var(--accent);font-weight:600;text-decoration:none}
 .sso strong{opacity:.6;border-style:dashed}
@@ -49,9 +52,10 @@ export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).dig
 
 /**
  * `wide`: a page of several sections (the account page) instead of one small form; `tables`: wider
- * still, for a page of tables (the admin page).
+ * still, for a page of tables (the admin page). `scripts`: the pages that run a passkey ceremony load
+ * views/passkey-script.ts (the only script).
  */
-export function layout(title: string, body: SafeHtml, opts: { readonly wide?: boolean; readonly tables?: boolean } = {}): string {
+export function layout(title: string, body: SafeHtml, opts: { readonly wide?: boolean; readonly tables?: boolean; readonly scripts?: readonly string[] } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -60,7 +64,8 @@ export function layout(title: string, body: SafeHtml, opts: { readonly wide?: bo
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
 <style>${raw(STYLESHEET)}</style>
-</head>
+${(opts.scripts ?? []).map((src) => html`<script src="${src}" defer></script>
+`)}</head>
 <body>
 <main${opts.tables ? raw(' class="tables"') : opts.wide ? raw(' class="wide"') : ''}>
 ${body}

@@ -1,5 +1,6 @@
 import { html } from './html.js';
 import { layout } from './layout.js';
+import { PASSKEY_SCRIPTS, passkeyForm } from './passkey-form.js';
 
 export interface LoginPageModel {
   /** Host of the validated destination, shown as "Sign in to continue to …". */
@@ -18,6 +19,8 @@ export interface LoginPageModel {
     /** False when `oidc.password_login` is off: no username/password form. */
     passwordForm: boolean;
   };
+  /** "Sign in with a passkey" (shown once some user has one): its options URL and where its form posts. */
+  passkey?: { optionsUrl: string; action: string };
 }
 
 export interface SsoButton {
@@ -48,7 +51,8 @@ export function loginPage(m: LoginPageModel): string {
     html`<h1>Sign in</h1>
 <p>${lead}</p>
 ${m.error ? html`<div class="error" role="alert">${m.error}</div>` : ''}
-${m.sso ? ssoButtons(m.sso.buttons) : ''}${passwordForm ? passwordFormHtml(m) : ''}`,
+${m.sso ? ssoButtons(m.sso.buttons) : ''}${passwordForm ? passwordFormHtml(m) : ''}${m.passkey ? passkeySignIn(m, m.passkey) : ''}`,
+    { scripts: m.passkey ? PASSKEY_SCRIPTS : [] },
   );
 }
 
@@ -64,4 +68,8 @@ ${m.rd ? html`<input type="hidden" name="rd" value="${m.rd}">` : ''}
 ${m.showRememberMe ? html`<label class="check"><input type="checkbox" name="remember_me" value="1"> Keep me signed in on this device</label>` : ''}
 <button type="submit">Sign in</button>
 </form>`;
+}
+
+function passkeySignIn(m: LoginPageModel, passkey: NonNullable<LoginPageModel['passkey']>) {
+  return passkeyForm({ mode: 'get', optionsUrl: passkey.optionsUrl, action: passkey.action, csrf: m.csrf, hidden: { rd: m.rd }, button: 'Sign in with a passkey' });
 }

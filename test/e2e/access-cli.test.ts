@@ -60,10 +60,23 @@ describe('postern access explain', () => {
 
   it('decides as a user from the users file, with a method and an address', async () => {
     const post = await postern(['access', 'explain', 'https://nvr.example.com/settings', '--user', 'victor', '--method', 'post']);
-    expect(post.stdout).toContain('as:       victor (role viewer, groups family), from 203.0.113.1\n');
+    expect(post.stdout).toContain('as:       victor (role viewer, groups family), one factor, from 203.0.113.1\n');
     expect(post.stdout).toMatch(/^decision: forbidden \(403\)/m);
     const home = await postern(['access', 'explain', 'https://app.example.com/', '--ip', '192.168.1.20']);
     expect(home.stdout).toContain('policy=bypass');
+  });
+
+  it('says a two_factor rule asks a one-factor session for a second factor, and lets a two-factor one through (--two-factor)', async () => {
+    const file = join(dir, 'two-factor.yml');
+    writeFileSync(file, `${readExample('nginx/postern.yml').replace('hosts: [nvr.example.com]\n      subjects: ["role:admin", "role:viewer"]\n      policy: authenticated', 'hosts: [nvr.example.com]\n      subjects: ["role:admin", "role:viewer"]\n      policy: two_factor')}`);
+    const explain = async (...extra: string[]) =>
+      (await run(process.execPath, [CLI, '--config', file, 'access', 'explain', 'https://nvr.example.com/live', '--user', 'victor', ...extra], { env: { PATH: process.env.PATH } })).stdout;
+    const one = await explain();
+    expect(one).toContain('policy=two_factor');
+    expect(one).toContain('decision: second factor required (sent to /login/2fa)\n');
+    const two = await explain('--two-factor');
+    expect(two).toContain('as:       victor (role viewer, groups family), two factors, from 203.0.113.1\n');
+    expect(two).toContain('decision: allow\n');
   });
 
   it('exits 2 with the usage for a URL that is not absolute', async () => {

@@ -174,10 +174,10 @@ describe('user management against the users file of a running server', () => {
     },
     { cmd: 'user add frank --generate --colour red', stderr: /^postern user add: .*'--colour'.*; see 'postern user add --help'\n$/ },
     { cmd: 'user passwd', stderr: "postern user passwd: missing NAME; see 'postern user passwd --help'\n" },
-    { cmd: 'user', stderr: "postern user: missing command (add, passwd, disable, enable, remove or list); see 'postern user --help'\n" },
+    { cmd: 'user', stderr: "postern user: missing command (add, passwd, disable, enable, remove, list or reset-2fa); see 'postern user --help'\n" },
     {
       cmd: 'user rename bob',
-      stderr: "postern user: unknown command 'rename'; expected add, passwd, disable, enable, remove or list; see 'postern user --help'\n",
+      stderr: "postern user: unknown command 'rename'; expected add, passwd, disable, enable, remove, list or reset-2fa; see 'postern user --help'\n",
     },
     { cmd: 'user disable', stderr: "postern user disable: missing NAME; see 'postern user disable --help'\n" },
     { cmd: 'user enable nobody', stderr: /^postern user enable: user 'nobody' not found in .*users\.yml; see 'postern user list'\n$/ },
@@ -225,9 +225,9 @@ describe('user management against the users file of a running server', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     const rows = result.stdout.trimEnd().split('\n').map((r) => r.split(/\s{2,}/));
-    expect(rows[0]).toEqual(['USERNAME', 'ROLE', 'GROUPS', 'EMAIL', 'DISABLED']);
-    expect(rows).toContainEqual(['admin', 'admin', 'admins', '-', 'no']);
-    expect(rows).toContainEqual(['henry', 'editor', 'family,photos', 'henry@example.com', 'no']);
+    expect(rows[0]).toEqual(['USERNAME', 'ROLE', 'GROUPS', 'EMAIL', 'DISABLED', 'FACTORS']);
+    expect(rows).toContainEqual(['admin', 'admin', 'admins', '-', 'no', '-']);
+    expect(rows).toContainEqual(['henry', 'editor', 'family,photos', 'henry@example.com', 'no', '-']);
     const names = rows.slice(1).map((r) => r[0]);
     expect(names).toEqual([...names].sort());
     expect(result.stdout).not.toContain('$argon2');

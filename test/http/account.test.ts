@@ -64,8 +64,8 @@ describe('GET /account', () => {
     expect(reply.body).toMatch(/<dt>Since<\/dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/dd>/);
     expect(reply.body).toContain('<strong>Chrome 131 on Linux</strong> <span class="tag">this device</span>');
     expect(reply.body).toContain('No app passwords.');
-    // The second-factor list is the lead's to fill: with none, one sentence and nothing else.
-    expect(reply.body).toContain('<h2 id="second-factors">Second factors</h2>\n<p>No second factor yet.</p>');
+    // The second-factor list (handlers/two-factor-routes.ts accountLinks): with none, the way to add one.
+    expect(reply.body).toContain('<h2 id="second-factors">Second factors</h2>\n<ul class="items">\n<li><a href="http://auth.example.com/account/2fa/totp">Add an authenticator app</a></li>');
   });
 
   it('is linked from the home page', async () => {

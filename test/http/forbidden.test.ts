@@ -51,6 +51,8 @@ describe("verify's 403 for a browser (Traefik and Caddy show its body)", () => {
     const reply = await askVerify(postern, vera, 'traefik', 'http://nvr.example.com/settings', { method: 'POST' });
     expect(reply.status).toBe(403);
     expectPageHeaders(reply);
+    // Served on the protected host's origin, where 'self' is the app: this page allows no script at all.
+    expect(reply.header('content-security-policy')).not.toContain('script-src');
     expect(reply.header('content-length')).toBe(String(Buffer.byteLength(reply.body)));
     expect(reply.body).toContain('You are signed in as <strong>Vera Viewer</strong> (vera), role <strong>viewer</strong>.');
     expect(reply.body).toContain('you may look at <strong>nvr.example.com</strong>, but not change anything there (a POST request was refused)');

@@ -80,7 +80,9 @@ describe('GET /login', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
     expect(csp).not.toContain('unsafe-inline');
-    expect(csp).not.toContain('script-src');
+    // Scripts only from Postern's own origin (the passkey ceremony's one file), never inline.
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
     expect(reply.header('referrer-policy')).toBe('no-referrer');
     expect(reply.header('x-frame-options')).toBe('DENY');
     expect(reply.header('cache-control')).toBe('no-store');

@@ -10,6 +10,7 @@ import { createLoginThrottle } from '../../src/auth/login-throttle.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwords.js';
 import { UsersFile, writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import type { User } from '../../src/auth/user.js';
+import type { UserFactors } from '../../src/factors/factors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createClientIpResolver } from '../../src/http/client-ip.js';
 import { compileTrustedProxies } from '../../src/http/trusted-proxies.js';
@@ -28,6 +29,8 @@ export interface TestUser {
   email?: string;
   name?: string;
   disabled?: boolean;
+  /** Second factors as the users file keeps them (test/support/factors.ts makes them). */
+  factors?: UserFactors;
 }
 
 export interface AppFixture {
@@ -53,6 +56,7 @@ export async function buildUsers(users: Record<string, TestUser>): Promise<User[
       email: u.email ?? '',
       name: u.name ?? '',
       disabled: u.disabled ?? false,
+      ...(u.factors ? { factors: u.factors } : {}),
     })),
   );
 }

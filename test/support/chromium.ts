@@ -40,6 +40,8 @@ export async function tabTo(page: Page, want: string, property: 'id' | 'textCont
 
 /** The sign-in form, by keyboard (the username field has autofocus); waits for `landing`. */
 export async function signInByKeyboard(page: Page, username: string, password: string, landing: string | RegExp): Promise<void> {
+  // Autofocus may land a moment after the load event on a busy machine: keys typed before it are lost ('bob' became 'ob').
+  await page.waitForFunction("document.activeElement?.id === 'username'");
   await page.keyboard.type(username);
   await page.keyboard.press('Tab');
   await page.keyboard.type(password);
@@ -50,15 +52,15 @@ export async function signInByKeyboard(page: Page, username: string, password: s
 export const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
 /**
- * For the tests of one file: the real app (startApp) as auth.example.com, and a Chromium that reaches
- * nothing else; both closed after the file's tests. Read `app` and `browser` inside the tests.
+ * For the tests of one file: the real app (startApp) as `host` (auth.example.com), and a Chromium
+ * that reaches nothing else; both closed after the file's tests. Read `app` and `browser` inside the tests.
  */
-export function appInChromium(config: Record<string, unknown>, users: Record<string, TestUser>): { readonly app: AppFixture; readonly browser: Browser } {
+export function appInChromium(config: Record<string, unknown>, users: Record<string, TestUser>, host = 'auth.example.com'): { readonly app: AppFixture; readonly browser: Browser } {
   let app: AppFixture | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
     app = await startApp(config, users);
-    browser = await launchChromium(`MAP auth.example.com 127.0.0.1:${app.port}`);
+    browser = await launchChromium(`MAP ${host} 127.0.0.1:${app.port}`);
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {

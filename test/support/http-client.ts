@@ -89,6 +89,14 @@ export class TestClient {
   }
 }
 
+/** A test browser whose requests say (to a trusted proxy's eye) that they come from `ip`, via X-Forwarded-For. */
+export function clientFrom(port: number, ip: string): TestClient {
+  const client = new TestClient(port);
+  const request = client.request.bind(client);
+  client.request = (url, opts = {}) => request(url, { ...opts, headers: { 'x-forwarded-for': ip, ...(opts.headers ?? {}) } });
+  return client;
+}
+
 /** The path and query exactly as written in `url` (WHATWG URL parsing would resolve `..` and `%2e%2e` before sending). */
 function rawRequestTarget(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);

@@ -21,17 +21,24 @@ export interface Stack {
 const FAST_HASH_ENV = { POSTERN_USERS_ARGON2_MEMORY_COST: '8192', POSTERN_USERS_ARGON2_TIME_COST: '1' };
 
 /**
- * Redis, the demo app and the built Postern, started from an example's postern.yml with only its
- * addresses substituted. The proxy is started by the caller on `ports.proxy`.
+ * Redis, the demo app and the built Postern, started from an example's postern.yml (or a test's
+ * edit of one) with only its addresses substituted. The proxy is started by the caller on `ports.proxy`.
  */
-export async function startStack(examplePosternYml: string, users: Record<string, TestUser>, env: NodeJS.ProcessEnv = {}, issuer?: string): Promise<Stack> {
+export async function startStack(
+  examplePosternYml: string | { readonly text: string },
+  users: Record<string, TestUser>,
+  env: NodeJS.ProcessEnv = {},
+  issuer?: string,
+): Promise<Stack> {
   const redis = await startRedis();
   const app = await startUpstream();
   const ports: ExamplePorts = { postern: await freePort(), app: app.port, proxy: await freePort(), redis: redis.port, ...(issuer ? { issuer } : {}) };
   const dir = mkdtempSync(join(tmpdir(), 'postern-stack-'));
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   await writeUsersFileAtomic(join(dir, 'data', 'users.yml'), await buildUsers(users));
-  const postern = await startPostern(substitute(readExample(examplePosternYml), ports), { dir, port: ports.postern, env: { ...FAST_HASH_ENV, ...env } });
+  // `{ text }`: an example's postern.yml changed by the test (read with readExample, edited in memory).
+  const yml = typeof examplePosternYml === 'string' ? readExample(examplePosternYml) : examplePosternYml.text;
+  const postern = await startPostern(substitute(yml, ports), { dir, port: ports.postern, env: { ...FAST_HASH_ENV, ...env } });
   return {
     ports,
     redis,

@@ -228,3 +228,40 @@ describe('matchTarget and decideFor (verify matches once, then decides per subje
     }
   });
 });
+
+describe('policy two_factor: signed in with a second factor', () => {
+  const access = compiled({
+    default_policy: 'authenticated',
+    rules: [
+      { hosts: ['nvr.example.com'], subjects: ['role:admin', 'role:viewer'], policy: 'two_factor' }, // 0
+      { hosts: ['files.example.com'], policy: 'two_factor' }, // 1
+    ],
+  });
+  const twoFactor = (s: Subject): Subject => ({ ...s, twoFactor: true });
+  const stepUp = (rule: number | 'default'): Decision => ({ kind: 'step-up', rule });
+
+  it.each<[string, string, string, Subject | undefined, Decision]>([
+    ['nobody signed in is sent to sign in first', 'nvr.example.com/live', 'GET', undefined, login(0)],
+    ['an admin signed in with one factor is asked for a second', 'nvr.example.com/live', 'GET', admin, stepUp(0)],
+    ['an admin signed in with two factors is allowed', 'nvr.example.com/live', 'GET', twoFactor(admin), allowUser(0)],
+    ['someone outside the subjects is forbidden, not asked for a factor', 'nvr.example.com/live', 'GET', user, forbid(0, FORBID_REASONS.notInSubjects)],
+    ['outside the subjects with two factors: still forbidden', 'nvr.example.com/live', 'GET', twoFactor(user), forbid(0, FORBID_REASONS.notInSubjects)],
+    ['a viewer writing is forbidden before any step-up', 'nvr.example.com/api/ptz', 'POST', viewer, forbid(0, FORBID_REASONS.viewerWrite)],
+    ['a viewer reading with one factor is asked for a second', 'nvr.example.com/live', 'GET', viewer, stepUp(0)],
+    ['a rule without subjects asks anyone with one factor', 'files.example.com/', 'PUT', user, stepUp(1)],
+    ['and lets anyone with two through', 'files.example.com/', 'PUT', twoFactor(user), allowUser(1)],
+    ['an authenticated rule does not care how many factors', 'app.example.com/', 'GET', user, allowUser('default')],
+  ])('%s', (_name, url, method, subject, expected) => {
+    expect(decide(at(url, method), subject, OUTSIDE, access)).toEqual(expected);
+  });
+
+  it('may be the default policy', () => {
+    const strict = compiled({ default_policy: 'two_factor' });
+    expect(decide(at('app.example.com/'), user, OUTSIDE, strict)).toEqual(stepUp('default'));
+    expect(decide(at('app.example.com/'), twoFactor(user), OUTSIDE, strict)).toEqual(allowUser('default'));
+  });
+
+  it('is rendered in explain', () => {
+    expect(explain(at('nvr.example.com/'), admin, OUTSIDE, access).text).toBe('rules[0]: hosts=[nvr.example.com] subjects=[role:admin,role:viewer] policy=two_factor');
+  });
+});

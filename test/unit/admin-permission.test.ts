@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileSubjects } from '../../src/access/rules.js';
+import type { SessionData } from '../../src/store/session-store.js';
 import { adminAccess, adminNeedsStepUp, lastAdminRefusal, type UserAfter } from '../../src/admin/permission.js';
 import type { Identity } from '../../src/auth/identity.js';
 import type { User } from '../../src/auth/user.js';
@@ -27,8 +28,15 @@ describe('adminAccess: who may use /admin', () => {
     expect(adminAccess(identity, subjects).kind).toBe(kind);
   });
 
-  it('needs no second factor until second factors exist (the seam for issue 14)', () => {
+  it('needs a second factor when the admin has one and this session did not use it', () => {
+    const withTotp: User = { ...user('alice', 'admin'), factors: { totp: { secret: 'v1:x', created: 0 } } };
+    const session = (amr?: string[]): SessionData => ({ user: 'alice', via: 'local', created: 0, expires: 1, seen: 0, ...(amr ? { amr } : {}) });
     expect(adminNeedsStepUp(undefined, undefined)).toBe(false);
+    expect(adminNeedsStepUp(session(['pwd']), user('alice', 'admin'))).toBe(false);
+    expect(adminNeedsStepUp(session(['pwd']), withTotp)).toBe(true);
+    expect(adminNeedsStepUp(session(), withTotp)).toBe(true);
+    expect(adminNeedsStepUp(session(['pwd', 'otp']), withTotp)).toBe(false);
+    expect(adminNeedsStepUp(session(['oidc', 'mfa']), withTotp)).toBe(false);
   });
 });
 

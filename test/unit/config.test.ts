@@ -83,8 +83,11 @@ describe('defaults', () => {
           perDevice: [{ points: 5, durationSec: 60 }, { points: 20, durationSec: 3600 }],
         },
         device_ttl: 90 * 24 * HOUR,
+        passkey_rate_limit: [{ points: 30, durationSec: 60 }, { points: 300, durationSec: 3600 }],
       },
       admin: { subjects: ['role:admin'] },
+      secrets: {},
+      two_factor: { required_for_enrolled: true, enrol_on_sign_in: false, issuer: 'Postern' },
       metrics: { address: '127.0.0.1', port: undefined },
       tokens: { header: 'X-Postern-Token', basic_account_password: false, basic_cache_ttl: 5 * 60_000 },
       access: undefined,
@@ -364,7 +367,7 @@ describe('reporting problems', () => {
 });
 
 describe('secrets', () => {
-  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets and the proxy secret', () => {
+  test('SECRET_KEYS lists the session secret, the Redis URL and passwords, the OIDC client secrets, the proxy secret and the encryption key', () => {
     expect([...SECRET_KEYS]).toEqual([
       'session.secret',
       'session.redis.url',
@@ -372,6 +375,7 @@ describe('secrets', () => {
       'session.redis.sentinel_password',
       'oidc.providers.client_secret',
       'server.proxy_secret',
+      'secrets.encryption_key',
     ]);
   });
 

@@ -14,7 +14,7 @@ describe('identityOf', () => {
   it('gives the same identity object for a user until the users file replaces that user', () => {
     const users = directory(alice);
     const first = identityOf(local, users, rules, now);
-    expect(first).toEqual({ user: 'alice', role: 'admin', groups: ['family'], email: 'alice@example.com', name: 'Alice', via: 'local' });
+    expect(first).toEqual({ user: 'alice', role: 'admin', groups: ['family'], email: 'alice@example.com', name: 'Alice', via: 'local', twoFactor: false });
     expect(identityOf({ ...local }, users, rules, now)).toBe(first);
     const edited = identityOf(local, directory({ ...alice, role: 'user' }), rules, now);
     expect(edited).not.toBe(first);
@@ -23,9 +23,18 @@ describe('identityOf', () => {
 
   it('gives the same identity object for one read of an OIDC session, and none once a local user takes the name', () => {
     const first = identityOf(oidc, directory(alice), rules, now);
-    expect(first).toEqual({ user: 'bob', role: 'user', groups: ['x'], email: 'bob@example.com', name: 'Bob', via: 'oidc:idp' });
+    expect(first).toEqual({ user: 'bob', role: 'user', groups: ['x'], email: 'bob@example.com', name: 'Bob', via: 'oidc:idp', twoFactor: false });
     expect(identityOf(oidc, directory(alice), rules, now)).toBe(first);
     expect(identityOf(oidc, directory(alice, { ...alice, username: 'bob' }), rules, now)).toBeUndefined();
+  });
+
+  it('says whether the session was signed in with two factors: one object per user for each answer', () => {
+    const users = directory(alice);
+    const two = identityOf({ ...local, amr: ['pwd', 'otp'] }, users, rules, now);
+    expect(two?.twoFactor).toBe(true);
+    expect(identityOf({ ...local, amr: ['pwd', 'otp'] }, users, rules, now)).toBe(two);
+    expect(identityOf({ ...local, amr: ['pwd'] }, users, rules, now)).toBe(identityOf(local, users, rules, now));
+    expect(identityOf({ ...oidc, amr: ['oidc', 'mfa'] }, users, rules, now)?.twoFactor).toBe(true);
   });
 
   it('refuses a session past its expiry even when its identity was built before', () => {

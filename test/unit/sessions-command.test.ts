@@ -41,6 +41,9 @@ describe('sessions list rows', () => {
     ['a provider session', { via: 'oidc:corp', idp: 'corp' }, 'oidc:corp'],
     ['a local user linked by email at a provider', { via: 'local', idp: 'corp' }, 'oidc:corp'],
     ['a password session', {}, 'password'],
+    ['a password session with an authenticator code', { amr: ['pwd', 'otp'] }, 'password+otp'],
+    ['a password session stepped up with a recovery code', { amr: ['pwd', 'recovery'] }, 'password+recovery'],
+    ['a provider session that vouched for two factors', { via: 'oidc:corp', idp: 'corp', amr: ['oidc', 'mfa'] }, 'oidc:corp+mfa'],
   ])('name the method of %s', (_what, overrides, method) => {
     expect(sessionRow(stored(ID, overrides)).method).toBe(method);
   });

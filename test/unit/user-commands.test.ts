@@ -411,9 +411,9 @@ describe('user list', () => {
     expect(r.code).toBe(0);
     expect(r.out).toBe(
       [
-        'USERNAME  ROLE   GROUPS         EMAIL          DISABLED',
-        'alice     admin  family,admins  a@example.com  yes',
-        'bob       user   -              -              no',
+        'USERNAME  ROLE   GROUPS         EMAIL          DISABLED  FACTORS',
+        'alice     admin  family,admins  a@example.com  yes       -',
+        'bob       user   -              -              no        -',
         '',
       ].join('\n'),
     );

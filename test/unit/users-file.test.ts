@@ -185,7 +185,7 @@ describe('parseUsersFile', () => {
     expect(users.size).toBe(0); // one problem anywhere and the file is not used at all
     expect(problems).toEqual([
       "extra is not a known key (expected only 'users')",
-      'users.carol.passwd is not a known key (password, role, groups, email, name, disabled, session_fingerprint, app_passwords)',
+      'users.carol.passwd is not a known key (password, role, groups, email, name, disabled, session_fingerprint, app_passwords, factors)',
       'users.carol.password is missing',
       'users.dave.groups must be a list such as [family, admins], got a string',
       'users.dave.disabled must be true or false, got a string',
