@@ -9,7 +9,8 @@
  *   token, a disabled user, a changed password), so revocation keeps the 1 s bound on every replica;
  * - only successes are stored: a failure always takes the full path (the throttle counts it);
  * - at most maxEntries values (oldest evicted first).
- * The keys are secret-bearing strings: never log them, never hand them out.
+ * The keys are secret-bearing strings (a Basic pair holds the account password): never log them, never
+ * hand them out, and let go of them when their window ends even if no request comes to clear them.
  */
 export interface VerifiedCacheOptions {
   readonly ttlMs: number;
@@ -29,6 +30,7 @@ export function createVerifiedCache<T>(opts: VerifiedCacheOptions): VerifiedCach
   let generation: unknown;
   // One window for every entry: cleared wholesale at its end, so nothing outlives ttlMs after its window opened.
   let windowEnds = -Infinity;
+  let release: NodeJS.Timeout | undefined;
 
   function current(): Map<string, T> {
     const now = opts.now();
@@ -47,6 +49,10 @@ export function createVerifiedCache<T>(opts: VerifiedCacheOptions): VerifiedCach
       const map = current();
       if (map.size >= opts.maxEntries) map.delete(map.keys().next().value!);
       map.set(presented, value);
+      release ??= setTimeout(() => {
+        release = undefined;
+        entries = new Map();
+      }, opts.ttlMs).unref();
     },
   };
 }

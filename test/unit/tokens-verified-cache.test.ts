@@ -1,10 +1,11 @@
 /** tokens/verified-cache.ts: what a presented credential was verified as, for ≤ 500 ms and until the users file reloads. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createVerifiedCache } from '../../src/tokens/verified-cache.js';
 
-function cacheAt(opts: { maxEntries?: number } = {}) {
+function cacheAt(opts: { maxEntries?: number; ttlMs?: number } = {}) {
   const clock = { t: 1_000_000, users: {} as object };
-  const cache = createVerifiedCache<string>({ ttlMs: 500, maxEntries: opts.maxEntries ?? 10, now: () => clock.t, generation: () => clock.users });
+  const cache = createVerifiedCache<string>({ ttlMs: opts.ttlMs ?? 500, maxEntries: opts.maxEntries ?? 10, now: () => clock.t, generation: () => clock.users });
   return { cache, clock };
 }
 
@@ -41,5 +42,13 @@ describe('the verified-credential cache', () => {
     const { cache } = cacheAt({ maxEntries: 3 });
     for (const v of ['a', 'b', 'c', 'd']) cache.set(v, v.toUpperCase());
     expect(['a', 'b', 'c', 'd'].map((v) => cache.get(v))).toEqual([undefined, 'B', 'C', 'D']);
+  });
+
+  it('lets go of the secret-bearing keys when the window ends, though no request comes to clear them', async () => {
+    const { cache } = cacheAt({ ttlMs: 20 });
+    cache.set('Basic YWxpY2U6cGFzc3dvcmQ=', 'alice');
+    await sleep(60);
+    // The injected clock has not moved: only the real timer can have emptied it.
+    expect(cache.get('Basic YWxpY2U6cGFzc3dvcmQ=')).toBeUndefined();
   });
 });
