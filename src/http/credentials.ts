@@ -16,10 +16,16 @@ import { looksLikeToken, parseToken } from '../tokens/app-password.js';
 
 export type Presented = 'bearer' | 'basic' | 'header';
 
+/**
+ * `source` is the text a token or account credential was read from: the token itself (Bearer, the
+ * token header), or the decoded Basic `user:password` pair. The same text always reads as the same
+ * credential, and it is bounded (no padding a client could vary): the key under which a verified one
+ * is remembered (tokens/verified-cache.ts). Secret-bearing: never logged.
+ */
 export type Credential =
   | { readonly kind: 'none' }
-  | { readonly kind: 'token'; readonly id: string; readonly secret: string; readonly presented: Presented; readonly basicUser?: string }
-  | { readonly kind: 'account'; readonly username: string; readonly password: string }
+  | { readonly kind: 'token'; readonly id: string; readonly secret: string; readonly presented: Presented; readonly basicUser?: string; readonly source: string }
+  | { readonly kind: 'account'; readonly username: string; readonly password: string; readonly source: string }
   | { readonly kind: 'malformed' };
 
 export interface PresentedCredentials {
@@ -52,7 +58,7 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
     const param = space < 0 ? '' : value.slice(space + 1).trim();
     if (scheme === 'bearer') {
       if (!looksLikeToken(param)) return FOREIGN;
-      return { ours: true, credential: tokenCredential(param, 'bearer') };
+      return { ours: true, credential: tokenCredential(param, param, 'bearer') };
     }
     if (scheme !== 'basic') return FOREIGN;
     if (param.length > MAX_BASIC) return opts.accountPasswords ? { ours: true, credential: MALFORMED } : FOREIGN;
@@ -61,10 +67,10 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
     if (colon < 0) return opts.accountPasswords ? { ours: true, credential: MALFORMED } : FOREIGN;
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    if (looksLikeToken(password)) return { ours: true, credential: tokenCredential(password, 'basic', username) };
+    if (looksLikeToken(password)) return { ours: true, credential: tokenCredential(password, decoded, 'basic', username) };
     if (!opts.accountPasswords) return FOREIGN;
     if (username === '' || password === '') return { ours: true, credential: MALFORMED };
-    return { ours: true, credential: { kind: 'account', username, password } };
+    return { ours: true, credential: { kind: 'account', username, password, source: decoded } };
   }
 
   /**
@@ -74,7 +80,7 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
   return function readCredentials(headers: NodeJS.Dict<string | string[]>, rawHeaders: readonly string[]): PresentedCredentials {
     const custom = headers[tokenHeader];
     let credential: Credential = NONE;
-    if (custom !== undefined) credential = typeof custom === 'string' ? tokenCredential(custom.trim(), 'header') : MALFORMED;
+    if (custom !== undefined) credential = typeof custom === 'string' ? tokenCredential(custom.trim(), custom.trim(), 'header') : MALFORMED;
     if (headers.authorization === undefined) return { credential, forwardAuthorization: undefined };
 
     let first: string | undefined;
@@ -96,8 +102,8 @@ export function createCredentialReader(opts: CredentialReaderOptions) {
   };
 }
 
-function tokenCredential(value: string, presented: Presented, basicUser?: string): Credential {
+function tokenCredential(value: string, source: string, presented: Presented, basicUser?: string): Credential {
   const parsed = parseToken(value);
   if (!parsed) return MALFORMED;
-  return basicUser === undefined ? { kind: 'token', ...parsed, presented } : { kind: 'token', ...parsed, presented, basicUser };
+  return basicUser === undefined ? { kind: 'token', ...parsed, presented, source } : { kind: 'token', ...parsed, presented, basicUser, source };
 }

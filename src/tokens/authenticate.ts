@@ -12,6 +12,8 @@
  *
  * Every attempt first asks whether the address is already over its sign-in limit (before any lookup),
  * and every failure is charged to the address (LoginThrottle.takeAddress), as a wrong password is.
+ * A success is then remembered by the text it was read from for a moment (verified-cache.ts: ≤ 500 ms,
+ * dropped on every users-file reload), so a client repeating it skips the hash and the lookups.
  */
 import { hasSecondFactor } from '../factors/factors.js';
 import { createHmac } from 'node:crypto';
@@ -23,6 +25,7 @@ import { normaliseUsername } from '../auth/username.js';
 import type { Credential } from '../http/credentials.js';
 import { type AppPassword, secretMatches } from './app-password.js';
 import type { TokenHolder } from './token-lookup.js';
+import { createVerifiedCache } from './verified-cache.js';
 
 export type AuthKind = 'session' | 'token' | 'basic';
 
@@ -37,6 +40,8 @@ export interface CredentialAuthDeps {
   readonly now: () => number;
   /** Records a token's use (at most once a minute per token, see last-use.ts). */
   readonly used: (id: string) => void;
+  /** Changes on every users-file reload (UserDirectory.all()): the verified cache starts over. */
+  readonly usersGeneration: () => unknown;
   /** Present only when tokens.basic_account_password is on. */
   readonly account?: {
     readonly users: UserDirectory;
@@ -51,10 +56,14 @@ export interface CredentialAuthDeps {
 const INVALID: CredentialOutcome = { kind: 'invalid' };
 const DUMMY_HASH = '0'.repeat(64);
 const MAX_REMEMBERED = 10_000;
+/** The session read cache's bound (store/cached-store.ts), so a credential is revoked as fast as a session. */
+const VERIFIED_TTL_MS = 500;
 
 
 export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
   const remembered = new Map<string, { username: string; fingerprint: string; until: number }>();
+  type Authenticated = Extract<CredentialOutcome, { kind: 'authenticated' }>;
+  const verified = createVerifiedCache<Authenticated>({ ttlMs: VERIFIED_TTL_MS, maxEntries: MAX_REMEMBERED, now: deps.now, generation: deps.usersGeneration });
 
   async function failure(ip: string): Promise<CredentialOutcome> {
     const charged = await deps.throttle.takeAddress(ip);
@@ -100,16 +109,30 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     return { kind: 'authenticated', identity: localIdentity(user), auth: 'basic' };
   }
 
+  /** A success seen in this window, still unexpired; the owner's state is covered by the window and the reload. */
+  function recentlyVerified(credential: Exclude<Credential, { kind: 'none' | 'malformed' }>): Authenticated | undefined {
+    const hit = verified.get(credential.source);
+    if (!hit || (hit.token?.expires !== undefined && hit.token.expires <= deps.now())) return undefined;
+    if (hit.token) deps.used(hit.token.id);
+    return hit;
+  }
+
+  async function outcomeOf(credential: Exclude<Credential, { kind: 'none' }>, ip: string): Promise<CredentialOutcome> {
+    // A wrong account password was already counted by take(); only a refusal by it stands as is.
+    if (credential.kind === 'account') return accountOutcome(credential, ip);
+    const outcome = credential.kind === 'token' ? tokenOutcome(credential) : INVALID;
+    return outcome.kind === 'invalid' ? failure(ip) : outcome;
+  }
+
   /** The outcome for a presented credential (never `none`). */
   return async function authenticate(credential: Exclude<Credential, { kind: 'none' }>, ip: string): Promise<CredentialOutcome> {
     const known = await deps.throttle.addressRefusal(ip);
     if (known && !known.allowed) return { kind: 'refused', retryAfterSec: known.retryAfterSec };
-    if (credential.kind === 'account') {
-      const outcome = await accountOutcome(credential, ip);
-      // A wrong account password was already counted by take(); only a refusal by it stands as is.
-      return outcome;
-    }
-    const outcome = credential.kind === 'token' ? tokenOutcome(credential) : INVALID;
-    return outcome.kind === 'invalid' ? failure(ip) : outcome;
+    if (credential.kind === 'malformed') return outcomeOf(credential, ip);
+    const hit = recentlyVerified(credential);
+    if (hit) return hit;
+    const outcome = await outcomeOf(credential, ip);
+    if (outcome.kind === 'authenticated') verified.set(credential.source, outcome);
+    return outcome;
   };
 }

@@ -28,6 +28,7 @@ export function createVerifyCredentials(opts: VerifyCredentialOptions) {
       throttle: opts.throttle,
       now: opts.now,
       used: createUseRecorder(opts.uses, opts.now, opts.onUseWriteError),
+      usersGeneration: () => opts.users.all(),
       ...(tokens.basic_account_password
         ? {
             account: {

@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { editUsersFile } from '../../src/auth/users-file-writer.js';
 import { writeUsersFileAtomic } from '../../src/auth/users-file.js';
+import { generateToken } from '../../src/tokens/app-password.js';
+import { basic } from '../support/app-passwords.js';
 import { createRedisClient, waitUntilReachable } from '../../src/store/redis-client.js';
 import { buildUsers } from '../support/app-fixture.js';
 import { TestClient } from '../support/http-client.js';
@@ -27,9 +30,10 @@ beforeAll(async () => {
   redis = await startRedis();
   dir = mkdtempSync(join(tmpdir(), 'postern-replicas-'));
   mkdirSync(join(dir, 'data'));
-  await writeUsersFileAtomic(join(dir, 'data', 'users.yml'), await buildUsers({ alice: { password: 'alice password' } }));
+  await writeUsersFileAtomic(join(dir, 'data', 'users.yml'), await buildUsers({ alice: { password: 'alice password' }, bob: { password: 'bob long password' } }));
   const config = (redisUrl: string) => `server: { public_url: "http://auth.example.com" }
 session: { domain: example.com, secret: "shared-secret-shared-secret-shared-secret", inactivity: 1m, redis: { url: "${redisUrl}" } }
+tokens: { basic_account_password: true }
 data_dir: ${join(dir, 'data')}
 `;
   a = await startPostern(config(redis.url), { env: FAST });
@@ -67,6 +71,41 @@ describe('Postern replicas sharing one Redis', () => {
     }
     expect(status).toBe(401);
     expect(performance.now() - loggedOutAt).toBeLessThan(1000);
+  });
+
+  /**
+   * Both replicas answer `authorization` with 200 again and again (each remembering it as verified),
+   * then `revoke` edits the users file; each must refuse it within 1 s of the edit. Its own client
+   * address, so the refusals it causes count against no other test.
+   */
+  async function refusedWithinOneSecond(authorization: string, clientIp: string, revoke: () => Promise<unknown>) {
+    const replicas = [a, b].map((r) => new TestClient(r.port));
+    const status = (client: TestClient) => askVerify(client, client, 'nginx', RD, { anonymous: true, accept: 'application/json', headers: { authorization, 'x-forwarded-for': clientIp } }).then((r) => r.status);
+    const deadline = performance.now() + 5000;
+    while ((await Promise.all(replicas.map(status))).some((s) => s !== 200) && performance.now() < deadline) await sleep(50);
+    for (let i = 0; i < 20; i++) expect(await Promise.all(replicas.map(status))).toEqual([200, 200]);
+    await revoke();
+    const revokedAt = performance.now();
+    const refusedAfter = await Promise.all(
+      replicas.map(async (client) => {
+        while ((await status(client)) === 200 && performance.now() - revokedAt < 2000) await sleep(5);
+        return performance.now() - revokedAt;
+      }),
+    );
+    expect(await Promise.all(replicas.map(status))).toEqual([401, 401]);
+    for (const ms of refusedAfter) expect(ms).toBeLessThan(1000);
+  }
+
+  it('refuse a revoked app password within 1 s, though each had it verified a moment before', async () => {
+    const { token, id, hash } = generateToken();
+    const usersFile = join(dir, 'data', 'users.yml');
+    await editUsersFile(usersFile, (file) => file.addAppPassword('alice', { id, name: 'phone', hash, created: Date.now(), readOnly: false }));
+    await refusedWithinOneSecond(`Bearer ${token}`, '198.51.100.7', () => editUsersFile(usersFile, (file) => file.removeAppPassword('alice', id)));
+  });
+
+  it("refuse a disabled user's Basic account password within 1 s, though each had it verified a moment before", async () => {
+    const usersFile = join(dir, 'data', 'users.yml');
+    await refusedWithinOneSecond(basic('bob', 'bob long password'), '198.51.100.8', () => editUsersFile(usersFile, (file) => file.update('bob', { disabled: true })));
   });
 
   it('a logout stays a logout: refreshes of seen racing it on both replicas never bring the session back (issue 12)', async () => {

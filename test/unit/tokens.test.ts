@@ -91,8 +91,19 @@ describe('readCredentials (http/credentials.ts)', () => {
   it('reads a Basic pair as an account password only with tokens.basic_account_password', () => {
     const raw = ['Authorization', `Basic ${b64('alice:correct horse')}`];
     expect(of(raw).credential.kind).toBe('none');
-    expect(of(raw, readWithAccounts).credential).toEqual({ kind: 'account', username: 'alice', password: 'correct horse' });
+    expect(of(raw, readWithAccounts).credential).toEqual({ kind: 'account', username: 'alice', password: 'correct horse', source: 'alice:correct horse' });
     expect(of(raw, readWithAccounts).forwardAuthorization).toBeUndefined();
+  });
+
+  it('names the text a credential was read from (the key it is remembered by): the token, or the decoded pair, never padding', () => {
+    const source = (raw: string[], reader = read) => {
+      const c = of(raw, reader).credential;
+      return c.kind === 'token' || c.kind === 'account' ? c.source : undefined;
+    };
+    expect(source(['Authorization', `Bearer ${' '.repeat(1000)}${token}`])).toBe(token);
+    expect(source(['X-Postern-Token', ` ${token} `])).toBe(token);
+    expect(source(['Authorization', `Basic ${b64(`alice:${token}`)}`])).toBe(`alice:${token}`);
+    expect(source(['Authorization', `Basic ${b64('alice:correct horse')}`], readWithAccounts)).toBe('alice:correct horse');
   });
 
   it('keeps the Basic username of a token, to check it names the owner', () => {
