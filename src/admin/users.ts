@@ -4,7 +4,7 @@
  * it is then, that the user exists and that the last administrator stays one. A refusal is an
  * AdminRefusal (status and words for the page); nothing is written then.
  */
-import { errnoOf } from '../auth/atomic-file.js';
+import { errnoOf } from '../util/atomic-file.js';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
 import type { UserChange } from '../auth/user-change.js';

@@ -6,7 +6,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, lstat, mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errnoOf } from './atomic-file.js';
+import { errnoOf } from '../util/atomic-file.js';
 
 /** A lock older than this was left by a writer that died; the next writer takes it over. */
 const LOCK_STALE_MS = 10_000;

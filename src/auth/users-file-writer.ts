@@ -17,7 +17,7 @@
  */
 import { lstat, readFile } from 'node:fs/promises';
 import { type Document, isMap, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { errnoOf, writeFileAtomic } from './atomic-file.js';
+import { errnoOf, writeFileAtomic } from '../util/atomic-file.js';
 import { CARRIED_FINGERPRINT_KEY } from './carried-fingerprint.js';
 import { FACTORS_KEY, type UserFactors } from '../factors/factors.js';
 import { factorsDocument } from '../factors/factors-yaml.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 
 /**
@@ -12,16 +13,11 @@ export async function loadOrCreateGeneratedSecret(dataDir: string, file: string,
   const path = join(dataDir, file);
   const existing = await readSecret(path, setting);
   if (existing !== undefined) return { secret: existing, created: false };
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
-  try {
-    // 'wx': never overwrite a secret another process wrote a moment ago.
-    await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return { secret: (await readSecret(path, setting))!, created: false };
-  }
-  return { secret, created: true };
+  // Whole or not at all, and never over a secret another process wrote a moment ago: two replicas
+  // starting together on one data_dir both end up with the one that was written first.
+  if (await writeFileAtomic(path, `${secret}\n`, { exclusive: true })) return { secret, created: true };
+  return { secret: (await readSecret(path, setting))!, created: false };
 }
 
 async function readSecret(path: string, setting: string): Promise<string | undefined> {

@@ -2,14 +2,14 @@
  * Bindings in a file (`<data_dir>/oidc-bindings.jsonl`) when no Redis is configured: one JSON object
  * per line, `#` lines are comments. Every change takes the file's lock (proper-lockfile, shared with
  * `postern oidc bindings` run beside the server), re-reads the file, and replaces it atomically
- * (auth/atomic-file.ts): a reader sees the old file or the new one, never half of either.
+ * (util/atomic-file.ts): a reader sees the old file or the new one, never half of either.
  * A line that cannot be read stops everything with the path and the line number; the file is never
  * emptied or rewritten past it.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { writeFileAtomic } from '../auth/atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { byUser, decodeBinding, encodeBinding, BindingsCorruptError, type Binding, type BindingStore, type Subject } from './bindings.js';
 
 export const BINDINGS_FILE = 'oidc-bindings.jsonl';

@@ -310,7 +310,9 @@ describe('the runtime stage, performed on this machine', () => {
     expect(statSync(usersFile).mode & 0o777).toBe(0o600);
     const users = parse(readFileSync(usersFile, 'utf8')) as { users: Record<string, { password: string }> };
     expect(users.users.admin?.password).toMatch(/^\$argon2id\$v=19\$m=19456,/);
-    expect(readdirSync(join(root, 'data')).sort()).toEqual(['session.secret', 'users.yml']);
+    // The session secret and the key that seals second-factor secrets, generated once (mode 0600) beside the users file.
+    expect(readdirSync(join(root, 'data')).sort()).toEqual(['encryption.key', 'session.secret', 'users.yml']);
+    expect(statSync(join(root, 'data', 'encryption.key')).mode & 0o777).toBe(0o600);
   });
 
   it('HEALTHCHECK command exits 0 while Postern runs', async () => {

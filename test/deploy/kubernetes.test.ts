@@ -285,7 +285,7 @@ describe('two replicas of the built Postern run as the Deployment says, sharing 
   }
 
   /** Lays out the Deployment's volumes for one pod: generated ConfigMap and Secrets, and emptyDirs. */
-  function mountVolumes(pod: string, secrets: { sessionSecret: string; usersFile: string }): void {
+  function mountVolumes(pod: string, secrets: { sessionSecret: string; encryptionKey: string; usersFile: string }): void {
     for (const mount of postern.volumeMounts) {
       const volume = posternVolumes.find((v) => v.name === mount.name)!;
       const dir = podPath(pod, mount.mountPath);
@@ -294,6 +294,7 @@ describe('two replicas of the built Postern run as the Deployment says, sharing 
       for (const { key, path } of generatedFor(volume)) {
         const file = join(dir, key);
         if (path === 'secrets/session_secret') writeFileSync(file, `${secrets.sessionSecret}\n`, { mode: 0o440 });
+        else if (path === 'secrets/encryption_key') writeFileSync(file, `${secrets.encryptionKey}\n`, { mode: 0o440 });
         else if (path === 'secrets/users.yml') copyFileSync(secrets.usersFile, file);
         // Only the service addresses change, as in every example test.
         else writeFileSync(file, substitute(readFileSync(join(K8S, path), 'utf8'), { postern: 0, app: 0, proxy: 0, redis: redis.port }));
@@ -314,7 +315,7 @@ describe('two replicas of the built Postern run as the Deployment says, sharing 
     // salt would end the sessions the other replica started.
     const usersFile = join(root, 'users.yml');
     await writeUsersFileAtomic(usersFile, await buildUsers(USERS));
-    const secrets = { sessionSecret: randomBytes(36).toString('base64url'), usersFile };
+    const secrets = { sessionSecret: randomBytes(36).toString('base64url'), encryptionKey: randomBytes(36).toString('base64url'), usersFile };
     for (const pod of ['postern-0', 'postern-1']) {
       mountVolumes(pod, secrets);
       const port = await freePort();
