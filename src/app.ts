@@ -215,6 +215,7 @@ export function buildApp(deps: AppDeps): Koa {
     guard,
     publicUrl,
     alternatives: passkey.secondStepButton,
+    metrics: deps.metrics ?? noMetrics,
   });
   const login = createLoginHandlers({
     ...subject,

@@ -61,13 +61,17 @@ export function retryInWords(seconds: number): string {
   return `${hours} hour${hours === 1 ? '' : 's'}`;
 }
 
+/** The scope a throttle refusal is counted under: the window that refused it, or the address when unknown. */
+export function refusalScope(gate: ThrottleCheck): ThrottleRefusalScope {
+  return !gate.allowed && (THROTTLE_SCOPES as readonly string[]).includes(gate.scope ?? '') ? (gate.scope as ThrottleRefusalScope) : 'ip';
+}
+
 export function createLoginHandlers(deps: LoginDeps) {
   const admission = createAdmission(deps);
   const metrics = deps.metrics ?? noMetrics;
   /** A throttled attempt, counted under the scope of the window that refused it (the address when unknown). */
   const throttled = (gate: ThrottleCheck): void => {
-    const scope = !gate.allowed && (THROTTLE_SCOPES as readonly string[]).includes(gate.scope ?? '') ? (gate.scope as ThrottleRefusalScope) : 'ip';
-    metrics.throttleRefusal(scope);
+    metrics.throttleRefusal(refusalScope(gate));
     metrics.signIn('password', 'throttled');
   };
 

@@ -32,6 +32,7 @@ export interface SecondFactorDeps extends SubjectDeps {
   readonly guard: SingleUseGuard;
   readonly publicUrl: string;
   readonly alternatives?: TwoFactorDeps['alternatives'];
+  readonly metrics?: TwoFactorDeps['metrics'];
 }
 
 export function createSecondFactors(deps: SecondFactorDeps) {

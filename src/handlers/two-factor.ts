@@ -23,10 +23,11 @@ import { formField } from '../http/form-field.js';
 import { currentSession, pendingLogins, restartSession, sessionField, startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SessionData } from '../store/session-store.js';
 import { messagePage } from '../views/message-page.js';
 import { twoFactorPage, type TwoFactorPageModel } from '../views/two-factor-page.js';
-import { retryInWords } from './login.js';
+import { refusalScope, retryInWords } from './login.js';
 
 export interface TwoFactorDeps extends SubjectDeps {
   readonly csrf: Csrf;
@@ -41,6 +42,8 @@ export interface TwoFactorDeps extends SubjectDeps {
   readonly requiredForEnrolled: boolean;
   /** two_factor.enrol_on_sign_in */
   readonly enrolOnSignIn: boolean;
+  /** Second steps and their throttle refusals are counted here (metrics.port); nothing when not given. */
+  readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
   /** PASSKEYS SEAM: more ways to confirm, shown on the page (see TwoFactorPageModel.alternatives). */
   readonly alternatives?: (ctx: Context, user: User, rd: string | undefined) => TwoFactorPageModel['alternatives'];
 }
@@ -59,6 +62,7 @@ export type Asker =
 const withRd = (url: string, rd: string | undefined): string => (rd ? `${url}?rd=${encodeURIComponent(rd)}` : url);
 
 export function createTwoFactorHandlers(deps: TwoFactorDeps) {
+  const metrics = deps.metrics ?? noMetrics;
   function asker(ctx: Context): Asker {
     const identity = currentIdentity(ctx, deps);
     if (identity) {
@@ -164,22 +168,27 @@ export function createTwoFactorHandlers(deps: TwoFactorDeps) {
       const { user } = who as Extract<Asker, { user: User }>;
       const { clientIp } = ctx.state.facts;
       if (!deps.csrf.verify(ctx, formField(body, 'csrf'))) {
+        metrics.signIn('second_factor', 'rejected');
         deps.logger.info({ event: 'two_factor.failure', user: user.username, client: clientIp, reason: 'csrf' }, 'second factor refused: missing or stale form token');
         return render(ctx, 403, user, rd, 'This form has expired. Please try again.');
       }
       const gate = await deps.throttle.take(clientIp, user.username);
       if (!gate.allowed) {
+        metrics.throttleRefusal(refusalScope(gate));
+        metrics.signIn('second_factor', 'throttled');
         deps.logger.info({ event: 'two_factor.throttled', user: user.username, client: clientIp, retryAfter: gate.retryAfterSec }, 'second factor refused: too many failed attempts');
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return render(ctx, 429, user, rd, `Too many failed attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`);
       }
       const answer = await deps.check.check(user, { code: formField(body, 'code'), recovery: formField(body, 'recovery') });
       if (!answer.ok) {
+        metrics.signIn('second_factor', 'failure');
         deps.logger.info({ event: 'two_factor.failure', user: user.username, client: clientIp, reason: answer.reason, step: who.kind }, 'second factor refused');
         return render(ctx, 401, user, rd, GENERIC_FAILURE);
       }
       await deps.throttle.recordSuccess(clientIp, user.username);
       await complete(ctx, who as Extract<Asker, { kind: 'pending' | 'step-up' }>, answer.method);
+      metrics.signIn('second_factor', 'success');
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, factor: answer.method, step: who.kind }, who.kind === 'pending' ? 'signed in with a second factor' : 'confirmed a second factor');
       ctx.status = 303;
       ctx.redirect(rd ?? deps.urls.home);

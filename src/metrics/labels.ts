@@ -9,7 +9,8 @@ export const VERIFY_FLAVOURS = ['nginx', 'traefik', 'caddy'] as const satisfies 
 export const VERIFY_OUTCOMES = ['allow', 'redirect', 'unauthorized', 'forbid', 'error'] as const;
 /** How the request proved who it is: a session cookie, nothing (anonymous), and later a token or Basic credentials. */
 export const VERIFY_METHODS = ['session', 'none', 'token', 'basic'] as const;
-export const SIGN_IN_METHODS = ['password', 'oidc', 'passkey'] as const;
+/** `second_factor`: the code (or recovery code) asked for after a right password, or at a step-up. */
+export const SIGN_IN_METHODS = ['password', 'oidc', 'passkey', 'second_factor'] as const;
 /** success; failure: wrong credentials, or refused by the provider or the admission rules; throttled; rejected: a stale form or a malformed request; error: Postern or a provider could not answer (busy hasher, store down, provider not ready). */
 export const SIGN_IN_OUTCOMES = ['success', 'failure', 'throttled', 'rejected', 'error'] as const;
 /** The login throttle's scopes (per address, per username, per username and address, per trusted device), and OIDC sign-ins started per address. */

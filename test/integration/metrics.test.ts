@@ -8,6 +8,7 @@ import { writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { buildUsers, FAST_ARGON2 } from '../support/app-fixture.js';
+import { FIXTURE_KEY, testAuthenticator } from '../support/factors.js';
 import { TestClient, type Reply } from '../support/http-client.js';
 import { metricTypes, parseSamples, valueOf, type Sample } from '../support/prometheus-text.js';
 import { startRedis, type RedisProcess } from '../support/redis-server.js';
@@ -18,6 +19,8 @@ import { waitFor } from '../support/wait.js';
 
 const PASSWORD = 'correct horse battery';
 const dirs: string[] = [];
+/** A user with an authenticator app (sealed under FIXTURE_KEY, the key every server here is given). */
+const tina = testAuthenticator('tina');
 
 interface Started {
   readonly server: RunningServer;
@@ -28,13 +31,14 @@ interface Started {
 async function start(extra: Record<string, unknown>): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-metrics-'));
   dirs.push(dir);
-  await writeUsersFileAtomic(join(dir, 'users.yml'), await buildUsers({ alice: { password: PASSWORD } }));
+  await writeUsersFileAtomic(join(dir, 'users.yml'), await buildUsers({ alice: { password: PASSWORD }, tina: { password: PASSWORD, factors: tina.factors } }));
   const loaded = parseConfig(
     {
       server: { address: '127.0.0.1', port: 0, public_url: 'http://auth.example.com' },
       session: { domain: 'example.com' },
       data_dir: dir,
       users: { file: join(dir, 'users.yml'), argon2: FAST_ARGON2 },
+      secrets: { encryption_key: FIXTURE_KEY },
       access: { default_policy: 'authenticated', rules: [{ hosts: ['public.example.com'], policy: 'bypass' }] },
       ...extra,
     },
@@ -177,6 +181,25 @@ describe('with metrics.port set', () => {
     expect(moved(after, 'postern_sign_ins_total', { method: 'password', outcome: 'rejected' })).toBe(1);
     expect(moved(after, 'postern_throttle_refusals_total', { scope: 'user+ip' })).toBe(1);
     expect(moved(after, 'postern_throttle_refusals_total', { scope: 'ip' })).toBe(0);
+  });
+
+  it('counts the second step after a right password under its own method: a wrong code, then the right one', async () => {
+    const before = (await scrape(metricsPort)).samples;
+    const moved = (after: Sample[], labels: Record<string, string>) => (valueOf(after, 'postern_sign_ins_total', labels) ?? 0) - (valueOf(before, 'postern_sign_ins_total', labels) ?? 0);
+    const browser = new TestClient(started.server.port);
+    const password = await browser.submitForm('http://auth.example.com/login', { username: 'tina', password: PASSWORD });
+    expect(password.status).toBe(303);
+    expect(password.header('location')).toBe('http://auth.example.com/login/2fa');
+    const code = await tina.code(Date.now());
+    const wrong = await browser.submitForm('http://auth.example.com/login/2fa', { code: String((Number(code) + 500_000) % 1_000_000).padStart(6, '0') });
+    expect(wrong.status).toBe(401);
+    expect((await browser.submitForm('http://auth.example.com/login/2fa', { code })).status).toBe(303);
+
+    const after = (await scrape(metricsPort)).samples;
+    expect(moved(after, { method: 'second_factor', outcome: 'failure' })).toBe(1);
+    expect(moved(after, { method: 'second_factor', outcome: 'success' })).toBe(1);
+    // The password step alone signs nobody in: it is not a sign-in success.
+    expect(moved(after, { method: 'password', outcome: 'success' })).toBe(0);
   });
 
   it('carries no user name, host, path or address in any label', async () => {
