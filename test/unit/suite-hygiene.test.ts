@@ -2,6 +2,7 @@
  * What the suite itself relies on: `npm test` type-checks the tests too, the installer of test
  * binaries never stops a process it did not start, and no file points at a path on one machine.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,10 +10,15 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
+/** The files under `dir` that are the project's: not what git ignores (bench/results/, test-artifacts/, a profile's absolute paths). */
 function filesUnder(dir: string): string[] {
+  const ignored = new Set(
+    execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--', dir], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean),
+  );
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && !e.parentPath.includes('node_modules'))
-    .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+    .filter((file) => !ignored.has(file));
 }
 
 describe('npm test', () => {
