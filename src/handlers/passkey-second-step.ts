@@ -20,10 +20,11 @@ import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
 import { setPasskeyCeremony, takePasskeyCeremony } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
+import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { passkeyForm } from '../views/passkey-form.js';
-import { retryInWords } from './login.js';
+import { refusalScope, retryInWords } from './login.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
 import type { Asker, TwoFactorHandlers } from './two-factor.js';
 
@@ -38,6 +39,8 @@ export interface PasskeySecondStepDeps {
   readonly urls: { readonly home: string; readonly options: string; readonly action: string };
   /** handlers/two-factor.ts, asked when needed (it is built after this). */
   readonly step: () => TwoFactorHandlers;
+  /** Counted as `second_factor` sign-ins, as a code is (metrics.port). */
+  readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
 }
 
 type Answering = Extract<Asker, { kind: 'pending' | 'step-up' }>;
@@ -53,6 +56,7 @@ function canAnswer(who: Asker): who is Answering {
 }
 
 export function createPasskeySecondStepHandlers(deps: PasskeySecondStepDeps) {
+  const metrics = deps.metrics ?? noMetrics;
   return {
     /** The page's "Use a passkey" (TwoFactorPageModel.alternatives), when the user has a passkey. */
     button(ctx: Context, user: User, rd: string | undefined): SafeHtml[] {
@@ -87,11 +91,14 @@ export function createPasskeySecondStepHandlers(deps: PasskeySecondStepDeps) {
       const { clientIp } = ctx.state.facts;
       const log = { event: 'two_factor.failure', method: 'passkey', user: user.username, client: clientIp, step: who.kind };
       if (!deps.csrf.verify(ctx, formField(body, 'csrf'))) {
+        metrics.signIn('second_factor', 'rejected');
         deps.logger.info({ ...log, reason: 'csrf' }, 'second factor refused: missing or stale form token');
         return step.render(ctx, 403, user, rd, 'This form has expired. Please try again.');
       }
       const gate = await deps.throttle.take(clientIp, user.username);
       if (!gate.allowed) {
+        metrics.throttleRefusal(refusalScope(gate));
+        metrics.signIn('second_factor', 'throttled');
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return step.render(ctx, 429, user, rd, `Too many failed attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`);
       }
@@ -111,11 +118,13 @@ export function createPasskeySecondStepHandlers(deps: PasskeySecondStepDeps) {
               },
             });
       if (!result.ok) {
+        metrics.signIn('second_factor', 'failure');
         passkeyRefused(deps.logger, log, result);
         return step.render(ctx, 401, user, rd, 'That passkey could not confirm it is you. Try again, or use another factor.');
       }
       await deps.throttle.recordSuccess(clientIp, user.username);
       await step.complete(ctx, who as Answering, 'hwk');
+      metrics.signIn('second_factor', 'success');
       deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, factor: 'hwk', passkey: result.passkey.name, step: who.kind }, who.kind === 'pending' ? 'signed in with a passkey as second factor' : 'confirmed a second factor with a passkey');
       ctx.status = 303;
       ctx.redirect(rd ?? deps.urls.home);

@@ -3,6 +3,7 @@
  * `policy: two_factor` rule steps a one-factor session up with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noMetrics } from '../../src/metrics/metrics.js';
 import { testAuthenticator } from '../support/factors.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { clientFrom, parseForm, TestClient } from '../support/http-client.js';
@@ -45,8 +46,10 @@ const sessionId = (client: TestClient) => client.jar.getCookiesSync(LOGIN).find(
 
 describe('a passkey as the second step', () => {
   let app: AppFixture;
+  /** What the sign-in metrics were told (postern_sign_ins_total), as `method:outcome`. */
+  const counted: string[] = [];
   beforeAll(async () => {
-    app = await startApp(CONFIG, USERS);
+    app = await startApp(CONFIG, USERS, { extraDeps: () => ({ metrics: { ...noMetrics, signIn: (method, outcome) => void counted.push(`${method}:${outcome}`) } }) });
   });
   afterAll(() => app.close());
 
@@ -81,6 +84,7 @@ describe('a passkey as the second step', () => {
     expect((await app.deps.store.get(sessionId(alice)!))?.amr).toEqual(['pwd', 'hwk']);
     expect((await askVerify(new TestClient(app.port), alice, 'nginx', NVR)).status).toBe(200);
     expect(app.logs.at(-1)).toMatchObject({ event: 'login.success', user: 'alice', factor: 'hwk', passkey: 'Key on the ring', step: 'pending' });
+    expect(counted.at(-1)).toBe('second_factor:success');
   });
 
   it("refuses another user's passkey, another origin, and a replay; each attempt counts for the username and address", async () => {
@@ -103,6 +107,7 @@ describe('a passkey as the second step', () => {
     const throttled = (await passkeySecondStep(bob, SECOND, bobKey, RP)).reply;
     expect(throttled.status).toBe(429);
     expect(throttled.header('retry-after')).toMatch(/^\d+$/);
+    expect(counted.slice(-5)).toEqual(['second_factor:failure', 'second_factor:failure', 'second_factor:failure', 'second_factor:failure', 'second_factor:throttled']);
   });
 });
 
