@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createIdentityHeaderBlock, headerValue, identityHeaders } from '../../src/auth/identity-headers.js';
 
@@ -80,5 +82,34 @@ describe('createIdentityHeaderBlock', () => {
     expect(block(alice)).toBe(block(alice));
     expect(block({ ...alice, role: 'user' })).toContain('user');
     expect(block({ ...alice, role: 'user' })).not.toBe(block(alice));
+  });
+
+  it('sends an identity whose every field carries CR/LF as plain header lines: nothing is injected on the wire', async () => {
+    const forged = { user: 'eve\r\nSet-Cookie: s=1', role: 'user\r\n', groups: ['a\r\nX-Injected: 1'], email: 'e@x\nLocation: /', name: 'Eve\r', via: 'local' as const };
+    const block = createIdentityHeaderBlock(names, ['Cache-Control', 'no-store', 'Content-Length', '0']);
+    // As verify replies: the block as it is, through writeHead's flat-list form.
+    // node:http refuses CR/LF in a value (it throws): answered 500 here, so the status shows it.
+    const server = http.createServer((_req, res) => {
+      try {
+        res.writeHead(200, block(forged) as string[]);
+      } catch {
+        res.writeHead(500);
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { status, headers } = await new Promise<{ status?: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/' }, (res) => resolve({ status: res.statusCode, headers: res.headers })).on('error', reject);
+      });
+      expect(status).toBe(200);
+      expect(headers).toMatchObject({ 'remote-user': 'eveSet-Cookie: s=1', 'remote-role': 'user', 'remote-groups': 'aX-Injected: 1', 'remote-email': 'e@xLocation: /', 'remote-name': 'Eve' });
+      expect(headers['set-cookie']).toBeUndefined();
+      expect(headers['x-injected']).toBeUndefined();
+      expect(headers.location).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
