@@ -1,9 +1,12 @@
 import type { Redis } from 'ioredis';
-import ipaddr from 'ipaddr.js';
-import { parseIp } from '../http/trusted-proxies.js';
 import { parseRateLimit, type RateWindow } from './rate-limit-spec.js';
 import { createCounterStore, isLive, type FixedWindow } from './throttle-counters.js';
+import { addressKey, countersConcerning, throttleEntries, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
+import { createRefusalMemory, refusedFor, type ThrottleCheck } from './throttle-refusals.js';
 import { normaliseUsername } from './username.js';
+
+export { addressKey, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
+export { refusedFor, type ThrottleCheck } from './throttle-refusals.js';
 
 /**
  * Failed-login throttling in three scopes, each with one or more fixed windows:
@@ -22,21 +25,6 @@ export interface ThrottleConfig {
   perUserIp: RateWindow[];
   /** A trusted device's own windows; DEFAULT_DEVICE_SPEC when absent. */
   perDevice?: RateWindow[];
-}
-
-/** A refusal names the scope of the window that refused longest (`ip`, `user`, `user+ip`, `device`), when known. */
-export type ThrottleCheck = { allowed: true } | { allowed: false; retryAfterSec: number; scope?: string };
-
-export type ThrottleScope = 'ip' | 'user' | 'user+ip' | 'device';
-
-export interface ThrottleEntry {
-  scope: ThrottleScope;
-  /** The address (an IPv6 /64 for IPv6), the username, `username|address`, or a trusted device's id. */
-  key: string;
-  /** Failures in the longest window still counting. */
-  failures: number;
-  /** 0 unless a window is full. */
-  blockedForSec: number;
 }
 
 export interface LoginThrottle {
@@ -81,17 +69,9 @@ export interface LoginThrottleOptions {
   keyPrefix?: string;
   /** Redis failed and this process's memory answered instead: called once per outage. */
   onStoreFailure?: (err: Error) => void;
-  /** The clock of the refusal memory (see REFUSAL_MEMORY_MS); Redis keeps its own time for the windows. */
+  /** The clock of the refusal memory (see throttle-refusals.ts); Redis keeps its own time for the windows. */
   now?: () => number;
 }
-
-/**
- * How long a full window that Redis reported is believed without asking again: an address that keeps
- * trying while refused costs no Redis round trip, and `postern throttle clear` (or a window ending)
- * is seen by every replica within this time. Redis is the only place a window can be emptied early.
- */
-const REFUSAL_MEMORY_MS = 1_000;
-const REFUSAL_MEMORY_MAX = 10_000;
 
 /**
  * Defaults, in the config notation.
@@ -149,37 +129,9 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     return accountLimiters.map((l) => keyFor(l.scope, a, u));
   }
 
-  /** Window and key → when the window Redis reported full ends, and when it said so. Only with Redis. */
-  const refusals = new Map<string, { readonly until: number; readonly seen: number }>();
+  /** Refusals Redis gave, believed for a moment without asking again. Only with Redis. */
+  const refusals = createRefusalMemory(redis !== undefined);
   const now = opts.now ?? Date.now;
-  const refusalId = (l: FixedWindow, key: string) => `${l.scope}:${l.durationSec}:${key}`;
-
-  /** How long a refusal Redis gave for this key less than REFUSAL_MEMORY_MS ago still runs; 0 when none. */
-  function rememberedMs(id: string, at: number): number {
-    const r = refusals.get(id);
-    return r !== undefined && at - r.seen < REFUSAL_MEMORY_MS && r.until > at ? r.until - at : 0;
-  }
-
-  /** A remembered refusal for one of these windows, still running. */
-  function rememberedRefusal(ls: readonly FixedWindow[], keys: readonly string[], at: number): ThrottleCheck | undefined {
-    if (!redis) return undefined;
-    let retryMs = 0;
-    let scope: string | undefined;
-    for (let i = 0; i < ls.length; i++) {
-      const ms = rememberedMs(refusalId(ls[i]!, keys[i]!), at);
-      if (ms > retryMs) [retryMs, scope] = [ms, ls[i]!.scope];
-    }
-    return retryMs > 0 ? refusedFor(retryMs, scope) : undefined;
-  }
-
-  function rememberRefusal(id: string, msLeft: number, at: number): void {
-    if (!redis || msLeft <= 0) return;
-    if (refusals.size >= REFUSAL_MEMORY_MAX) {
-      for (const [k, r] of refusals) if (at - r.seen >= REFUSAL_MEMORY_MS) refusals.delete(k);
-      if (refusals.size >= REFUSAL_MEMORY_MAX) refusals.clear();
-    }
-    refusals.set(id, { until: at + msLeft, seen: at });
-  }
 
   const addressLimiters = limiters.filter((l) => l.scope === 'ip');
 
@@ -190,7 +142,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     let retryMs = 0;
     for (const l of addressLimiters) {
       if (redis) {
-        retryMs = Math.max(retryMs, rememberedMs(refusalId(l, key), at));
+        retryMs = Math.max(retryMs, refusals.msLeft(l, key, at));
       } else {
         const count = await l.peek(key);
         if (count !== null && isLive(count) && count.consumed >= l.points) retryMs = Math.max(retryMs, count.msLeft);
@@ -202,7 +154,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   /** One point from each window, each window's key given; a refusal keeps none of them. */
   async function takeFrom(ls: readonly FixedWindow[], keys: readonly string[]): Promise<ThrottleCheck> {
     const started = now();
-    const remembered = rememberedRefusal(ls, keys, started);
+    const remembered = refusals.refusal(ls, keys, started);
     if (remembered) return remembered;
     const taken = await Promise.all(ls.map((l, i) => l.take(keys[i]!)));
     let retryMs = 0;
@@ -211,7 +163,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       if (t.granted) return;
       if (scope === undefined || t.msLeft > retryMs) [retryMs, scope] = [Math.max(retryMs, t.msLeft), ls[i]!.scope];
       // Only what Redis said: memory's answers during an outage are not worth remembering.
-      if (!t.fromMemory) rememberRefusal(refusalId(ls[i]!, keys[i]!), t.msLeft, started);
+      if (!t.fromMemory) refusals.remember(ls[i]!, keys[i]!, t.msLeft, started);
     });
     if (taken.every((t) => t.granted)) return { allowed: true };
     // A refused attempt counts nowhere: every window gets its point back. Otherwise one address
@@ -242,7 +194,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   async function deviceSuccess(deviceId: string): Promise<void> {
     await Promise.all(
       deviceLimiters.map((l) => {
-        refusals.delete(refusalId(l, deviceId));
+        refusals.forget(l, deviceId);
         return l.clear(deviceId);
       }),
     );
@@ -251,7 +203,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
   async function check(ip: string, username: string): Promise<ThrottleCheck> {
     const keys = keysOf(ip, username);
     const started = now();
-    const remembered = rememberedRefusal(accountLimiters, keys, started);
+    const remembered = refusals.refusal(accountLimiters, keys, started);
     if (remembered) return remembered;
     const counts = await Promise.all(accountLimiters.map((l, i) => l.peek(keys[i]!)));
     let retryMs = 0;
@@ -263,7 +215,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       if (!blocked || c.msLeft > retryMs) scope = l.scope;
       blocked = true;
       retryMs = Math.max(retryMs, c.msLeft);
-      if (!c.fromMemory) rememberRefusal(refusalId(l, keys[i]!), c.msLeft, started);
+      if (!c.fromMemory) refusals.remember(l, keys[i]!, c.msLeft, started);
     });
     return blocked ? refusedFor(retryMs, scope) : { allowed: true };
   }
@@ -273,44 +225,19 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     await Promise.all(
       accountLimiters.map((l, i) => {
         if (l.scope !== 'user+ip') return l.giveBack(keys[i]!);
-        refusals.delete(refusalId(l, keys[i]!));
+        refusals.forget(l, keys[i]!);
         return l.clear(keys[i]!);
       }),
     );
   }
 
   async function list(): Promise<ThrottleEntry[]> {
-    const rows = new Map<string, ThrottleEntry>();
-    for (const c of await store.counters()) {
-      const id = `${c.scope}\n${c.key}`;
-      let row = rows.get(id);
-      if (row === undefined) {
-        row = { scope: c.scope as ThrottleScope, key: c.key, failures: 0, blockedForSec: 0 };
-        rows.set(id, row);
-      }
-      row.failures = Math.max(row.failures, c.consumed);
-      const points = pointsByWindow.get(`${c.scope}:${c.durationSec}`);
-      if (points !== undefined && c.consumed >= points && c.msLeft > 0) {
-        row.blockedForSec = Math.max(row.blockedForSec, Math.ceil(c.msLeft / 1000));
-      }
-    }
-    return [...rows.values()].sort((a, b) => a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key));
+    return throttleEntries(await store.counters(), pointsByWindow);
   }
 
   async function clear(by: { ip?: string; user?: string }): Promise<number> {
-    const ip = by.ip === undefined ? undefined : addressKey(by.ip.trim());
-    const user = by.user === undefined ? undefined : normaliseUsername(by.user);
-    const everything = ip === undefined && user === undefined;
-    const matches = (c: { scope: string; key: string }): boolean => {
-      if (everything) return true;
-      if (c.scope === 'ip') return c.key === ip;
-      if (c.scope === 'user') return c.key === user;
-      // A device's counters end with its trust (device-trust.ts revokeUser); only "everything" names them here.
-      if (c.scope === 'device') return false;
-      const bar = c.key.lastIndexOf('|');
-      return c.key.slice(0, bar) === user || c.key.slice(bar + 1) === ip;
-    };
-    // What this process remembers of Redis's refusals goes at once; other replicas forget within REFUSAL_MEMORY_MS.
+    const matches = countersConcerning(by);
+    // What this process remembers of Redis's refusals goes at once; other replicas forget within a second.
     refusals.clear();
     const removed = await store.remove(matches);
     return new Set(removed.map((c) => `${c.scope}\n${c.key}`)).size;
@@ -326,19 +253,6 @@ function checkWindow(scope: string, window: RateWindow): void {
   if (!(Number.isSafeInteger(window.durationSec) && window.durationSec > 0)) {
     throw new Error(`throttle ${scope}: durationSec must be a positive integer, got ${window.durationSec}`);
   }
-}
-
-/** The address a counter is kept for: IPv4 as is, IPv6 as its /64. Anything else as given. */
-export function addressKey(ip: string): string {
-  const canonical = parseIp(ip);
-  if (canonical === undefined || !canonical.includes(':')) return canonical ?? ip;
-  const parts = ipaddr.IPv6.parse(canonical).parts.slice(0, 4);
-  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`;
-}
-
-/** A refusal whose window ends in `retryMs`: Retry-After in whole seconds, at least 1. */
-export function refusedFor(retryMs: number, scope?: string): ThrottleCheck {
-  return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)), ...(scope === undefined ? {} : { scope }) };
 }
 
 function windowsOf(spec: string): RateWindow[] {
