@@ -167,12 +167,11 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     metricsPort = listener.port;
   }
 
-  const server = createServer(app.callback());
+  const server = createServer(closeConnectionsWhile(app.callback(), () => shuttingDown));
   // Longer than nginx's and Traefik's upstream keep-alive, so the proxy always closes first.
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  closeConnectionsWhile(server, () => shuttingDown);
   await listen(server, config.server.port, config.server.address);
   const port = (server.address() as AddressInfo).port;
   logger.info({ event: 'listening', address: config.server.address, port, public_url: config.server.public_url }, `Postern is listening on ${config.server.address}:${port}`);

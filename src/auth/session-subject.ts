@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { currentSession, endSession, touchSession } from '../http/session-data.js';
-import type { SessionData, SessionStore } from '../store/session-store.js';
+import { ASK_STORE, type SessionData, type SessionStore } from '../store/session-store.js';
 import { identityOf, sessionIsCurrent, type Identity, type SessionRules } from './identity.js';
 import type { UserDirectory } from './user.js';
 
@@ -64,8 +64,25 @@ const MAX_SESSION_ID = 128;
  * longer stands is refused, and deleted only when it has expired or idled out.
  */
 export async function identityFromSessionId(id: string | undefined, deps: SessionIdDeps): Promise<Identity | undefined> {
-  if (!id || id.length > MAX_SESSION_ID) return undefined;
-  const data = await deps.store.get(id);
+  if (!usableId(id)) return undefined;
+  return identityFromData(id, await deps.store.get(id), deps);
+}
+
+/**
+ * The same answer without waiting, when the store has the read at hand (SessionStore.readNow: a
+ * fresh read in the cache); ASK_STORE when only identityFromSessionId can tell.
+ */
+export function identityFromSessionIdNow(id: string | undefined, deps: SessionIdDeps): Identity | undefined | typeof ASK_STORE {
+  if (!usableId(id)) return undefined;
+  const data = deps.store.readNow ? deps.store.readNow(id) : ASK_STORE;
+  return data === ASK_STORE ? ASK_STORE : identityFromData(id, data, deps);
+}
+
+function usableId(id: string | undefined): id is string {
+  return id !== undefined && id !== '' && id.length <= MAX_SESSION_ID;
+}
+
+function identityFromData(id: string, data: SessionData | undefined, deps: SessionIdDeps): Identity | undefined {
   if (!data || data.user === '') return undefined;
   const now = deps.now();
   const identity = identityOf(data, deps.users, deps.rules, now);

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { constantEquals } from '../auth/constant-equals.js';
-import { decideFor, matchTarget } from '../access/decide.js';
+import { decideFor, type Match, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
-import { canonicaliseTarget } from '../access/target.js';
+import { type CanonicalTarget, canonicaliseTarget } from '../access/target.js';
 import { type AuthKind, createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
 import type { Identity } from '../auth/identity.js';
-import { identityFromSessionId, type SessionIdDeps } from '../auth/session-subject.js';
+import { identityFromSessionId, identityFromSessionIdNow, type SessionIdDeps } from '../auth/session-subject.js';
 import { signInLocation } from '../auth/sign-in-location.js';
 import type { ClientIpResolver } from '../http/client-ip.js';
 import { errorReplyForVerify } from '../http/error-handler.js';
@@ -13,11 +13,12 @@ import { createCookieReader } from '../http/cookie-header.js';
 import type { Logger } from '../log/logger.js';
 import type { VerifyMethod, VerifyOutcome } from '../metrics/labels.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
+import { type OriginalRequest, readOriginalRequest, type ProxyFlavour } from '../http/original-request.js';
 import type { RefusalView } from './forbidden.js';
 import type { Credential, PresentedCredentials } from '../http/credentials.js';
 import type { CredentialOutcome } from '../tokens/authenticate.js';
 import { decideTokenScope } from '../tokens/scope.js';
+import { ASK_STORE } from '../store/session-store.js';
 
 export interface VerifyDeps extends SessionIdDeps {
   readonly access: CompiledAccess;
@@ -96,6 +97,25 @@ const ANSWERED = {
 /** No decision: a proxy request that is untrusted, lacks the proxy secret or is unusable, or a store that did not answer (thrown, answered by the error handler). */
 const NO_DECISION = pair('error', 'none');
 
+/** What one verify request asks about, read before any lookup. */
+interface Asked {
+  readonly res: ServerResponse;
+  readonly headers: IncomingHttpHeaders;
+  readonly clientIp: string;
+  readonly original: OriginalRequest;
+  readonly target: CanonicalTarget;
+  readonly match: Match;
+  /** The Authorization the app should see (the client's own, never one of ours). */
+  readonly forwardAuthorization: string | undefined;
+}
+
+/** Who is asking: through a session (its id, for the forbidden page) or a credential. */
+interface Who {
+  readonly identity: Identity;
+  readonly sessionId?: string;
+  readonly viaCredential?: Extract<CredentialOutcome, { kind: 'authenticated' }>;
+}
+
 /**
  * One handler per proxy flavour. The decision is the same; how "please sign in" is said differs:
  * nginx turns any 3xx into a 500, so it gets 401 + Location; Traefik and Caddy pass the reply to the browser.
@@ -117,22 +137,34 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
 
   const metrics = deps.metrics;
   const timed = metrics.enabled;
+  const record = (answered: Answered, start: number) =>
+    metrics.verify(flavour, answered.outcome, answered.method, timed ? (performance.now() - start) / 1000 : 0);
   /**
    * Answers on the raw request and response (http/exact-routes.ts calls it before Koa makes a
    * context), and never rejects: an error is answered here, as the app's error handler would.
+   * A session whose read the store has at hand (a fresh read in the cache) is answered within
+   * this call; anything that must wait (a store read, an app password) returns a promise.
    */
-  return async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return function verify(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const start = timed ? performance.now() : 0;
-    let answered = NO_DECISION;
+    let answered: Answered | Promise<Answered>;
     try {
-      answered = await answer(req, res);
+      answered = answer(req, res);
     } catch (err) {
       errorReplyForVerify(deps.logger, req, res, err);
+      return record(NO_DECISION, start);
     }
-    metrics.verify(flavour, answered.outcome, answered.method, timed ? (performance.now() - start) / 1000 : 0);
+    if (!(answered instanceof Promise)) return record(answered, start);
+    return answered.then(
+      (done) => record(done, start),
+      (err: unknown) => {
+        errorReplyForVerify(deps.logger, req, res, err);
+        record(NO_DECISION, start);
+      },
+    );
   };
 
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<Answered> {
+  function answer(req: IncomingMessage, res: ServerResponse): Answered | Promise<Answered> {
     const headers = req.headers;
     const peer = req.socket.remoteAddress ?? '';
     const { ip: clientIp, trustedPeer } = deps.resolveClientIp(peer, headers);
@@ -154,32 +186,43 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const match = matchTarget(target, clientIp, deps.access);
     // What the client presented besides a cookie; the Authorization the app should see (never one of ours).
     const presented = deps.credentials ? deps.credentials.read(headers, req.rawHeaders) : NO_CREDENTIALS;
-    const allow = (answered: Answered, identity: Identity | undefined, auth?: AuthKind) =>
-      reply(res, answered, 200, withAuthorization(allowHeaders(identity, auth), presented.forwardAuthorization));
+    const asked: Asked = { res, headers, clientIp, original, target, match, forwardAuthorization: presented.forwardAuthorization };
     // A bypass rule answers the same for everyone: no session lookup for public share links.
-    const anonymous = decideFor(match, undefined);
-    if (anonymous.kind === 'allow') return allow(ANSWERED.none.allow, undefined);
+    if (decideFor(match, undefined).kind === 'allow') return conclude(asked, undefined);
 
     // An app password or a Basic pair: answered with a status, never a redirect to the sign-in page.
-    let viaCredential: Extract<CredentialOutcome, { kind: 'authenticated' }> | undefined;
     if (presented.credential.kind !== 'none' && deps.credentials) {
-      const outcome = await deps.credentials.authenticate(presented.credential, clientIp);
-      const tried = presented.credential.kind === 'account' ? ANSWERED.basic : ANSWERED.token;
-      if (outcome.kind === 'refused') {
-        deps.logger.info({ event: 'verify.credential_throttled', client: clientIp }, 'credential refused: the address is over its sign-in limit');
-        // nginx's auth_request turns any status but 401/403 into a 500.
-        if (flavour === 'nginx') return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
-        return reply(res, tried.unauthorized, 429, [...EMPTY, 'Retry-After', String(outcome.retryAfterSec)]);
-      }
-      if (outcome.kind === 'invalid') {
-        deps.logger.info({ event: 'verify.credential_invalid', client: clientIp, host: original.host }, 'unknown, revoked, expired or malformed credential');
-        return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
-      }
-      viaCredential = outcome;
+      const credential = presented.credential;
+      return deps.credentials.authenticate(credential, clientIp).then((outcome) => afterCredential(asked, credential, outcome));
     }
-    const sessionId = viaCredential ? undefined : readSessionId(headers.cookie);
-    const identity = viaCredential ? viaCredential.identity : sessionId === undefined ? undefined : await identityFromSessionId(sessionId, deps);
-    let decision = identity ? decideFor(match, identity) : anonymous;
+    const sessionId = readSessionId(headers.cookie);
+    const known = identityFromSessionIdNow(sessionId, deps);
+    if (known !== ASK_STORE) return conclude(asked, known === undefined ? undefined : { identity: known, sessionId });
+    return identityFromSessionId(sessionId, deps).then((identity) => conclude(asked, identity === undefined ? undefined : { identity, sessionId }));
+  }
+
+  function afterCredential(asked: Asked, credential: Exclude<Credential, { kind: 'none' }>, outcome: CredentialOutcome): Answered {
+    const { res, clientIp, original } = asked;
+    const tried = credential.kind === 'account' ? ANSWERED.basic : ANSWERED.token;
+    if (outcome.kind === 'refused') {
+      deps.logger.info({ event: 'verify.credential_throttled', client: clientIp }, 'credential refused: the address is over its sign-in limit');
+      // nginx's auth_request turns any status but 401/403 into a 500.
+      if (flavour === 'nginx') return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+      return reply(res, tried.unauthorized, 429, [...EMPTY, 'Retry-After', String(outcome.retryAfterSec)]);
+    }
+    if (outcome.kind === 'invalid') {
+      deps.logger.info({ event: 'verify.credential_invalid', client: clientIp, host: original.host }, 'unknown, revoked, expired or malformed credential');
+      return reply(res, tried.unauthorized, 401, [...EMPTY, ...CHALLENGE]);
+    }
+    return conclude(asked, { identity: outcome.identity, viaCredential: outcome });
+  }
+
+  /** The decision for whoever `who` is (nobody: undefined), and its reply. */
+  function conclude(asked: Asked, who: Who | undefined): Answered {
+    const { res, headers, clientIp, original, target, match } = asked;
+    const identity = who?.identity;
+    const viaCredential = who?.viaCredential;
+    let decision = decideFor(match, identity);
     // An app password narrows what its owner may do (its hosts, read_only), never widens it.
     if (decision.kind === 'allow' && viaCredential?.token && target.ok) {
       const scope = decideTokenScope(viaCredential.token, target, deps.now());
@@ -187,7 +230,10 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     }
     const as = viaCredential ? ANSWERED[viaCredential.auth] : identity ? ANSWERED.session : ANSWERED.none;
 
-    if (decision.kind === 'allow') return allow(as.allow, decision.anonymous ? undefined : identity, viaCredential?.auth);
+    if (decision.kind === 'allow') {
+      const block = allowHeaders(decision.anonymous ? undefined : identity, viaCredential?.auth);
+      return reply(res, as.allow, 200, withAuthorization(block, asked.forwardAuthorization));
+    }
     // An app password or a Basic pair is one factor and cannot present a second: refused, not redirected.
     if (decision.kind === 'step-up' && viaCredential) decision = { kind: 'forbid', rule: decision.rule, reason: 'the rule asks for a second factor, which a credential cannot give' };
     if (decision.kind === 'forbid' && viaCredential) {
@@ -198,7 +244,7 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
       deps.logger.info({ event: 'verify.forbid', user: identity?.user, client: clientIp, host: original.host, method: original.method, reason: decision.reason }, 'access denied');
       // nginx drops this body (its error_page asks GET /forbidden instead); API clients get an empty 403.
       if (flavour !== 'nginx' && deps.forbiddenPage && !isApiClient(headers)) {
-        const page = deps.forbiddenPage({ identity, sessionId, host: original.host, method: original.method, url: original.url, reason: decision.reason });
+        const page = deps.forbiddenPage({ identity, sessionId: who?.sessionId, host: original.host, method: original.method, url: original.url, reason: decision.reason });
         return reply(res, as.forbid, 403, page.headers, page.body);
       }
       return reply(res, as.forbid, 403, EMPTY);

@@ -1,17 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 
-/** Answers on the raw request and response, and never rejects (it answers its own errors). */
-export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+/**
+ * Answers on the raw request and response, and never throws or rejects (it answers its own errors):
+ * within the call when it can, else by the promise it returns.
+ */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 const NOT_ALLOWED = ['Allow', 'HEAD, GET', 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '18'];
 
-function dispatch(handler: RawHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+const ANSWERED = Promise.resolve();
+
+function dispatch(handler: RawHandler, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
   if (req.method === 'GET' || req.method === 'HEAD') return handler(req, res);
   // As the router answers a known path with another method.
   res.writeHead(405, NOT_ALLOWED);
   res.end('Method Not Allowed');
-  return Promise.resolve();
 }
 
 /**
@@ -41,7 +45,9 @@ export class KoaWithExactRoutes extends Koa {
       const query = url.indexOf('?');
       const handler = routes.get(query < 0 ? url : url.slice(0, query));
       // Postern serves HTTP/1.1 only (node:http, main.ts): the request and response are node:http's.
-      return handler === undefined ? koa(req, res) : dispatch(handler, req as IncomingMessage, res as ServerResponse);
+      if (handler === undefined) return koa(req, res);
+      // Koa's callback type promises a promise: an answer given within the call returns a settled one.
+      return dispatch(handler, req as IncomingMessage, res as ServerResponse) ?? ANSWERED;
     };
   }
 

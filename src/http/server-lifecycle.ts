@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 /**
  * Binds the listener. A failure says what went wrong and what to do, in one line, because it is what
@@ -41,11 +41,15 @@ function listenFailure(err: NodeJS.ErrnoException, port: number, address: string
  * after its response), so that when the listener closes there is no idle connection left that the
  * proxy could send a request on at the moment it is closed: a POST sent that way is not retried
  * elsewhere, and reaches the client as a 502.
+ *
+ * It wraps the server's one request listener rather than adding a second: the server then emits
+ * each request to a single listener, which is measurably cheaper on the verify path.
  */
-export function closeConnectionsWhile(server: Server, when: () => boolean): void {
-  server.prependListener('request', (_req, res) => {
+export function closeConnectionsWhile<R extends IncomingMessage, S extends ServerResponse>(listener: (req: R, res: S) => unknown, when: () => boolean): (req: R, res: S) => void {
+  return (req, res) => {
     if (when()) res.setHeader('Connection', 'close');
-  });
+    listener(req, res);
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { SessionData, SessionStore, StoredSession } from './session-store.js';
+import { ASK_STORE, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
 
 export interface CachedSessionStoreOptions {
   /**
@@ -16,6 +16,14 @@ export interface CachedSessionStoreOptions {
 interface Entry {
   readonly until: number;
   readonly read: Promise<SessionData | undefined>;
+  /** Set when `read` has fulfilled, with its value: what readNow answers from. */
+  settled: boolean;
+  value: SessionData | undefined;
+}
+
+/** A session past its own `expires` is no session, whatever the cache or the store's TTL says. */
+function unexpired(data: SessionData | undefined, now: number): SessionData | undefined {
+  return data !== undefined && data.expires > now ? data : undefined;
 }
 
 /**
@@ -50,15 +58,30 @@ export class CachedSessionStore implements SessionStore {
       if (entry !== undefined) this.#entries.delete(id);
       else if (this.#entries.size >= this.#maxEntries) this.#evictOldest();
       const read = this.#inner.get(id);
-      entry = { until: now + this.#ttlMs, read };
-      this.#entries.set(id, entry);
-      // A failed read is not remembered: the next request asks the store again.
-      read.catch(() => {
-        if (this.#entries.get(id)?.read === read) this.#entries.delete(id);
-      });
+      const fresh: Entry = { until: now + this.#ttlMs, read, settled: false, value: undefined };
+      entry = fresh;
+      this.#entries.set(id, fresh);
+      read.then(
+        (value) => {
+          fresh.value = value;
+          fresh.settled = true;
+        },
+        // A failed read is not remembered: the next request asks the store again.
+        () => {
+          if (this.#entries.get(id) === fresh) this.#entries.delete(id);
+        },
+      );
     }
-    const data = await entry.read;
-    return data !== undefined && data.expires > this.#now() ? data : undefined;
+    return unexpired(await entry.read, this.#now());
+  }
+
+  /** A read that has come back and is still fresh, while the backend is up; else ASK_STORE. */
+  readNow(id: string): SessionData | undefined | typeof ASK_STORE {
+    if (!this.#backendUp()) return ASK_STORE;
+    const entry = this.#entries.get(id);
+    if (entry === undefined || !entry.settled) return ASK_STORE;
+    const now = this.#now();
+    return entry.until <= now ? ASK_STORE : unexpired(entry.value, now);
   }
 
   async set(id: string, data: SessionData, ttlMs: number): Promise<void> {

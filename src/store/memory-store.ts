@@ -1,4 +1,4 @@
-import { parseSessionData, StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
+import { ASK_STORE, parseSessionData, StoreUnavailableError, type SessionData, type SessionStore, type StoredSession } from './session-store.js';
 
 export interface MemorySessionStoreOptions {
   /** Clock for TTLs and `expires`. Default `Date.now`. */
@@ -53,6 +53,15 @@ export class MemorySessionStore implements SessionStore {
 
   async get(id: string): Promise<SessionData | undefined> {
     this.#assertOpen();
+    return this.#read(id);
+  }
+
+  /** Always at hand while open; a closed store is left to get(), which says so. */
+  readNow(id: string): SessionData | undefined | typeof ASK_STORE {
+    return this.#sweeper === undefined ? ASK_STORE : this.#read(id);
+  }
+
+  #read(id: string): SessionData | undefined {
     const entry = this.#live(id);
     return entry === undefined ? undefined : parseSessionData(JSON.parse(entry.json));
   }

@@ -55,10 +55,20 @@ export function parseSessionData(value: unknown): SessionData | undefined {
   return v as SessionData;
 }
 
+/** What SessionStore.readNow answers when only get() can tell. */
+export const ASK_STORE: unique symbol = Symbol('ask the store');
+
 /** One interface over Redis and memory; both pass test/integration/session-store.contract.test.ts. */
 export interface SessionStore {
   /** Undefined when absent or expired. Rejects with StoreUnavailableError when the backend is down. */
   get(id: string): Promise<SessionData | undefined>;
+  /**
+   * What get() would answer, when that answer is at hand without waiting (a fresh read in the
+   * cache, the memory store); ASK_STORE when only get() can tell. Verify answers a cached session
+   * within the request's own turn of the event loop through it. Optional: a store without it is
+   * always asked.
+   */
+  readNow?(id: string): SessionData | undefined | typeof ASK_STORE;
   /** Writes the session; the store forgets it after ttlMs. */
   set(id: string, data: SessionData, ttlMs: number): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,11 +19,15 @@ afterEach(async () => {
 });
 
 /** A server whose handler waits `delayMs` (or forever, for -1) before answering 200 'done'. */
-function slowServer(delayMs: number): Server {
-  const server = createServer((_req, res) => {
+function slowListener(delayMs: number) {
+  return (_req: IncomingMessage, res: ServerResponse) => {
     if (delayMs < 0) return;
     setTimeout(() => res.end('done'), delayMs);
-  });
+  };
+}
+
+function slowServer(delayMs: number, wrap = (listener: ReturnType<typeof slowListener>) => listener): Server {
+  const server = createServer(wrap(slowListener(delayMs)));
   servers.push(server);
   return server;
 }
@@ -107,8 +111,7 @@ describe('drain', () => {
 describe('closeConnectionsWhile', () => {
   it('adds Connection: close to every response while the condition holds, and only then', async () => {
     let shuttingDown = false;
-    const server = slowServer(0);
-    closeConnectionsWhile(server, () => shuttingDown);
+    const server = slowServer(0, (listener) => closeConnectionsWhile(listener, () => shuttingDown));
     await listen(server, 0, '127.0.0.1');
     expect((await get(portOf(server))).connection).toBe('keep-alive');
     shuttingDown = true;

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MemorySessionStore } from '../../src/store/memory-store.js';
 import { createRedisClient, type RedisStatus } from '../../src/store/redis-client.js';
 import { DEFAULT_SESSION_PREFIX, RedisSessionStore } from '../../src/store/redis-store.js';
-import { StoreUnavailableError, type SessionData, type SessionStore } from '../../src/store/session-store.js';
+import { ASK_STORE, StoreUnavailableError, type SessionData, type SessionStore } from '../../src/store/session-store.js';
 import { startRedis, type RedisProcess } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -255,6 +255,19 @@ describe('MemorySessionStore housekeeping', () => {
     await store.set(b, typicalSession(clock, { user: 'bob' }), 5_000);
     expect(await store.get(a)).toBeDefined();
     expect((await store.get(b))?.user).toBe('bob');
+  });
+
+  it('has every session at hand (readNow), as get() answers it; once closed, only get() can say so', async () => {
+    const store = new MemorySessionStore({ now: () => clock });
+    const id = newId();
+    await store.set(id, typicalSession(clock), 1_000);
+    expect(store.readNow(id)).toEqual(await store.get(id));
+    expect(store.readNow(newId())).toBeUndefined();
+    clock += 1_000;
+    expect(store.readNow(id)).toBeUndefined();
+    await store.close();
+    expect(store.readNow(id)).toBe(ASK_STORE);
+    await expect(store.get(id)).rejects.toThrow('closed');
   });
 });
 

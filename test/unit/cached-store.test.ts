@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CachedSessionStore } from '../../src/store/cached-store.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
-import type { SessionData, SessionStore } from '../../src/store/session-store.js';
+import { ASK_STORE, type SessionData, type SessionStore } from '../../src/store/session-store.js';
 
 /** The real memory store, counting the reads that reach it. */
 function countingStore(now: () => number) {
@@ -148,5 +148,55 @@ describe('CachedSessionStore', () => {
     expect(backing.reads()).toBe(4);
     await cached.get('a');
     expect(backing.reads()).toBe(5);
+  });
+
+  describe('readNow: the answer get() would give, when it is at hand', () => {
+    it('is at hand once a read has come back, and only for ttlMs', async () => {
+      const { cached, backing, advance, now } = setup();
+      await cached.set('a', session(now()), 60_000);
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+      const pending = cached.get('a');
+      // Asked, not yet answered: still only get() can tell.
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+      await pending;
+      expect(cached.readNow('a')).toMatchObject({ user: 'alice' });
+      expect(backing.reads()).toBe(1);
+      advance(501);
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+    });
+
+    it('answers undefined for an absent session read from the store, and for one past its own expires', async () => {
+      const { cached, advance, now } = setup();
+      expect(await cached.get('nobody')).toBeUndefined();
+      expect(cached.readNow('nobody')).toBeUndefined();
+      await cached.set('a', session(now(), 300), 60_000);
+      await cached.get('a');
+      advance(301);
+      expect(cached.readNow('a')).toBeUndefined();
+    });
+
+    it('is never at hand while the backend is known to be down', async () => {
+      let up = true;
+      const { cached, now } = setup({ backendUp: () => up });
+      await cached.set('a', session(now()), 60_000);
+      await cached.get('a');
+      up = false;
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+    });
+
+    it('is gone when this replica sets or destroys the session, and after a failed read', async () => {
+      const { cached, backing, now } = setup();
+      await cached.set('a', session(now()), 60_000);
+      await cached.get('a');
+      await cached.destroy('a');
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+      await cached.set('a', session(now()), 60_000);
+      await cached.get('a');
+      await cached.setIfExists('a', { ...session(now()), user: 'bob' }, 60_000);
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+      backing.failReads(true);
+      await expect(cached.get('a')).rejects.toThrow('down');
+      expect(cached.readNow('a')).toBe(ASK_STORE);
+    });
   });
 });
