@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
+import { endAccessOnReload } from './auth/end-access-on-reload.js';
 import { HashLimiter } from './auth/hash-limiter.js';
+import { createPasswordFingerprint } from './auth/identity.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createRequestLimit, OIDC_START_LIMIT_PREFIX, PASSKEY_START_LIMIT_PREFIX } from './auth/request-limit.js';
 import { createPasswordHasher } from './auth/passwords.js';
@@ -21,6 +23,7 @@ import { OidcProviders } from './oidc/providers.js';
 import { openBindingStore } from './oidc/open-bindings.js';
 import { redisTargetFromConfig } from './store/redis-client.js';
 import { RedisDeviceStore } from './store/device-store-redis.js';
+import { MemoryDeviceStore } from './store/device-store-memory.js';
 import { RedisTokenUseStore } from './tokens/last-use.js';
 import { RedisPasskeyCounterStore } from './store/passkey-counter-store-redis.js';
 import { OpenResources, openDataDir, openEncryptionKey, openSessionStore, openUsers, waitUntilReady } from './startup-steps.js';
@@ -92,9 +95,10 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const box = createSecretBox(encryptionKey);
   // Postern starts all the same: those users' app codes are refused (and logged again at each use) until the key is back or reset-2fa runs.
   const checkFactors = (): void => usersWithUnreadableFactors(users.all(), box).forEach((user) => logUndecryptable(logger, user));
-  const users = await openUsers(config, hasher, logger, announce, () => {
+  const users = await openUsers(config, hasher, logger, announce, (change) => {
     void calibrate();
     checkFactors();
+    void endAccess(change);
   });
   opened.add(() => users.close());
   checkFactors();
@@ -103,6 +107,10 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const { redis, store } = openSessionStore(redisTarget, logger, metrics);
   // Closes the Redis client (QUIT, or a disconnect when Redis is away): its reconnect loop would keep the process alive.
   opened.add(() => store.close());
+  const deviceStore = redis ? new RedisDeviceStore(redis) : new MemoryDeviceStore(now);
+  // A user disabled, removed or given another password in the users file loses their sessions and device trusts,
+  // as through the CLI. Defined before any await: the file's first reload (a timer, then a read) comes after it.
+  const endAccess = endAccessOnReload({ sessions: store, devices: { revokeUser: (user) => deviceStore.removeUser(user) }, passwordFingerprint: createPasswordFingerprint(secret), logger });
 
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
@@ -147,9 +155,9 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
     ...(oidc ? { oidc } : {}),
     ...(oidcStartLimit ? { oidcStartLimit } : {}),
     passkeyStartLimit: createRequestLimit(config.login.passkey_rate_limit, { redis, keyPrefix: PASSKEY_START_LIMIT_PREFIX }),
+    deviceStore,
     ...(redis
       ? {
-          deviceStore: new RedisDeviceStore(redis),
           tokenUses: new RedisTokenUseStore(redis),
           singleUse: new RedisSingleUseGuard(redis),
           passkeyCounters: new RedisPasskeyCounterStore(redis),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { PasswordHasher } from './auth/passwords.js';
-import { createInitialUsersFile, UsersFile } from './auth/users-file.js';
+import { createInitialUsersFile, UsersFile, type UsersFileChange } from './auth/users-file.js';
 import type { Config } from './config/types.js';
 import { loadOrCreateSessionSecret } from './config/session-secret.js';
 import { loadOrCreateGeneratedSecret } from './config/generated-secret.js';
@@ -85,7 +85,7 @@ export async function openEncryptionKey(config: Config): Promise<string> {
 }
 
 /** Opens the users file (watched from then on), first creating it with one admin when it does not exist. */
-export async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void, onReload: () => void): Promise<UsersFile> {
+export async function openUsers(config: Config, hasher: PasswordHasher, logger: Logger, announce: (text: string) => void, onReload: (change: UsersFileChange) => void): Promise<UsersFile> {
   const usersFileProblem = (code: string, err: Error) =>
     `${err.message.startsWith('cannot read users file') ? err.message : `cannot use users file ${config.users.file} (${code})`}; make users.file a file the user running Postern can read`;
   const initial = await step(() => createInitialUsersFile(config.users.file, hasher), usersFileProblem);
@@ -107,9 +107,9 @@ export async function openUsers(config: Config, hasher: PasswordHasher, logger: 
   return step(
     () =>
       UsersFile.open(config.users.file, {
-        onReload: (count) => {
+        onReload: (count, change) => {
           logger.info({ event: 'users.reload', count }, 'users file reloaded');
-          onReload();
+          onReload(change);
         },
         onProblem: (problems) => logger.error({ event: 'users.invalid', problems }, 'users file has problems; the previous users stay in force until it is fixed'),
       }),

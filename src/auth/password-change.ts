@@ -11,7 +11,7 @@
  * sign-in throttle); this module only insists that the hash it replaces is the one that was checked,
  * so a change made meanwhile (`postern user passwd`) is never silently overwritten.
  */
-import { revokeSessionsOf } from '../sessions/manage.js';
+import { revokeSessionsOf, type SessionsKept } from '../sessions/manage.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { PasswordHasher } from './passwords.js';
 import type { User } from './user.js';
@@ -68,20 +68,21 @@ export async function changePassword(
     const { sessionFingerprint: _, ...rest } = user;
     return { ...rest, password: hash };
   });
-  const ended = await endUserSessions(deps, username, change.keepSession);
+  const ended = await endUserSessions(deps, username, { keep: change.keepSession });
   return { fingerprint: deps.passwordFingerprint(updated), ...ended };
 }
 
 /**
- * Ends the sessions of `username` in the store, all but `keepSession`, and every device trust of
- * theirs. What a new password, a disabled or a removed user calls for.
+ * Ends the sessions of `username` in the store, all but those `kept` names (the session a change
+ * was made from; the sessions opened with a new password), and every device trust of theirs. What
+ * a new password, a disabled or a removed user calls for.
  */
 export async function endUserSessions(
   deps: Pick<PasswordChangeDeps, 'sessions' | 'devices'>,
   username: string,
-  keepSession?: string,
+  kept: SessionsKept = {},
 ): Promise<{ endedSessions: number; endedDevices: number }> {
-  const doomed = await revokeSessionsOf(deps.sessions, username, { keep: keepSession });
+  const doomed = await revokeSessionsOf(deps.sessions, username, kept);
   const endedDevices = (await deps.devices?.revokeUser(username)) ?? 0;
   return { endedSessions: doomed.length, endedDevices };
 }

@@ -14,9 +14,18 @@ import { normaliseUsername } from './username.js';
 export { parseUsersFile, type UsersFileResult } from './users-file-parse.js';
 export { createInitialUsersFile, serialiseUsers, writeUsersFileAtomic } from './users-file-writer.js';
 
+/** One loaded edit of the users file: the users in force before it and after it, keyed by normalised username. */
+export interface UsersFileChange {
+  readonly previous: ReadonlyMap<string, User>;
+  readonly next: ReadonlyMap<string, User>;
+}
+
 export interface UsersFileOptions {
-  /** Called after an edit was loaded, with the number of users now in force. */
-  onReload?: (count: number) => void;
+  /**
+   * Called once for each edit that was loaded (a second sighting of the same text is no edit), with
+   * the number of users now in force and what they were before.
+   */
+  onReload?: (count: number, change: UsersFileChange) => void;
   /** Called when an edit could not be loaded; the previous users stay in force. */
   onProblem?: (problems: string[]) => void;
   /** Follow edits to the file (default true). */
@@ -122,9 +131,10 @@ export class UsersFile implements UserDirectory {
       return false;
     }
     this.#lastOk = true;
+    const previous = this.#users;
     this.#users = users;
     this.#list = Object.freeze([...users.values()]);
-    this.#opts.onReload?.(users.size);
+    this.#opts.onReload?.(users.size, { previous, next: users });
     return true;
   }
 

@@ -12,8 +12,8 @@ import type { UserChange } from './user-commands.js';
  * removed user ends that user's sessions and device trusts in the shared store (Redis), so that
  * enabling or adding the user again later brings neither back. The same step as a password change
  * on the account page (auth/password-change.ts endUserSessions), without a session to keep. Without
- * Redis both live in the server's memory, where verify and sign-in refuse them anyway once the user
- * is gone or disabled or has another password.
+ * Redis both live in the server's memory, and the server ends them itself when it reloads the file
+ * (auth/end-access-on-reload.ts, which also does it again in every replica, harmlessly).
  */
 export async function afterUserChange(config: Config, username: string, change: UserChange): Promise<void> {
   if (!endsAccess(change)) return;

@@ -83,12 +83,21 @@ export async function revokeSession(store: Pick<SessionStore, 'listAll' | 'listB
   return match;
 }
 
+/** The sessions of a user that an ending leaves standing. */
+export interface SessionsKept {
+  /** A store id: the session a change was made from. */
+  readonly keep?: string | undefined;
+  /** A password fingerprint (`pwv`): the sessions opened with the user's new password. */
+  readonly keepFingerprint?: string | undefined;
+}
+
 /**
- * Ends every session of `user` (as given and normalised) but `options.keep` (a store id: the
- * session a change was made from); returns the sessions ended.
+ * Ends every session of `user` (as given and normalised) but those `options` keeps; returns the
+ * sessions ended.
  */
-export async function revokeSessionsOf(store: Pick<SessionStore, 'listByUser' | 'destroy'>, user: string, options: { readonly keep?: string | undefined } = {}): Promise<StoredSession[]> {
-  const doomed = (await sessionsOf(store, user)).filter((s) => s.id !== options.keep);
+export async function revokeSessionsOf(store: Pick<SessionStore, 'listByUser' | 'destroy'>, user: string, options: SessionsKept = {}): Promise<StoredSession[]> {
+  const kept = (s: StoredSession): boolean => s.id === options.keep || (options.keepFingerprint !== undefined && s.data.pwv === options.keepFingerprint);
+  const doomed = (await sessionsOf(store, user)).filter((s) => !kept(s));
   for (const session of doomed) await store.destroy(session.id);
   return doomed;
 }

@@ -348,6 +348,30 @@ describe('UsersFile', () => {
     await eventually(() => file!.find('bob'));
   });
 
+  it('tells onReload, once per loaded edit, the users in force before it and after it', async () => {
+    const path = join(dir, 'users.yml');
+    await writeUsersFileAtomic(path, [user('alice'), user('bob')]);
+    const changes: Array<{ count: number; before: string[]; after: string[]; bobWas: boolean | undefined; bobIs: boolean | undefined }> = [];
+    file = await UsersFile.open(path, {
+      watch: false,
+      onReload: (count, { previous, next }) =>
+        changes.push({ count, before: [...previous.keys()], after: [...next.keys()], bobWas: previous.get('bob')?.disabled, bobIs: next.get('bob')?.disabled }),
+    });
+    await writeUsersFileAtomic(path, [user('alice'), user('bob', { disabled: true })]);
+    expect(await file.reload()).toBe(true);
+    expect(await file.reload()).toBe(true); // the same text again: no edit
+    await writeFile(path, 'users: [');
+    expect(await file.reload()).toBe(false); // an invalid edit is not loaded
+    await writeUsersFileAtomic(path, [user('bob', { disabled: true })]);
+    expect(await file.reload()).toBe(true);
+
+    expect(changes).toEqual([
+      { count: 2, before: ['alice', 'bob'], after: ['alice', 'bob'], bobWas: false, bobIs: true },
+      // Compared with the last version in force, not with the broken one.
+      { count: 1, before: ['alice', 'bob'], after: ['bob'], bobWas: true, bobIs: true },
+    ]);
+  });
+
   it('reload() says whether the file on disk is in force', async () => {
     const path = join(dir, 'users.yml');
     await writeUsersFileAtomic(path, [user('alice')]);
