@@ -14,7 +14,7 @@ import { FACTORS_KEY, type UserFactors } from '../factors/factors.js';
 import { factorsDocument } from '../factors/factors-yaml.js';
 import type { AppPassword } from '../tokens/app-password.js';
 import { APP_PASSWORDS_KEY } from '../tokens/app-password-parse.js';
-import type { User } from './user.js';
+import { byUsername, type User } from './user.js';
 import { normaliseUsername } from './username.js';
 
 /** The fields of a user a writer may change. `sessionFingerprint: null` removes it. */
@@ -52,7 +52,7 @@ export interface UsersFileEditor {
 
 /** The users file text for `users`, sorted by username, in the layout every writer keeps. */
 export function serialiseUsers(users: Iterable<User>): string {
-  const sorted = [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  const sorted = [...users].sort(byUsername);
   const editor = new DocumentEditor(undefined, new Map());
   const seen = new Set<string>();
   for (const u of sorted) {
