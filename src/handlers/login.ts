@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import type { PasswordHasher } from '../auth/passwords.js';
+import { verifyUserPassword, type PasswordHasher } from '../auth/passwords.js';
 import type { Rehasher } from '../auth/rehash.js';
 import type { ThrottleCheck } from '../auth/login-throttle.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
@@ -173,10 +173,9 @@ export function createLoginHandlers(deps: LoginDeps) {
       }
 
       const user = deps.users.find(username);
-      // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
       let ok: boolean;
       try {
-        ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
+        ok = await verifyUserPassword(deps.hasher, user, password);
       } catch (err) {
         metrics.signIn('password', 'error'); // the hasher is saturated (503) or failed: no answer about the password
         throw err;
