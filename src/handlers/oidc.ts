@@ -12,7 +12,7 @@ import { addPendingLogin, holderFields } from '../oidc/pending.js';
 import type { OidcProvider, OidcProviders } from '../oidc/providers.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
 import { messagePage } from '../views/message-page.js';
-import { retryInWords } from './login.js';
+import { retryInWords } from './throttle-refusal.js';
 import { createSsoCallback, type SsoCallbackDeps } from './oidc-callback.js';
 
 export interface SsoDeps extends SsoCallbackDeps {

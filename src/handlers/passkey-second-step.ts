@@ -24,7 +24,7 @@ import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { passkeyForm } from '../views/passkey-form.js';
-import { refusalScope, retryInWords } from './login.js';
+import { countThrottled, retryInWords } from './throttle-refusal.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
 import type { Asker, SecondStep } from './two-factor-step.js';
 
@@ -97,8 +97,7 @@ export function createPasskeySecondStepHandlers(deps: PasskeySecondStepDeps) {
       }
       const gate = await deps.throttle.take(clientIp, user.username);
       if (!gate.allowed) {
-        metrics.throttleRefusal(refusalScope(gate));
-        metrics.signIn('second_factor', 'throttled');
+        countThrottled(metrics, 'second_factor', gate);
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return step.render(ctx, 429, user, rd, `Too many failed attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`);
       }

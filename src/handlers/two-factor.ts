@@ -16,7 +16,7 @@ import type { FactorCheck } from '../factors/factor-check.js';
 import { formField } from '../http/form-field.js';
 import type { Logger } from '../log/logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
-import { refusalScope, retryInWords } from './login.js';
+import { countThrottled, retryInWords } from './throttle-refusal.js';
 import { type Asker, createSecondStep, type SecondStepDeps } from './two-factor-step.js';
 
 export interface TwoFactorDeps extends SecondStepDeps {
@@ -62,8 +62,7 @@ export function createTwoFactorHandlers(deps: TwoFactorDeps) {
       }
       const gate = await deps.throttle.take(clientIp, user.username);
       if (!gate.allowed) {
-        metrics.throttleRefusal(refusalScope(gate));
-        metrics.signIn('second_factor', 'throttled');
+        countThrottled(metrics, 'second_factor', gate);
         deps.logger.info({ event: 'two_factor.throttled', user: user.username, client: clientIp, retryAfter: gate.retryAfterSec }, 'second factor refused: too many failed attempts');
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return render(ctx, 429, user, rd, `Too many failed attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`);
