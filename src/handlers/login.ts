@@ -39,7 +39,7 @@ export interface LoginDeps extends SubjectDeps {
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
   /** "Sign in with a passkey" (handlers/passkey-login.ts): where its form gets its options and posts, when shown. */
   readonly passkey?: () => LoginPageModel['passkey'];
-  /** The second step (handlers/two-factor.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
+  /** The second step (handlers/two-factor-step.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
   readonly secondStep?: {
     readonly url: string;
     needed(user: User): boolean;
