@@ -6,6 +6,7 @@
 
 import type { IpRange } from '../net/cidr.js';
 import type { PathMatcher } from './glob.js';
+import { canonicaliseHost, canonicaliseHostName } from './target.js';
 
 export type Policy = 'bypass' | 'authenticated' | 'two_factor' | 'deny';
 
@@ -36,6 +37,34 @@ export function hostMatches(matcher: HostMatcher, host: string): boolean {
     if (host.length > suffix.length && host.endsWith(suffix)) return true;
   }
   return false;
+}
+
+/** A rule's `hosts`: exact names and `*.domain` patterns, canonical; ports and other wildcards refused. */
+export function compileHosts(texts: readonly string[], onBad: (index: number, message: string) => void): HostMatcher {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  texts.forEach((text, i) => {
+    const wildcard = text.startsWith('*.');
+    const name = wildcard ? text.slice(2) : text;
+    if (name.includes('*')) {
+      onBad(i, `is not a valid host pattern: '${text}' (use an exact name or '*.domain')`);
+      return;
+    }
+    const bracketed = !wildcard && name.startsWith('[') && name.endsWith(']');
+    if (!bracketed && /:[0-9]*$/.test(name)) {
+      onBad(i, `must not include a port: '${text}' (rules match host names only)`);
+      return;
+    }
+    // `[v6]` goes through the Host parser, which also brackets and compresses it.
+    const canonical = bracketed ? canonicaliseHost(name) : canonicaliseHostName(name);
+    if (!canonical.ok) {
+      onBad(i, `is not a valid host name: '${text}'`);
+      return;
+    }
+    if (wildcard) suffixes.push('.' + canonical.value);
+    else exact.add(canonical.value);
+  });
+  return { exact, suffixes };
 }
 
 /**

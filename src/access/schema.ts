@@ -27,24 +27,24 @@
  */
 
 import { z } from 'zod';
-import { parseCidr, rangeCovers, type IpRange } from '../net/cidr.js';
+import { parseCidr, type IpRange } from '../net/cidr.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { compilePathPattern, patternCovers, type PathMatcher } from './glob.js';
+import { compilePathPattern, type PathMatcher } from './glob.js';
 import {
   POLICIES,
   SUBJECT_SYNTAX,
   admitsSubjects,
   buildHostIndex,
+  compileHosts,
   compileSubjects,
-  hostMatches,
   renderRule,
   type CompiledAccess,
   type CompiledRule,
-  type HostMatcher,
   type Policy,
   type SubjectMatcher,
 } from './rules.js';
-import { canonicaliseHost, canonicaliseHostName, canonicaliseMethod } from './target.js';
+import { shadowWarnings } from './shadows.js';
+import { canonicaliseHostName, canonicaliseMethod } from './target.js';
 
 export type { CompiledAccess, CompiledRule, Policy } from './rules.js';
 
@@ -121,51 +121,12 @@ interface CompiledRules {
 
 function compileRules(section: AccessSection, report: Report): CompiledRules {
   // Named networks first, so rules can refer to them.
-  const networks = new Map<string, IpRange[]>();
-  for (const [name, list] of Object.entries(section.networks)) {
-    if (!NETWORK_NAME.test(name)) {
-      report(['networks', name], `is not a valid network name (letters, digits, '_' and '-', starting with a letter)`);
-      continue;
-    }
-    const ranges: IpRange[] = [];
-    list.forEach((text, i) => {
-      const parsed = parseCidr(text);
-      if (parsed.ok) ranges.push(...parsed.ranges);
-      else report(['networks', name, i], parsed.problem);
-    });
-    networks.set(name, ranges);
-  }
+  const networks = compileNamedNetworks(section.networks, report);
 
   const rules: CompiledRule[] = [];
   section.rules.forEach((rule, index) => {
     const at = (...rest: (string | number)[]): PathKey => ['rules', index, ...rest];
-    let hosts: HostMatcher | undefined;
-    if (rule.hosts) {
-      const exact = new Set<string>();
-      const suffixes: string[] = [];
-      rule.hosts.forEach((text, i) => {
-        const wildcard = text.startsWith('*.');
-        const name = wildcard ? text.slice(2) : text;
-        if (name.includes('*')) {
-          report(at('hosts', i), `is not a valid host pattern: '${text}' (use an exact name or '*.domain')`);
-          return;
-        }
-        const bracketed = !wildcard && name.startsWith('[') && name.endsWith(']');
-        if (!bracketed && /:[0-9]*$/.test(name)) {
-          report(at('hosts', i), `must not include a port: '${text}' (rules match host names only)`);
-          return;
-        }
-        // `[v6]` goes through the Host parser, which also brackets and compresses it.
-        const canonical = bracketed ? canonicaliseHost(name) : canonicaliseHostName(name);
-        if (!canonical.ok) {
-          report(at('hosts', i), `is not a valid host name: '${text}'`);
-          return;
-        }
-        if (wildcard) suffixes.push('.' + canonical.value);
-        else exact.add(canonical.value);
-      });
-      hosts = { exact, suffixes };
-    }
+    const hosts = rule.hosts && compileHosts(rule.hosts, (i, message) => report(at('hosts', i), message));
 
     let paths: PathMatcher[] | undefined;
     if (rule.paths) {
@@ -187,24 +148,7 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
       }
     }
 
-    let ranges: IpRange[] | undefined;
-    if (rule.networks) {
-      ranges = [];
-      for (const [i, text] of rule.networks.entries()) {
-        const named = networks.get(text);
-        if (named) {
-          ranges.push(...named);
-          continue;
-        }
-        if (NETWORK_NAME.test(text) && !text.includes(':')) {
-          report(at('networks', i), `names network '${text}', which is not defined under access.networks`);
-          continue;
-        }
-        const parsed = parseCidr(text);
-        if (parsed.ok) ranges.push(...parsed.ranges);
-        else report(at('networks', i), parsed.problem);
-      }
-    }
+    const ranges = rule.networks && compileNetworks(rule.networks, networks, (i, message) => report(at('networks', i), message));
 
     let subjects: SubjectMatcher | undefined;
     if (rule.subjects) {
@@ -234,47 +178,46 @@ function compileRules(section: AccessSection, report: Report): CompiledRules {
     );
   });
 
-  const shadowWarnings: string[] = [];
-  for (let j = 1; j < rules.length; j++) {
-    for (let i = 0; i < j; i++) {
-      if (ruleCovers(rules[i] as CompiledRule, rules[j] as CompiledRule)) {
-        shadowWarnings.push(`access.rules[${j}] can never match: access.rules[${i}] matches everything it would`);
-        break;
-      }
+  return { rules, shadowWarnings: shadowWarnings(rules) };
+}
+
+/** `access.networks`: each valid name with its ranges (a bad entry is reported and left out). */
+function compileNamedNetworks(named: AccessSection['networks'], report: Report): Map<string, IpRange[]> {
+  const networks = new Map<string, IpRange[]>();
+  for (const [name, list] of Object.entries(named)) {
+    if (!NETWORK_NAME.test(name)) {
+      report(['networks', name], `is not a valid network name (letters, digits, '_' and '-', starting with a letter)`);
+      continue;
     }
+    const ranges: IpRange[] = [];
+    list.forEach((text, i) => {
+      const parsed = parseCidr(text);
+      if (parsed.ok) ranges.push(...parsed.ranges);
+      else report(['networks', name, i], parsed.problem);
+    });
+    networks.set(name, ranges);
   }
-  return { rules, shadowWarnings };
+  return networks;
 }
 
-// --------------------------------------------------------------------------------------- shadows
-
-/** Does `broad` match every target `narrow` matches? Conservative: false when unsure. */
-function ruleCovers(broad: CompiledRule, narrow: CompiledRule): boolean {
-  return (
-    criterionCovers(broad.hosts, narrow.hosts, hostsCover) &&
-    criterionCovers(broad.paths, narrow.paths, (b, n) => n.every((p) => b.some((q) => patternCovers(q, p)))) &&
-    criterionCovers(broad.methods, narrow.methods, (b, n) => [...n].every((m) => b.has(m))) &&
-    criterionCovers(broad.networks, narrow.networks, (b, n) => n.every((r) => b.some((q) => rangeCovers(q, r))))
-  );
-}
-
-function criterionCovers<T>(broad: T | undefined, narrow: T | undefined, covers: (b: T, n: T) => boolean): boolean {
-  if (broad === undefined) return true; // no criterion: matches anything
-  if (narrow === undefined) return isUniversal(broad); // narrow has no restriction, broad has one
-  return covers(broad, narrow);
-}
-
-function isUniversal(criterion: unknown): boolean {
-  // `paths: ["/**"]` restricts nothing.
-  return Array.isArray(criterion) && criterion.some((p: PathMatcher) => p.kind === 'prefix' && p.literal === '');
-}
-
-function hostsCover(broad: HostMatcher, narrow: HostMatcher): boolean {
-  for (const host of narrow.exact) if (!hostMatches(broad, host)) return false;
-  for (const suffix of narrow.suffixes) {
-    if (!broad.suffixes.some((s) => suffix === s || suffix.endsWith(s))) return false;
+/** A rule's `networks`: names from access.networks, CIDRs and addresses, as one list of ranges. */
+function compileNetworks(texts: readonly string[], named: ReadonlyMap<string, IpRange[]>, onBad: (index: number, message: string) => void): IpRange[] {
+  const ranges: IpRange[] = [];
+  for (const [i, text] of texts.entries()) {
+    const known = named.get(text);
+    if (known) {
+      ranges.push(...known);
+      continue;
+    }
+    if (NETWORK_NAME.test(text) && !text.includes(':')) {
+      onBad(i, `names network '${text}', which is not defined under access.networks`);
+      continue;
+    }
+    const parsed = parseCidr(text);
+    if (parsed.ok) ranges.push(...parsed.ranges);
+    else onBad(i, parsed.problem);
   }
-  return true;
+  return ranges;
 }
 
 // ------------------------------------------------------------------------------------ public API

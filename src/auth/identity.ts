@@ -90,7 +90,7 @@ export function localIdentity(user: User, twoFactor = false): Identity {
 export const OIDC_VIA_PREFIX = 'oidc:';
 
 /**
- * An OIDC session carries its identity, mapped at sign-in (handlers/oidc.ts): no lookup, no I/O.
+ * An OIDC session carries its identity, mapped at sign-in (handlers/oidc-callback.ts): no lookup, no I/O.
  * It stops standing when a local user of the same name appears: one Remote-User must never stand
  * for two people.
  */

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { parseRateLimit, type RateWindow } from './rate-limit-spec.js';
-import { createCounterStore, isLive, type FixedWindow } from './throttle-counters.js';
+import { createCounterStore, type FixedWindow } from './throttle-counters.js';
 import { addressKey, countersConcerning, throttleEntries, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
-import { createRefusalMemory, refusedFor, type ThrottleCheck } from './throttle-refusals.js';
+import { createRefusalMemory, type ThrottleCheck } from './throttle-refusals.js';
+import { createWindowGroup, type WindowGroup } from './throttle-windows.js';
 import { normaliseUsername } from './username.js';
 
 export { addressKey, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
@@ -113,137 +114,53 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
       limiters.push(store.window(scope, window));
     }
   }
-  const deviceLimiters = limiters.filter((l) => l.scope === 'device');
-  const accountLimiters = limiters.filter((l) => l.scope !== 'device');
   const pointsByWindow = new Map(limiters.map((l) => [`${l.scope}:${l.durationSec}`, l.points]));
-
-  function keyFor(scope: string, ip: string, user: string): string {
-    return scope === 'ip' ? ip : scope === 'user' ? user : `${user}|${ip}`;
-  }
+  /** Refusals Redis gave, believed for a moment without asking again. Only with Redis. */
+  const refusals = createRefusalMemory(redis !== undefined);
+  const memory = { refusals, now: opts.now ?? Date.now, shared: redis !== undefined };
+  const account = createWindowGroup(limiters.filter((l) => l.scope !== 'device'), memory);
+  const address = createWindowGroup(limiters.filter((l) => l.scope === 'ip'), memory);
+  const device = createWindowGroup(limiters.filter((l) => l.scope === 'device'), memory);
 
   // Usernames are keys, in the users file's one spelling (NFKC, lower case): `Alice` and `ａｌｉｃｅ`
   // share a budget. Each scope has its own key prefix, so no username can collide with an address.
   function keysOf(ip: string, username: string): string[] {
     const a = addressKey(ip);
     const u = normaliseUsername(username);
-    return accountLimiters.map((l) => keyFor(l.scope, a, u));
+    return account.windows.map((l) => (l.scope === 'ip' ? a : l.scope === 'user' ? u : `${u}|${a}`));
   }
 
-  /** Refusals Redis gave, believed for a moment without asking again. Only with Redis. */
-  const refusals = createRefusalMemory(redis !== undefined);
-  const now = opts.now ?? Date.now;
+  /** The same key in every window of the group. */
+  const everyWindow = (group: WindowGroup, key: string): string[] => group.windows.map(() => key);
 
-  const addressLimiters = limiters.filter((l) => l.scope === 'ip');
+  return {
+    take: (ip, username) => account.take(keysOf(ip, username)),
+    takeAddress: (ip) => address.take(everyWindow(address, addressKey(ip))),
+    takeDevice: (deviceId) => device.take(everyWindow(device, deviceId)),
+    check: (ip, username) => account.check(keysOf(ip, username)),
+    addressRefusal: (ip) => address.knownRefusal(addressKey(ip)),
 
-  async function addressRefusal(ip: string): Promise<ThrottleCheck | undefined> {
-    if (addressLimiters.length === 0) return undefined;
-    const key = addressKey(ip);
-    const at = now();
-    let retryMs = 0;
-    for (const l of addressLimiters) {
-      if (redis) {
-        retryMs = Math.max(retryMs, refusals.msLeft(l, key, at));
-      } else {
-        const count = await l.peek(key);
-        if (count !== null && isLive(count) && count.consumed >= l.points) retryMs = Math.max(retryMs, count.msLeft);
-      }
-    }
-    return retryMs > 0 ? refusedFor(retryMs, 'ip') : undefined;
-  }
+    async deviceSuccess(deviceId) {
+      await Promise.all(device.windows.map((l) => device.end(l, deviceId)));
+    },
 
-  /** One point from each window, each window's key given; a refusal keeps none of them. */
-  async function takeFrom(ls: readonly FixedWindow[], keys: readonly string[]): Promise<ThrottleCheck> {
-    const started = now();
-    const remembered = refusals.refusal(ls, keys, started);
-    if (remembered) return remembered;
-    const taken = await Promise.all(ls.map((l, i) => l.take(keys[i]!)));
-    let retryMs = 0;
-    let scope: string | undefined;
-    taken.forEach((t, i) => {
-      if (t.granted) return;
-      if (scope === undefined || t.msLeft > retryMs) [retryMs, scope] = [Math.max(retryMs, t.msLeft), ls[i]!.scope];
-      // Only what Redis said: memory's answers during an outage are not worth remembering.
-      if (!t.fromMemory) refusals.remember(ls[i]!, keys[i]!, t.msLeft, started);
-    });
-    if (taken.every((t) => t.granted)) return { allowed: true };
-    // A refused attempt counts nowhere: every window gets its point back. Otherwise one address
-    // hammering its own full window would go on filling the per-user window and lock the owner out.
-    await Promise.all(ls.map((l, i) => l.giveBack(keys[i]!)));
-    return refusedFor(retryMs, scope);
-  }
+    async recordSuccess(ip, username) {
+      const keys = keysOf(ip, username);
+      await Promise.all(account.windows.map((l, i) => (l.scope === 'user+ip' ? account.end(l, keys[i]!) : l.giveBack(keys[i]!))));
+    },
 
-  function take(ip: string, username: string): Promise<ThrottleCheck> {
-    return takeFrom(accountLimiters, keysOf(ip, username));
-  }
+    async list() {
+      return throttleEntries(await store.counters(), pointsByWindow);
+    },
 
-  function takeAddress(ip: string): Promise<ThrottleCheck> {
-    const key = addressKey(ip);
-    return takeFrom(
-      addressLimiters,
-      addressLimiters.map(() => key),
-    );
-  }
-
-  function takeDevice(deviceId: string): Promise<ThrottleCheck> {
-    return takeFrom(
-      deviceLimiters,
-      deviceLimiters.map(() => deviceId),
-    );
-  }
-
-  async function deviceSuccess(deviceId: string): Promise<void> {
-    await Promise.all(
-      deviceLimiters.map((l) => {
-        refusals.forget(l, deviceId);
-        return l.clear(deviceId);
-      }),
-    );
-  }
-
-  async function check(ip: string, username: string): Promise<ThrottleCheck> {
-    const keys = keysOf(ip, username);
-    const started = now();
-    const remembered = refusals.refusal(accountLimiters, keys, started);
-    if (remembered) return remembered;
-    const counts = await Promise.all(accountLimiters.map((l, i) => l.peek(keys[i]!)));
-    let retryMs = 0;
-    let blocked = false;
-    let scope: string | undefined;
-    counts.forEach((c, i) => {
-      const l = accountLimiters[i]!;
-      if (c === null || !isLive(c) || c.consumed < l.points) return;
-      if (!blocked || c.msLeft > retryMs) scope = l.scope;
-      blocked = true;
-      retryMs = Math.max(retryMs, c.msLeft);
-      if (!c.fromMemory) refusals.remember(l, keys[i]!, c.msLeft, started);
-    });
-    return blocked ? refusedFor(retryMs, scope) : { allowed: true };
-  }
-
-  async function recordSuccess(ip: string, username: string): Promise<void> {
-    const keys = keysOf(ip, username);
-    await Promise.all(
-      accountLimiters.map((l, i) => {
-        if (l.scope !== 'user+ip') return l.giveBack(keys[i]!);
-        refusals.forget(l, keys[i]!);
-        return l.clear(keys[i]!);
-      }),
-    );
-  }
-
-  async function list(): Promise<ThrottleEntry[]> {
-    return throttleEntries(await store.counters(), pointsByWindow);
-  }
-
-  async function clear(by: { ip?: string; user?: string }): Promise<number> {
-    const matches = countersConcerning(by);
-    // What this process remembers of Redis's refusals goes at once; other replicas forget within a second.
-    refusals.clear();
-    const removed = await store.remove(matches);
-    return new Set(removed.map((c) => `${c.scope}\n${c.key}`)).size;
-  }
-
-  return { take, takeAddress, takeDevice, deviceSuccess, check, addressRefusal, recordSuccess, list, clear };
+    async clear(by) {
+      const matches = countersConcerning(by);
+      // What this process remembers of Redis's refusals goes at once; other replicas forget within a second.
+      refusals.clear();
+      const removed = await store.remove(matches);
+      return new Set(removed.map((c) => `${c.scope}\n${c.key}`)).size;
+    },
+  };
 }
 
 function checkWindow(scope: string, window: RateWindow): void {

@@ -39,6 +39,7 @@ import {
 import { bcryptCostKey, bcryptMatches, parseBcrypt } from './hash-schemes/bcrypt.js';
 import { parsePbkdf2, pbkdf2CostKey, pbkdf2Hash, pbkdf2Matches } from './hash-schemes/pbkdf2.js';
 import { RefusalFloor } from './refusal-floor.js';
+import type { User } from './user.js';
 
 export { type Argon2Params, DEFAULT_ARGON2 } from './hash-schemes/argon2id.js';
 export { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS } from './hash-schemes/pbkdf2.js';
@@ -262,6 +263,15 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
       return { floorMs: floor.ms, classes: floor.perClass() };
     },
   };
+}
+
+/**
+ * The one way to check a sign-in's password (the form, Basic): an unknown or disabled user costs a
+ * full hash too (verifyDummy), so timing does not reveal which usernames exist. False for them.
+ * Throws like verify().
+ */
+export function verifyUserPassword(hasher: PasswordHasher, user: User | undefined, password: string): Promise<boolean> {
+  return user && !user.disabled ? hasher.verify(user.password, password) : hasher.verifyDummy(password);
 }
 
 /** A random password for `--generate` and the first admin: 18 random bytes, 24 base64url characters. */

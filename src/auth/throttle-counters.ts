@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateWindow } from './rate-limit-spec.js';
+import { createCounterIndex, memberOf } from './throttle-index.js';
 
 /**
  * Fixed-window counters over rate-limiter-flexible, used through its public API only (consume,
  * reward, delete, get, set): in Redis when one is given, shared by every replica, with this
  * process's memory answering while Redis fails; in memory otherwise.
  *
- * The library does not say which keys it holds, so this module keeps its own index of the counters
- * it has started (a Redis sorted set scored by expiry, or a Map), for `postern throttle list|clear`.
+ * The library does not say which keys it holds, so every counter started is written down in an index
+ * (throttle-index.ts), for `postern throttle list|clear`.
  */
 
 /** A window's count; `msLeft` -1 means the counter has no expiry. */
@@ -80,26 +81,23 @@ function countOf(res: RateLimiterRes | null): Count | null {
   return res === null ? null : { consumed: res.consumedPoints, msLeft: res.msBeforeNext };
 }
 
-const MEMORY_INDEX_SWEEP = 10_000;
+type OnStore = <T>(what: string, viaRedis: (() => Promise<T>) | undefined, viaMemory: () => Promise<T>) => Promise<{ value: T; fromMemory: boolean }>;
 
-export function createCounterStore(opts: CounterStoreOptions): CounterStore {
-  const { redis, keyPrefix } = opts;
-  const indexKey = `${keyPrefix}:index`;
-  const windows = new Map<string, { primary: RateLimiterRedis | RateLimiterMemory; memory: RateLimiterMemory }>();
-  let longestMs = 0;
-  /** Member → when its counter ends (ms): every counter this process started, Redis or not. */
-  const memoryIndex = new Map<string, number>();
+/**
+ * On Redis when there is one; its failure (not a full window) hands the operation to memory, and is
+ * reported once per outage (again after Redis has answered in between).
+ */
+function createFallback(opts: CounterStoreOptions): OnStore {
   let down = false;
 
   function failed(err: unknown, what: string): void {
     if (down) return;
     down = true;
     const reason = err instanceof Error ? err.message : String(err);
-    opts.onStoreFailure?.(new Error(`rate-limit store failed during ${what} (${reason}; redis status: ${redis?.status}); counting in this process's memory`));
+    opts.onStoreFailure?.(new Error(`rate-limit store failed during ${what} (${reason}; redis status: ${opts.redis?.status}); counting in this process's memory`));
   }
 
-  /** On Redis when there is one; its failure (not a full window) hands the operation to memory. */
-  async function onStore<T>(what: string, viaRedis: (() => Promise<T>) | undefined, viaMemory: () => Promise<T>): Promise<{ value: T; fromMemory: boolean }> {
+  return async (what, viaRedis, viaMemory) => {
     if (viaRedis) {
       try {
         const value = await viaRedis();
@@ -110,32 +108,14 @@ export function createCounterStore(opts: CounterStoreOptions): CounterStore {
       }
     }
     return { value: await viaMemory(), fromMemory: viaRedis !== undefined };
-  }
+  };
+}
 
-  function member(scope: string, durationSec: number, key: string): string {
-    return `${scope}:${durationSec}:${key}`;
-  }
-
-  function parseMember(m: string): { scope: string; durationSec: number; key: string } | undefined {
-    const a = m.indexOf(':');
-    const b = a < 0 ? -1 : m.indexOf(':', a + 1);
-    if (b < 0) return undefined;
-    const durationSec = Number(m.slice(a + 1, b));
-    return Number.isSafeInteger(durationSec) ? { scope: m.slice(0, a), durationSec, key: m.slice(b + 1) } : undefined;
-  }
-
-  async function index(m: string, msLeft: number, first: boolean, viaRedis: boolean): Promise<void> {
-    const until = msLeft > 0 ? Date.now() + msLeft : Number.MAX_SAFE_INTEGER;
-    if (memoryIndex.size >= MEMORY_INDEX_SWEEP && !memoryIndex.has(m)) {
-      const now = Date.now();
-      for (const [k, end] of memoryIndex) if (end <= now) memoryIndex.delete(k);
-    }
-    memoryIndex.set(m, until);
-    // The counter's first point starts it (and its expiry): the one moment it joins Redis's index.
-    if (first && viaRedis && redis) {
-      await redis.multi().zadd(indexKey, until, m).pexpire(indexKey, longestMs).exec().catch(() => undefined);
-    }
-  }
+export function createCounterStore(opts: CounterStoreOptions): CounterStore {
+  const { redis, keyPrefix } = opts;
+  const index = createCounterIndex(redis, `${keyPrefix}:index`);
+  const windows = new Map<string, { primary: RateLimiterRedis | RateLimiterMemory; memory: RateLimiterMemory }>();
+  const onStore = createFallback(opts);
 
   function window(scope: string, w: RateWindow): FixedWindow {
     const id = `${scope}:${w.durationSec}`;
@@ -146,7 +126,7 @@ export function createCounterStore(opts: CounterStoreOptions): CounterStore {
     const primary = redis ? new RateLimiterRedis({ ...base, storeClient: redis, useRedisPackage: false, rejectIfRedisNotReady: true }) : memory;
     const shared = primary !== memory ? (primary as RateLimiterRedis) : undefined;
     windows.set(id, { primary, memory });
-    longestMs = Math.max(longestMs, w.durationSec * 1000);
+    index.windowAdded(w.durationSec);
 
     /** Memory kept at Redis's count (which includes other replicas'), so an outage starts from what we last knew. */
     async function shadow(key: string, res: RateLimiterRes): Promise<void> {
@@ -169,7 +149,7 @@ export function createCounterStore(opts: CounterStoreOptions): CounterStore {
           () => settle(memory.consume(key)),
         );
         const { res, granted } = value;
-        if (granted) await index(member(scope, w.durationSec, key), res.msBeforeNext, res.consumedPoints === 1, !fromMemory);
+        if (granted) await index.record({ scope, durationSec: w.durationSec, key }, res.msBeforeNext, res.consumedPoints === 1, !fromMemory);
         return { granted, consumed: res.consumedPoints, msLeft: res.msBeforeNext, fromMemory };
       },
       async giveBack(key) {
@@ -197,27 +177,14 @@ export function createCounterStore(opts: CounterStoreOptions): CounterStore {
   }
 
   async function counters(): Promise<Counter[]> {
-    let members: string[];
-    const now = Date.now();
-    if (redis) {
-      await redis.zremrangebyscore(indexKey, '-inf', now);
-      members = await redis.zrangebyscore(indexKey, now, '+inf');
-    } else {
-      members = [];
-      for (const [m, until] of memoryIndex) {
-        if (until > now) members.push(m);
-        else memoryIndex.delete(m);
-      }
-    }
     const out: Counter[] = [];
     await Promise.all(
-      members.map(async (m) => {
-        const parsed = parseMember(m);
-        const w = parsed && windows.get(`${parsed.scope}:${parsed.durationSec}`);
-        if (!parsed || !w) return;
+      (await index.live()).map(async (id) => {
+        const w = windows.get(`${id.scope}:${id.durationSec}`);
+        if (!w) return;
         // The primary store, without falling back: the CLI must see an outage, not an empty list.
-        const count = countOf(await w.primary.get(parsed.key));
-        if (count !== null && isLive(count) && count.consumed > 0) out.push({ ...parsed, ...count });
+        const count = countOf(await w.primary.get(id.key));
+        if (count !== null && isLive(count) && count.consumed > 0) out.push({ ...id, ...count });
       }),
     );
     return out;
@@ -225,21 +192,15 @@ export function createCounterStore(opts: CounterStoreOptions): CounterStore {
 
   async function remove(matches: (c: { scope: string; key: string }) => boolean): Promise<Counter[]> {
     const doomed = (await counters()).filter(matches);
-    const stale: string[] = [];
-    for (const m of memoryIndex.keys()) {
-      const parsed = parseMember(m);
-      if (parsed && matches(parsed)) stale.push(m);
-    }
-    const members = new Set([...doomed.map((c) => member(c.scope, c.durationSec, c.key)), ...stale]);
-    for (const m of members) {
-      const parsed = parseMember(m)!;
-      const w = windows.get(`${parsed.scope}:${parsed.durationSec}`);
+    // And the ones this process started that have ended in Redis but may linger in memory.
+    const ids = new Map([...doomed, ...index.known(matches)].map((c) => [memberOf(c), c] as const));
+    for (const id of ids.values()) {
+      const w = windows.get(`${id.scope}:${id.durationSec}`);
       if (!w) continue;
-      if (w.primary !== w.memory) await w.primary.delete(parsed.key);
-      await w.memory.delete(parsed.key);
-      memoryIndex.delete(m);
+      if (w.primary !== w.memory) await w.primary.delete(id.key);
+      await w.memory.delete(id.key);
     }
-    if (redis && members.size > 0) await redis.zrem(indexKey, ...members);
+    await index.forget(ids.values());
     return doomed;
   }
 

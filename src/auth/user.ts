@@ -33,3 +33,8 @@ export interface UserDirectory {
    */
   reload?(): Promise<boolean>;
 }
+
+/** Users in the order every listing and the users file show them: by username, code point by code point. */
+export function byUsername(a: User, b: User): number {
+  return a.username < b.username ? -1 : a.username > b.username ? 1 : 0;
+}

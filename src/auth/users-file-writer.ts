@@ -10,57 +10,20 @@
  * - One lock (users-file-lock.ts). Writers wait their turn.
  * - The edit sees the file as it is under the lock, so two writers never lose each other's change.
  * - Comments, key order and the rest of the file are kept: the edit changes nodes of the YAML
- *   document (yaml's Document API), it does not re-serialise a map. Hashes are never folded.
+ *   document (users-file-document.ts), it does not re-serialise a map. Hashes are never folded.
  * - A symlinked file (a Kubernetes ConfigMap/Secret `..data` link) is written through to its target,
  *   and locked there, so the link stays a link (users-file-lock.ts resolves it).
  * - What is written is parsed back first: a writer never leaves a file the server would refuse.
  */
 import { lstat, readFile } from 'node:fs/promises';
-import { type Document, isMap, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { errnoOf, writeFileAtomic } from '../util/atomic-file.js';
-import { CARRIED_FINGERPRINT_KEY } from './carried-fingerprint.js';
-import { FACTORS_KEY, type UserFactors } from '../factors/factors.js';
-import { factorsDocument } from '../factors/factors-yaml.js';
 import { generatePassword, type PasswordHasher } from './passwords.js';
-import type { AppPassword } from '../tokens/app-password.js';
-import { APP_PASSWORDS_KEY } from '../tokens/app-password-parse.js';
 import type { User } from './user.js';
+import { DocumentEditor, serialiseUsers, type UsersFileEditor } from './users-file-document.js';
 import { withUsersFileLock } from './users-file-lock.js';
 import { parseUsersFile } from './users-file-parse.js';
-import { normaliseUsername } from './username.js';
 
-/** The fields of a user a writer may change. `sessionFingerprint: null` removes it. */
-export interface UserChanges {
-  readonly password?: string;
-  readonly role?: string;
-  readonly groups?: readonly string[];
-  readonly email?: string;
-  readonly name?: string;
-  readonly disabled?: boolean;
-  readonly sessionFingerprint?: string | null;
-}
-
-/** What an edit sees and does, under the lock. */
-export interface UsersFileEditor {
-  /** The users as the file holds them now, keyed by normalised username. */
-  readonly users: ReadonlyMap<string, User>;
-  /** Appends a new user after the others. The caller checks that the name is free. */
-  add(user: Omit<User, 'sessionFingerprint'>): void;
-  /**
-   * Changes fields of an existing user in place, keeping their comments and order. A new password
-   * drops the user's `session_fingerprint` (the new hash ends their sessions) unless `changes`
-   * carries one.
-   */
-  update(username: string, changes: UserChanges): void;
-  /** Removes an existing user. */
-  remove(username: string): void;
-  /** Appends an app password to an existing user's `app_passwords` list (tokens/app-password-parse.ts). */
-  addAppPassword(username: string, token: AppPassword): void;
-  /** Removes the app password `id` from an existing user's list (the list goes when it empties). */
-  removeAppPassword(username: string, id: string): void;
-  /** Replaces an existing user's `factors` (factors/factors.ts) with `factors`; undefined or none left removes the key. */
-  setFactors(username: string, factors: UserFactors | undefined): void;
-}
+export { serialiseUsers, type UserChanges, type UsersFileEditor } from './users-file-document.js';
 
 /** The file has problems: as read (`stage: 'read'`, fix by hand) or after the edit (`'edit'`, nothing written). */
 export class UsersFileProblemsError extends Error {
@@ -93,12 +56,11 @@ export async function editUsersFile<T>(path: string, edit: (file: UsersFileEdito
       if (parsed.problems.length > 0) throw new UsersFileProblemsError(path, parsed.problems, 'read');
       users = parsed.users;
     }
-    const doc = parseDocument(text ?? NEW_FILE);
-    const editor = new DocumentEditor(doc, users);
+    const editor = new DocumentEditor(text, users);
     const result = await edit(editor);
     if (!editor.changed) return result;
 
-    const next = stringify(doc);
+    const next = editor.text();
     const check = parseUsersFile(next, path);
     if (check.problems.length > 0) throw new UsersFileProblemsError(path, check.problems, 'edit');
     checkLock();
@@ -117,20 +79,6 @@ export async function writeUsersFileAtomic(path: string, users: Iterable<User>):
     checkLock();
     await writeFileAtomic(target, text, { exclusive: false });
   });
-}
-
-/** The users file text for `users`, sorted by username, in the layout every writer keeps. */
-export function serialiseUsers(users: Iterable<User>): string {
-  const sorted = [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
-  const doc = parseDocument(NEW_FILE);
-  const editor = new DocumentEditor(doc, new Map());
-  const seen = new Set<string>();
-  for (const u of sorted) {
-    if (seen.has(u.username)) throw new Error(`user '${u.username}' appears twice; refusing to write`);
-    seen.add(u.username);
-    editor.add(u); // without a session fingerprint: only a rehash writes one, bound to the hash it replaced
-  }
-  return stringify(doc);
 }
 
 /**
@@ -159,159 +107,6 @@ export async function createInitialUsersFile(
   // either sees this one or is seen by it; link() still refuses to replace an existing file.
   const created = await withUsersFileLock(path, (target) => writeFileAtomic(target, text, { exclusive: true }));
   return created ? { username: 'admin', password } : undefined;
-}
-
-// --- the document ------------------------------------------------------------------------------
-
-const NEW_FILE =
-  '# Postern users. Edit by hand or with `postern user ...`; changes apply without a restart.\n' +
-  '# Keep this file mode 0600: it holds password hashes.\n' +
-  'users: {}\n';
-
-// lineWidth 0: a hash is one line, never folded. No padding: `groups: [family, admins]`.
-const stringify = (doc: Document): string => doc.toString({ lineWidth: 0, flowCollectionPadding: false });
-
-const YAML_KEYS = {
-  password: 'password',
-  role: 'role',
-  groups: 'groups',
-  email: 'email',
-  name: 'name',
-  disabled: 'disabled',
-  sessionFingerprint: CARRIED_FINGERPRINT_KEY,
-} as const satisfies Record<keyof UserChanges, string>;
-
-class DocumentEditor implements UsersFileEditor {
-  changed = false;
-  readonly #doc: Document;
-  readonly #rawKeys = new Map<string, unknown>(); // normalised username -> the key as written
-
-  constructor(
-    doc: Document,
-    readonly users: ReadonlyMap<string, User>,
-  ) {
-    this.#doc = doc;
-    for (const pair of this.#usersMap().items) {
-      const key = isScalar(pair.key) ? pair.key.value : pair.key;
-      if (typeof key === 'string') this.#rawKeys.set(normaliseUsername(key), key);
-    }
-  }
-
-  add(user: Omit<User, 'sessionFingerprint'>): void {
-    if (this.#rawKeys.has(user.username)) throw new Error(`user '${user.username}' already exists`);
-    const map = this.#usersMap();
-    map.flow = false; // `users: {}` of a new file becomes a block mapping
-    const entry = new YAMLMap();
-    map.add(this.#doc.createPair(user.username, entry));
-    this.#rawKeys.set(user.username, user.username);
-    this.#set(entry, {
-      password: user.password,
-      role: user.role,
-      groups: user.groups,
-      email: user.email,
-      name: user.name,
-      disabled: user.disabled,
-    });
-    if (user.factors) this.setFactors(user.username, user.factors);
-  }
-
-  update(username: string, changes: UserChanges): void {
-    const entry = this.#entry(username);
-    const carried = changes.password !== undefined && changes.sessionFingerprint === undefined ? { sessionFingerprint: null } : {};
-    this.#set(entry, { ...changes, ...carried });
-  }
-
-  remove(username: string): void {
-    this.#usersMap().delete(this.#rawKey(username));
-    this.#rawKeys.delete(username);
-    this.changed = true;
-  }
-
-  addAppPassword(username: string, token: AppPassword): void {
-    const entry = this.#entry(username);
-    const existing: unknown = entry.get(APP_PASSWORDS_KEY, true);
-    const list = existing instanceof YAMLSeq ? existing : new YAMLSeq();
-    if (list !== existing) entry.set(APP_PASSWORDS_KEY, list);
-    const item = new YAMLMap();
-    item.set('id', token.id);
-    item.set('name', token.name);
-    const hash = new Scalar(token.hash);
-    hash.type = Scalar.QUOTE_DOUBLE;
-    item.set('hash', hash);
-    item.set('created', new Date(token.created).toISOString());
-    if (token.expires !== undefined) item.set('expires', new Date(token.expires).toISOString());
-    if (token.hosts !== undefined) {
-      const hosts = this.#doc.createNode([...token.hosts]) as YAMLSeq;
-      hosts.flow = true;
-      item.set('hosts', hosts);
-    }
-    if (token.readOnly) item.set('read_only', true);
-    list.add(item);
-    this.changed = true;
-  }
-
-  removeAppPassword(username: string, id: string): void {
-    const entry = this.#entry(username);
-    const list: unknown = entry.get(APP_PASSWORDS_KEY, true);
-    if (!(list instanceof YAMLSeq)) throw new Error(`user '${username}' has no app passwords`);
-    const index = list.items.findIndex((item) => isMap(item) && item.get('id') === id);
-    if (index < 0) throw new Error(`user '${username}' has no app password ${id}`);
-    list.items.splice(index, 1);
-    if (list.items.length === 0) entry.delete(APP_PASSWORDS_KEY);
-    this.changed = true;
-  }
-
-  setFactors(username: string, factors: UserFactors | undefined): void {
-    const entry = this.#entry(username);
-    const document = factorsDocument(factors);
-    if (document === undefined) entry.delete(FACTORS_KEY);
-    else entry.set(FACTORS_KEY, this.#doc.createNode(document));
-    this.changed = true;
-  }
-
-  #set(entry: YAMLMap, changes: UserChanges): void {
-    for (const [field, value] of Object.entries(changes) as Array<[keyof UserChanges, unknown]>) {
-      if (value === undefined) continue;
-      const key = YAML_KEYS[field];
-      if (value === null) {
-        entry.delete(key);
-        continue;
-      }
-      const node = entry.get(key, true);
-      if (Array.isArray(value)) {
-        const seq = this.#doc.createNode(value) as YAMLSeq;
-        seq.flow = true; // groups: [family, admins]
-        entry.set(key, seq);
-      } else if (isScalar(node)) {
-        node.value = value; // keeps the node's comment and quoting
-      } else {
-        const scalar = new Scalar(value);
-        // Quoted like the documented example, so a hand-written entry copied from it stays valid.
-        if (field === 'password' || field === 'sessionFingerprint') scalar.type = Scalar.QUOTE_DOUBLE;
-        entry.set(key, scalar);
-      }
-    }
-    this.changed = true;
-  }
-
-  #usersMap(): YAMLMap {
-    const map = this.#doc.get('users', true);
-    // parseUsersFile accepted the file, so this holds; a bug otherwise, not bad input.
-    if (!isMap(map)) throw new Error("the users file has no 'users' mapping");
-    return map;
-  }
-
-  #rawKey(username: string): unknown {
-    const key = this.#rawKeys.get(username);
-    if (key === undefined) throw new Error(`user '${username}' does not exist`);
-    return key;
-  }
-
-  #entry(username: string): YAMLMap {
-    const entry = this.#usersMap().get(this.#rawKey(username), true);
-    if (!isMap(entry)) throw new Error(`user '${username}' is not a mapping`);
-    return entry;
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 /** The arguments of `postern user ...`, and the one form of a usage error (exit 2). */
 import { parseArgs } from 'node:util';
 import { hasControlChars, normaliseUsername, validateUsername } from '../auth/username.js';
-import { CliError } from './io.js';
+import { CliError, type CliIO } from './io.js';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
@@ -11,6 +11,14 @@ export function parse<T extends OptionSpec>(command: string, args: string[], opt
   } catch (err) {
     throw usageError(command, (err as Error).message);
   }
+}
+
+/** The arguments of a command whose only option is --help; undefined once --help has shown `usage`. */
+export function argumentsOrUsage(command: string, args: string[], usage: string, io: CliIO): string[] | undefined {
+  const { values, positionals } = parse(command, args, { help: { type: 'boolean', short: 'h' } });
+  if (values.help !== true) return positionals;
+  io.stdout.write(usage);
+  return undefined;
 }
 
 export function usernameArgument(command: string, positionals: string[]): string {

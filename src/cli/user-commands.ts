@@ -1,22 +1,22 @@
 /**
- * `postern user add|passwd|disable|enable|remove|list|reset-2fa`: edits the users file in place of a text editor.
+ * `postern user add|passwd|disable|enable|remove|list|reset-2fa`: edits the users file in place of a text editor
+ * (`list` is user-list.ts, `reset-2fa` user-reset-2fa.ts; the file read outside the lock, user-file.ts).
  * Every change goes through editUsersFile (one lock, a fresh read, an edit that keeps comments and
  * order, an atomic write) and refuses to touch a file that has problems; the running server picks
  * the change up by itself.
  * Exit codes: 0 done, 1 runtime failure (user exists, not found, file has problems), 2 usage error
  * (including a password under the minimum, and disable/enable of an unknown, disabled or enabled user).
  */
-import { readFile } from 'node:fs/promises';
 import { generatePassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User } from '../auth/user.js';
-import { describeFactors } from '../factors/factors.js';
-import { parseUsersFile } from '../auth/users-file-parse.js';
-import { editUsersFile, type UsersFileEditor, UsersFileProblemsError } from '../auth/users-file-writer.js';
+import { editUsersFile, type UsersFileEditor } from '../auth/users-file-writer.js';
 import type { UserChange } from '../auth/user-change.js';
 import { CliError, type CliIO, readNewPassword, reportFailure } from './io.js';
-import { groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
+import { argumentsOrUsage, groupsArgument, identityValue, parse, passwordSource, printable, usageError, usernameArgument } from './user-args.js';
+import { asCliError, currentUsers } from './user-file.js';
+import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
+import { listCommand } from './user-list.js';
 import { reset2faCommand } from './user-reset-2fa.js';
-import { ADD_USAGE, DISABLE_USAGE, ENABLE_USAGE, LIST_USAGE, PASSWD_USAGE, REMOVE_USAGE, USER_USAGE } from './user-help.js';
 
 /** What a command changed about a user, for whoever must act on it (ending sessions, device trusts). */
 export type { UserChange } from '../auth/user-change.js';
@@ -54,7 +54,7 @@ export async function userCommand(args: string[], io: CliIO, deps: UserCommandDe
       case 'remove':
         return await removeCommand(rest, io, deps);
       case 'list':
-        return await listCommand(rest, io, deps);
+        return await listCommand(rest, io, deps.usersFile);
       case 'reset-2fa':
         return await reset2faCommand(rest, io, deps.usersFile);
       case '--help':
@@ -141,14 +141,6 @@ async function passwdCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
   return 0;
 }
 
-/** The arguments of a command whose only option is --help; undefined once --help has shown `usage`. */
-function argumentsOrUsage(command: string, args: string[], usage: string, io: CliIO): string[] | undefined {
-  const { values, positionals } = parse(command, args, { help: { type: 'boolean', short: 'h' } });
-  if (values.help !== true) return positionals;
-  io.stdout.write(usage);
-  return undefined;
-}
-
 async function setDisabledCommand(disabled: boolean, args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
   const command = disabled ? 'disable' : 'enable';
   const positionals = argumentsOrUsage(command, args, disabled ? DISABLE_USAGE : ENABLE_USAGE, io);
@@ -183,48 +175,7 @@ async function removeCommand(args: string[], io: CliIO, deps: UserCommandDeps): 
   return 0;
 }
 
-async function listCommand(args: string[], io: CliIO, deps: UserCommandDeps): Promise<number> {
-  const positionals = argumentsOrUsage('list', args, LIST_USAGE, io);
-  if (positionals === undefined) return 0;
-  if (positionals.length > 0) throw usageError('list', `unexpected argument '${printable(positionals[0] ?? '')}'`);
-
-  const text = await readUsersText(deps.usersFile);
-  if (text === undefined) {
-    throw new CliError(
-      `postern: users file ${deps.usersFile} does not exist; create it with 'postern user add NAME --generate'`,
-      1,
-    );
-  }
-  const { users, problems } = parseUsersFile(text, deps.usersFile);
-  if (problems.length > 0) throw new CliError(problemReport(deps.usersFile, problems, 'fix them by hand'), 1);
-  if (users.size === 0) {
-    io.stderr.write(`no users in ${deps.usersFile}; add one with 'postern user add NAME --generate'\n`);
-    return 0;
-  }
-  io.stdout.write(table(sortedUsers(users.values())));
-  return 0;
-}
-
-// --- reading, passwords, follow-ups ------------------------------------------------------------
-
-/** The file's text, or undefined when it does not exist yet. */
-async function readUsersText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError(`postern: cannot read users file ${path}: ${(err as Error).message}`, 1);
-  }
-}
-
-/** The users as they are on disk now (for a check before any slow work); refuses a file with problems. */
-async function currentUsers(path: string): Promise<ReadonlyMap<string, User>> {
-  const text = await readUsersText(path);
-  if (text === undefined) return new Map();
-  const { users, problems } = parseUsersFile(text, path);
-  if (problems.length > 0) throw asCliError(new UsersFileProblemsError(path, problems, 'read'));
-  return users;
-}
+// --- checks, passwords, follow-ups -------------------------------------------------------------
 
 function existingUser(command: string, file: UsersFileEditor, username: string, path: string): User {
   const user = file.users.get(username);
@@ -263,13 +214,6 @@ async function notify(deps: UserCommandDeps, username: string, change: UserChang
   }
 }
 
-/** Errors of the users file writer, in the CLI's words. */
-function asCliError(err: unknown): unknown {
-  if (!(err instanceof UsersFileProblemsError)) return err;
-  const advice = err.stage === 'read' ? 'fix them by hand, then run this command again' : 'nothing was written';
-  return new CliError(problemReport(err.path, err.problems, advice), 1);
-}
-
 // --- messages --------------------------------------------------------------------------------
 
 function alreadyExists(username: string): CliError {
@@ -286,40 +230,7 @@ function notFound(username: string, path: string): CliError {
   );
 }
 
-function problemReport(path: string, problems: readonly string[], advice: string): string {
-  const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
-  return `postern: users file ${path} has ${count}; ${advice}:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
-}
-
 function showGenerated(io: CliIO, username: string, password: string): void {
   io.stderr.write(`generated password for '${username}' (shown once, store it now):\n`);
   io.stdout.write(`${password}\n`);
-}
-
-function sortedUsers(users: Iterable<User>): User[] {
-  return [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
-}
-
-function table(users: readonly User[]): string {
-  const rows = [
-    ['USERNAME', 'ROLE', 'GROUPS', 'EMAIL', 'DISABLED', 'FACTORS'],
-    ...users.map((u) => [
-      u.username,
-      u.role,
-      u.groups.length > 0 ? u.groups.join(',') : '-',
-      u.email !== '' ? u.email : '-',
-      u.disabled ? 'yes' : 'no',
-      describeFactors(u.factors).join(',') || '-',
-    ]),
-  ];
-  const width = (s: string): number => [...s].length;
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => width(r[col] ?? ''))));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, col) => (col === r.length - 1 ? cell : cell + ' '.repeat((widths[col] ?? 0) - width(cell))))
-        .join('  '),
-    )
-    .join('\n')
-    .concat('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * The `factors:` mapping as users-file-writer.ts writes it: plain values in the documented order
+ * The `factors:` mapping as users-file-document.ts writes it: plain values in the documented order
  * (factors.ts), times as ISO 8601. undefined when the user has no factor left (the key goes).
  */
 import type { UserFactors } from './factors.js';

@@ -3,7 +3,7 @@ import { readPasswordForm } from '../account/password-form.js';
 import { changePassword, PasswordChangedMeanwhileError } from '../auth/password-change.js';
 import { restartSession } from '../http/session-data.js';
 import type { AccountDeps, AccountPage, AccountVisitor } from './account.js';
-import { retryInWords } from './login.js';
+import { retryInWords } from './throttle-refusal.js';
 
 /**
  * POST /account/password: the current password, then the new one twice. The current password is

@@ -14,6 +14,7 @@ import { AdminRefusal, usersFileReadOnly } from '../admin/users.js';
 import type { Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
+import { byUsername } from '../auth/user.js';
 import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
 import { currentSession } from '../http/session-data.js';
@@ -57,7 +58,7 @@ async function pageData(deps: AdminDeps, selected: string | undefined): Promise<
       return undefined;
     }),
   ]);
-  const users = [...deps.users.all()].sort((a, b) => (a.username < b.username ? -1 : 1));
+  const users = [...deps.users.all()].sort(byUsername);
   return {
     readOnly,
     users: users.map((u) => ({ ...u, factors: factorsOf(u), appPasswords: u.appPasswords?.length ?? 0 })),

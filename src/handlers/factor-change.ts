@@ -26,7 +26,7 @@ import { currentSession, restartSession, setSessionField } from '../http/session
 import type { Logger } from '../log/logger.js';
 import { usersFileReadOnlyPage } from '../views/account-page.js';
 import { messagePage } from '../views/message-page.js';
-import { retryInWords } from './login.js';
+import { retryInWords } from './throttle-refusal.js';
 
 export interface FactorChangeDeps extends SubjectDeps {
   readonly csrf: Csrf;

@@ -1,10 +1,8 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import type { PasswordHasher } from '../auth/passwords.js';
+import { verifyUserPassword, type PasswordHasher } from '../auth/passwords.js';
 import type { Rehasher } from '../auth/rehash.js';
-import type { ThrottleCheck } from '../auth/login-throttle.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
-import { THROTTLE_SCOPES, type ThrottleRefusalScope } from '../metrics/labels.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
 import { startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
@@ -16,8 +14,9 @@ import { readCredentials } from '../http/login-form.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
-import { messagePage } from '../views/message-page.js';
+import { createAddressGate } from './login-address-gate.js';
 import { createAdmission, type DeviceCookie } from './login-admission.js';
+import { countThrottled, retryInWords } from './throttle-refusal.js';
 
 export interface LoginDeps extends SubjectDeps {
   readonly hasher: PasswordHasher;
@@ -40,7 +39,7 @@ export interface LoginDeps extends SubjectDeps {
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
   /** "Sign in with a passkey" (handlers/passkey-login.ts): where its form gets its options and posts, when shown. */
   readonly passkey?: () => LoginPageModel['passkey'];
-  /** The second step (handlers/two-factor.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
+  /** The second step (handlers/two-factor-step.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
   readonly secondStep?: {
     readonly url: string;
     needed(user: User): boolean;
@@ -52,28 +51,9 @@ const GENERIC_FAILURE = 'Invalid username or password.';
 
 const field = formField;
 
-/** "in 3 minutes", "in 40 seconds": when to try again, in the user's terms. */
-export function retryInWords(seconds: number): string {
-  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  const minutes = Math.ceil(seconds / 60);
-  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-  const hours = Math.ceil(minutes / 60);
-  return `${hours} hour${hours === 1 ? '' : 's'}`;
-}
-
-/** The scope a throttle refusal is counted under: the window that refused it, or the address when unknown. */
-export function refusalScope(gate: ThrottleCheck): ThrottleRefusalScope {
-  return !gate.allowed && (THROTTLE_SCOPES as readonly string[]).includes(gate.scope ?? '') ? (gate.scope as ThrottleRefusalScope) : 'ip';
-}
-
 export function createLoginHandlers(deps: LoginDeps) {
   const admission = createAdmission(deps);
   const metrics = deps.metrics ?? noMetrics;
-  /** A throttled attempt, counted under the scope of the window that refused it (the address when unknown). */
-  const throttled = (gate: ThrottleCheck): void => {
-    metrics.throttleRefusal(refusalScope(gate));
-    metrics.signIn('password', 'throttled');
-  };
 
   function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
     ctx.status = status;
@@ -116,23 +96,8 @@ export function createLoginHandlers(deps: LoginDeps) {
       render(ctx, 200, { rd });
     },
 
-    /**
-     * POST /login, before the body, the session or the form token is read: an address the throttle
-     * already knows to be refused gets its 429 at once, so a flood from one address costs next to nothing.
-     * The page has no form (its token would cost more than the rest), only the way back to one.
-     */
-    async addressGate(ctx: Context, next: Next): Promise<void> {
-      const { clientIp } = ctx.state.facts;
-      // A browser with a device cookie may be trusted, which the address limit does not judge: submit decides.
-      const gate = admission.mayBeTrusted(ctx) ? undefined : await deps.throttle.addressRefusal(clientIp);
-      if (gate === undefined || gate.allowed) return admission.countUnreadable(ctx, next);
-      throttled(gate);
-      deps.logger.info({ event: 'login.throttled', client: clientIp, retryAfter: gate.retryAfterSec, scope: 'ip' }, 'sign-in refused: too many failed attempts from this address');
-      ctx.status = 429;
-      ctx.set('Retry-After', String(gate.retryAfterSec));
-      ctx.type = 'html';
-      ctx.body = messagePage('Too many attempts', `Too many failed sign-in attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`, { href: deps.urls.login, text: 'Back to sign-in' });
-    },
+    /** POST /login, before the body is read (login-address-gate.ts). */
+    addressGate: createAddressGate(deps, admission),
 
     async submit(ctx: Context): Promise<void> {
       const body = ctx.request.body;
@@ -156,7 +121,7 @@ export function createLoginHandlers(deps: LoginDeps) {
         const gate = await deps.throttle.takeAddress(clientIp);
         deps.logger.info({ event: 'login.failure', client: clientIp, reason: credentials.problem === 'malformed' ? 'malformed form' : 'too long' }, 'sign-in refused: unusable username or password');
         if (!gate.allowed) {
-          throttled(gate);
+          countThrottled(metrics, 'password', gate);
           return refuse(ctx, gate, rd, '');
         }
         metrics.signIn('password', 'rejected');
@@ -168,15 +133,14 @@ export function createLoginHandlers(deps: LoginDeps) {
       const { gate, deviceId } = await admission.admit(ctx, clientIp, username);
       if (!gate.allowed) {
         deps.logger.info({ event: 'login.throttled', user: username, client: clientIp, retryAfter: gate.retryAfterSec }, 'sign-in refused: too many failed attempts');
-        throttled(gate);
+        countThrottled(metrics, 'password', gate);
         return refuse(ctx, gate, rd, username);
       }
 
       const user = deps.users.find(username);
-      // An unknown or disabled user costs a full hash too, so timing does not reveal which usernames exist.
       let ok: boolean;
       try {
-        ok = user && !user.disabled ? await deps.hasher.verify(user.password, password) : await deps.hasher.verifyDummy(password);
+        ok = await verifyUserPassword(deps.hasher, user, password);
       } catch (err) {
         metrics.signIn('password', 'error'); // the hasher is saturated (503) or failed: no answer about the password
         throw err;

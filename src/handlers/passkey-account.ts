@@ -28,7 +28,7 @@ import type { PasskeyCounterStore } from '../store/passkey-counter-store.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { passkeysPage, type PasskeysPageModel } from '../views/passkeys-page.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
-import type { TwoFactorHandlers } from './two-factor.js';
+import type { SecondStep } from './two-factor-step.js';
 import type { FactorChange } from './factor-change.js';
 
 export interface PasskeyAccountDeps extends SubjectDeps {
@@ -39,8 +39,8 @@ export interface PasskeyAccountDeps extends SubjectDeps {
   readonly logger: Logger;
   /** The rules of a factor change (handlers/factor-change.ts), asked when needed: built after this. */
   readonly change: () => Pick<FactorChange, 'signedIn' | 'reauthenticate' | 'saveFactors'>;
-  /** `/login/2fa`'s handlers, for stepping this session up once a passkey is added. */
-  readonly step: () => TwoFactorHandlers;
+  /** `/login/2fa`'s second step (handlers/two-factor-step.ts), for stepping this session up once a passkey is added. */
+  readonly step: () => SecondStep;
   /** Absolute URLs: the sign-in page, the account page, and this page's own. */
   readonly urls: { readonly login: string } & PasskeysPageModel['urls'];
 }

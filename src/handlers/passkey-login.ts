@@ -27,7 +27,7 @@ import type { Logger } from '../log/logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import { holderFields } from '../oidc/pending.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
-import { retryInWords } from './login.js';
+import { retryInWords } from './throttle-refusal.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
 
 export interface PasskeyLoginDeps extends SubjectDeps {

@@ -1,7 +1,7 @@
 /**
  * "Use a passkey" on `/login/2fa`: the second step after the password, and the step-up a
  * `two_factor` rule asks of a one-factor session. Another way to answer the page handlers/two-factor.ts
- * serves, through its seam (who is asking, the page, completing the step):
+ * serves, through the second step it shares (two-factor-step.ts: who is asking, the page, completing the step):
  *
  *   POST /login/2fa/passkey/options   form token → JSON options naming this user's passkeys; challenge kept in the session
  *   POST /login/2fa/passkey           the credential → the step done (amr gains `hwk`), 303 to `rd`
@@ -24,9 +24,9 @@ import { noMetrics, type Metrics } from '../metrics/metrics.js';
 import type { SingleUseGuard } from '../store/single-use-guard.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { passkeyForm } from '../views/passkey-form.js';
-import { refusalScope, retryInWords } from './login.js';
+import { countThrottled, retryInWords } from './throttle-refusal.js';
 import { passkeyRefused, replyJson } from './passkey-replies.js';
-import type { Asker, TwoFactorHandlers } from './two-factor.js';
+import type { Asker, SecondStep } from './two-factor-step.js';
 
 export interface PasskeySecondStepDeps {
   readonly passkeys: Passkeys;
@@ -37,8 +37,8 @@ export interface PasskeySecondStepDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly urls: { readonly home: string; readonly options: string; readonly action: string };
-  /** handlers/two-factor.ts, asked when needed (it is built after this). */
-  readonly step: () => TwoFactorHandlers;
+  /** The second step (handlers/two-factor-step.ts, built with two-factor.ts), asked when needed (it is built after this). */
+  readonly step: () => SecondStep;
   /** Counted as `second_factor` sign-ins, as a code is (metrics.port). */
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
 }
@@ -97,8 +97,7 @@ export function createPasskeySecondStepHandlers(deps: PasskeySecondStepDeps) {
       }
       const gate = await deps.throttle.take(clientIp, user.username);
       if (!gate.allowed) {
-        metrics.throttleRefusal(refusalScope(gate));
-        metrics.signIn('second_factor', 'throttled');
+        countThrottled(metrics, 'second_factor', gate);
         ctx.set('Retry-After', String(gate.retryAfterSec));
         return step.render(ctx, 429, user, rd, `Too many failed attempts. Try again in ${retryInWords(gate.retryAfterSec)}.`);
       }

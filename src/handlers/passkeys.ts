@@ -23,7 +23,7 @@ import { createPasskeyAccountHandlers, type PasskeyAccountDeps } from './passkey
 import { createPasskeyLoginHandlers } from './passkey-login.js';
 import { createPasskeySecondStepHandlers } from './passkey-second-step.js';
 import { passkeyScript } from './static-script.js';
-import type { TwoFactorHandlers } from './two-factor.js';
+import type { SecondStep } from './two-factor-step.js';
 
 export interface PasskeyWiring extends SubjectDeps {
   readonly config: Config;
@@ -41,8 +41,8 @@ export interface PasskeyWiring extends SubjectDeps {
   readonly urls: { readonly login: string; readonly home: string };
   /** The sign-in page with a message (handlers/login.ts `render`), asked when needed: the login handlers are built after the button. */
   readonly renderLogin: (ctx: Context, status: number, opts: { rd: string | undefined; error?: string }) => void;
-  /** `/login/2fa` (handlers/two-factor.ts), asked when needed: it is built after the passkey button it shows. */
-  readonly secondStep: () => TwoFactorHandlers;
+  /** `/login/2fa`'s second step (handlers/two-factor-step.ts), asked when needed: it is built after the passkey button it shows. */
+  readonly secondStep: () => SecondStep;
   /** The rules of a factor change (handlers/two-factor-enrol.ts), asked when needed, as secondStep. */
   readonly change: PasskeyAccountDeps['change'];
 }

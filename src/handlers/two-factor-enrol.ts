@@ -25,7 +25,7 @@ import type { Logger } from '../log/logger.js';
 import { messagePage } from '../views/message-page.js';
 import { qrSvg, recoveryCodesPage, totpEnrolPage } from '../views/two-factor-enrol-page.js';
 import { withRd, type FactorChange } from './factor-change.js';
-import { retryInWords } from './login.js';
+import { retryInWords } from './throttle-refusal.js';
 
 export interface TotpPagesDeps {
   readonly now: () => number;

@@ -19,7 +19,7 @@ import { hasSecondFactor } from '../factors/factors.js';
 import { createHmac } from 'node:crypto';
 import { localIdentity, type Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import type { PasswordHasher } from '../auth/passwords.js';
+import { verifyUserPassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User, UserDirectory } from '../auth/user.js';
 import { normaliseUsername } from '../auth/username.js';
 import type { Credential } from '../http/credentials.js';
@@ -96,7 +96,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     if (!check.allowed) return { kind: 'refused', retryAfterSec: check.retryAfterSec };
     let ok: boolean;
     try {
-      ok = user && !user.disabled ? await account.hasher.verify(user.password, c.password) : await account.hasher.verifyDummy(c.password);
+      ok = await verifyUserPassword(account.hasher, user, c.password);
     } catch {
       ok = false; // a password over the length limit, or the hasher saturated: no credential this time
     }
