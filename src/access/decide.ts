@@ -24,6 +24,7 @@
  */
 
 import { parseAddress, rangeContains, type Address, type IpRange } from '../net/cidr.js';
+import { boundedMemo } from '../util/bounded-memo.js';
 import { isWithinDomain } from '../net/domain.js';
 import type { CanonicalTarget } from './target.js';
 import {
@@ -102,6 +103,12 @@ export type Match =
   | { readonly kind: 'refused'; readonly decision: Decision; readonly rule: CompiledRule | undefined }
   | { readonly kind: 'policy'; readonly policy: Policy; readonly rule: CompiledRule | undefined; readonly method: string };
 
+/** A client's address is parsed once while it keeps asking (util/bounded-memo.ts); null: not an address. */
+const clientAddress = boundedMemo((ip: string): Address | null => {
+  const address = parseAddress(ip);
+  return address === undefined ? null : Object.freeze(address);
+});
+
 export function matchTarget(target: CanonicalTarget, clientIp: string, access: CompiledAccess): Match {
   if (access.problems.length > 0) return refused(forbid('default', FORBID_REASONS.misconfigured), undefined);
   if (!target.ok) return refused(forbid('default', target.reason), undefined);
@@ -116,7 +123,7 @@ export function matchTarget(target: CanonicalTarget, clientIp: string, access: C
     if (rule.methods !== undefined && !rule.methods.has(method)) continue;
     if (rule.paths !== undefined && !anyPathMatches(rule.paths, path)) continue;
     if (rule.networks !== undefined) {
-      if (address === undefined) address = parseAddress(clientIp) ?? null;
+      if (address === undefined) address = clientAddress(clientIp);
       // Fail closed: a rule we cannot evaluate decides nothing but a refusal.
       if (address === null) return refused(forbid(rule.index, FORBID_REASONS.badClientAddress), rule);
       if (!anyRangeContains(rule.networks, address)) continue;

@@ -34,6 +34,7 @@
 
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import { boundedMemo } from '../util/bounded-memo.js';
 
 export type CanonicalTarget =
   | { ok: true; host: string; path: string; method: string }
@@ -49,16 +50,19 @@ export type CanonicalPart = { ok: true; value: string } | { ok: false; reason: s
  * host told apart by port cannot be given different rules; put them on different host names.
  */
 export function canonicaliseTarget(input: { host: string; rawPath: string; method: string }): CanonicalTarget {
-  const host = canonicaliseHost(input.host);
+  const host = canonicaliseRequestHost(input.host);
   if (!host.ok) return host;
   const path = canonicalisePath(input.rawPath);
   if (!path.ok) return path;
-  const method = canonicaliseMethod(input.method);
+  const method = canonicaliseRequestMethod(input.method);
   if (!method.ok) return method;
   return { ok: true, host: host.value, path: path.value, method: method.value };
 }
 
 // ---------------------------------------------------------------------------------------- method
+
+/** A handful of methods, asked about on every request: each spelling is canonicalised once. */
+const canonicaliseRequestMethod = boundedMemo((method: string): CanonicalPart => Object.freeze(canonicaliseMethod(method)), 64);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -69,6 +73,9 @@ export function canonicaliseMethod(method: string): CanonicalPart {
 }
 
 // ------------------------------------------------------------------------------------------ host
+
+/** The hosts a proxy asks about are few and repeat on every request: each is canonicalised once. */
+const canonicaliseRequestHost = boundedMemo((raw: string): CanonicalPart => Object.freeze(canonicaliseHost(raw)));
 
 const DOTTED_QUAD = /^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const PORT = /^[0-9]{1,5}$/;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import { boundedMemo } from '../util/bounded-memo.js';
 import { parseIp } from './trusted-proxies.js';
 
 /**
@@ -33,17 +34,43 @@ type HeaderValue = string | readonly string[] | undefined;
 
 const HEADERS: ReadonlySet<ClientIpHeader> = new Set(['x-forwarded-for', 'forwarded', 'x-real-ip', 'cf-connecting-ip', undefined]);
 
+/** One hop as read, and whether it is one of ours (only an address can be). */
+interface HopFacts {
+  readonly hop: Hop;
+  readonly trusted: boolean;
+}
+
+/** The TCP peer, parsed, and whether it is one of ours; undefined when it does not parse. */
+interface PeerFacts {
+  readonly ip: string;
+  readonly trusted: boolean;
+}
+
 export function createClientIpResolver(opts: ClientIpOptions): ClientIpResolver {
   const { isTrusted, header, onMalformed } = opts;
   // Config validation checks the name; an unknown one must not quietly fall back to X-Forwarded-For.
   if (!HEADERS.has(header)) throw new Error(`client_ip_header '${String(header)}' is not one of: ${[...HEADERS].filter(Boolean).join(', ')}`);
+
+  // The peer (the proxy) and the hops of a client's chain repeat on every request they make: each
+  // address text is parsed and matched against the trusted proxies once (util/bounded-memo.ts).
+  const peerFacts = boundedMemo((peer: string): PeerFacts | null => {
+    const ip = parseIp(peer);
+    return ip === undefined ? null : Object.freeze({ ip, trusted: isTrusted(ip) });
+  });
+  const hopFacts = (read: (entry: string) => Hop) =>
+    boundedMemo((entry: string): HopFacts => {
+      const hop = read(entry);
+      return Object.freeze({ hop, trusted: typeof hop === 'string' && isTrusted(hop) });
+    });
+  const forwardedFor = hopFacts(readForwardedFor);
+  const forwardedElement = hopFacts(readForwardedElement);
 
   /**
    * Walk comma-separated hops from the right. `last` is the nearest trusted address so far: the
    * client when every hop is trusted (the left-most one), or when the walk meets a hop that is
    * malformed or unknown and so cannot be followed further.
    */
-  function walk(raw: HeaderValue, peer: string, read: (entry: string) => Hop): string {
+  function walk(raw: HeaderValue, peer: string, read: (entry: string) => HopFacts): string {
     if (raw === undefined) return peer;
     let last = peer;
     const lines = typeof raw === 'string' ? 1 : raw.length;
@@ -54,13 +81,13 @@ export function createClientIpResolver(opts: ClientIpOptions): ClientIpResolver 
       for (;;) {
         const comma = end > 0 ? value.lastIndexOf(',', end - 1) : -1;
         const entry = value.slice(comma + 1, end).trim();
-        const hop = read(entry);
+        const { hop, trusted } = read(entry);
         if (hop === MALFORMED) {
           onMalformed?.(entry);
           return last;
         }
         if (hop === UNKNOWN) return last;
-        if (!isTrusted(hop)) return hop;
+        if (!trusted) return hop;
         last = hop;
         if (comma < 0) break;
         end = comma;
@@ -84,18 +111,19 @@ export function createClientIpResolver(opts: ClientIpOptions): ClientIpResolver 
   }
 
   return function resolveClientIp(peer, headers) {
-    const peerIp = parseIp(peer);
+    const facts = peerFacts(peer);
     // An unparsable peer (a socket already gone) is nobody we trust; keep what we were given.
-    if (peerIp === undefined) return { ip: peer, trustedPeer: false };
-    if (!isTrusted(peerIp)) return { ip: peerIp, trustedPeer: false };
+    if (facts === null) return { ip: peer, trustedPeer: false };
+    const peerIp = facts.ip;
+    if (!facts.trusted) return { ip: peerIp, trustedPeer: false };
     switch (header) {
       case 'x-real-ip':
       case 'cf-connecting-ip':
         return { ip: single(headers[header], peerIp), trustedPeer: true };
       case 'forwarded':
-        return { ip: walk(headers.forwarded, peerIp, readForwardedElement), trustedPeer: true };
+        return { ip: walk(headers.forwarded, peerIp, forwardedElement), trustedPeer: true };
       default:
-        return { ip: walk(headers['x-forwarded-for'], peerIp, readForwardedFor), trustedPeer: true };
+        return { ip: walk(headers['x-forwarded-for'], peerIp, forwardedFor), trustedPeer: true };
     }
   };
 }

@@ -401,3 +401,15 @@ describe('createClientIpResolver', () => {
     }
   });
 });
+
+describe('the same chain asked again', () => {
+  it('gives the same client every time, and reports a malformed hop every time it is sent', () => {
+    const { resolve, malformed } = resolver('x-forwarded-for');
+    for (let i = 0; i < 3; i++) {
+      expect(resolve('10.0.0.5', { 'x-forwarded-for': '203.0.113.7, 10.1.2.3' })).toEqual({ ip: '203.0.113.7', trustedPeer: true });
+      expect(resolve('10.0.0.5', { 'x-forwarded-for': '203.0.113.9, nonsense' })).toEqual({ ip: '10.0.0.5', trustedPeer: true });
+      expect(resolve('203.0.113.50', { 'x-forwarded-for': '10.9.9.9' })).toEqual({ ip: '203.0.113.50', trustedPeer: false });
+    }
+    expect(malformed).toEqual(['nonsense', 'nonsense', 'nonsense']);
+  });
+});
