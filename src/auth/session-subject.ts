@@ -24,7 +24,9 @@ function seenIsStale(data: SessionData, now: number, inactivity: number): boolea
  * kept: this replica's copy of the file may be up to a second older than the one the session was
  * stamped against (a password change re-stamps the session it was made from; another replica that
  * has not reloaded yet would otherwise delete that good session). Such sessions are ended
- * explicitly where the change is made (auth/password-change.ts endUserSessions), else by their TTL.
+ * explicitly where the change is made (auth/password-change.ts endUserSessions, from the account
+ * and admin pages and the CLI), or when a reload shows a hand edit of the users file that ends the
+ * user's access (auth/end-access-on-reload.ts); else by their TTL.
  */
 function deletable(data: SessionData, now: number, rules: SessionRules): boolean {
   return !sessionIsCurrent(data, now, rules.inactivity);
