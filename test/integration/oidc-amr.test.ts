@@ -36,6 +36,8 @@ const ACCOUNTS = {
   object: account('object'),
   mixed: account('mixed'),
   nullamr: account('nullamr'),
+  // Claims `amr` in its profile, which the provider releases in UserInfo; its sign-in records none, so the ID token has none.
+  profile: { ...account('profile'), amr: ['pwd', 'mfa'] },
 };
 const AMR: Record<string, unknown> = {
   pwdotp: ['pwd', 'otp'],
@@ -209,5 +211,16 @@ describe('an amr claim that is not a list of method names is no second factor', 
     expect(await idTokenAmr(user)).toEqual(AMR[user]);
     expect(await methodOf(user)).toEqual(['oidc:corp']);
     expect(app.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+  });
+});
+
+describe('only the ID token says how the person signed in', () => {
+  // Regression: the callback read `amr` from the ID token's claims merged over UserInfo's, so an
+  // `amr` that only UserInfo carried (a profile attribute, unsigned) counted as the provider's word.
+  it('an amr in UserInfo but not in the ID token is no second factor', async () => {
+    const browser = await signIn('corp', 'profile');
+    await expectOneFactor(browser, 'profile');
+    expect(await idTokenAmr('profile')).toBeUndefined();
+    expect(await methodOf('profile')).toEqual(['oidc:corp']);
   });
 });
