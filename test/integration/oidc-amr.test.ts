@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identityOf } from '../../src/auth/identity.js';
+import { admissionFingerprint } from '../../src/oidc/claims.js';
 import { OidcProviders } from '../../src/oidc/providers.js';
 import { listSessions, sessionRow } from '../../src/sessions/manage.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
@@ -31,6 +33,7 @@ const ACCOUNTS = {
   none: account('none'),
   marked: account('marked'),
   markedpwd: account('markedpwd'),
+  unmarked: account('unmarked'),
   string: account('string'),
   numbers: account('numbers'),
   object: account('object'),
@@ -195,6 +198,17 @@ describe('a provider marked two_factor: true', () => {
     await expectTwoFactor(browser, 'markedpwd');
     expect(await idTokenAmr('markedpwd')).toEqual(['pwd']);
     expect(await methodOf('markedpwd')).toEqual(['oidc:trusted+mfa']);
+  });
+
+  it('ends the sessions it opened when two_factor is turned off (as for a change of who it admits)', async () => {
+    await signIn('trusted', 'unmarked');
+    const [session] = await listSessions(store, 'unmarked');
+    const settings = oidc.get('trusted')!.settings;
+    const now = Date.now();
+    const rulesWith = (fingerprint: string) => ({ inactivity: 0, passwordFingerprint: () => '', oidcProviders: new Map([['trusted', fingerprint]]) });
+    const noLocalUsers = { find: () => undefined, all: () => [] };
+    expect(identityOf(session!.data, noLocalUsers, rulesWith(admissionFingerprint(settings)), now)).toMatchObject({ user: 'unmarked', twoFactor: true });
+    expect(identityOf(session!.data, noLocalUsers, rulesWith(admissionFingerprint({ ...settings, two_factor: false })), now)).toBeUndefined();
   });
 });
 
