@@ -5,6 +5,7 @@ import { OidcProviders } from '../../src/oidc/providers.js';
 import { listSessions, sessionRow } from '../../src/sessions/manage.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { testAuthenticator } from '../support/factors.js';
 import { TestClient, type Reply } from '../support/http-client.js';
 import { Browser, signInAtProvider, startIdp, type TestIdp } from '../support/oidc-provider.js';
 import { askVerify } from '../support/verify-client.js';
@@ -34,6 +35,9 @@ const ACCOUNTS = {
   marked: account('marked'),
   markedpwd: account('markedpwd'),
   unmarked: account('unmarked'),
+  // Two provider accounts with the email of the local user lena: through `link`, they sign in as her.
+  lenapwd: { ...account('lena.pwd'), email: 'lena@example.com' },
+  lenamfa: { ...account('lena.mfa'), email: 'lena@example.com' },
   string: account('string'),
   numbers: account('numbers'),
   object: account('object'),
@@ -48,6 +52,8 @@ const AMR: Record<string, unknown> = {
   mfa: ['mfa'],
   pwd: ['pwd'],
   markedpwd: ['pwd'],
+  lenapwd: ['pwd'],
+  lenamfa: ['pwd', 'otp'],
   otponly: ['otp'],
   string: 'mfa',
   numbers: [1, 2],
@@ -61,6 +67,7 @@ let app: AppFixture;
 let oidc!: OidcProviders;
 let postern: TestClient;
 const store = new MemorySessionStore();
+const lena = testAuthenticator('lena');
 
 beforeAll(async () => {
   const redirect = (id: string) => [`${POSTERN}/oidc/${id}/callback`];
@@ -70,6 +77,7 @@ beforeAll(async () => {
     clients: [
       { client_id: 'postern', client_secret: SECRET, redirect_uris: redirect('corp') },
       { client_id: 'postern-trusted', client_secret: SECRET, redirect_uris: redirect('trusted') },
+      { client_id: 'postern-link', client_secret: SECRET, redirect_uris: redirect('link') },
     ],
   });
   const provider = { issuer_url: idp.issuer, client_secret: SECRET, scope: 'openid email profile groups' };
@@ -88,10 +96,12 @@ beforeAll(async () => {
       providers: [
         { id: 'corp', client_id: 'postern', ...provider },
         { id: 'trusted', client_id: 'postern-trusted', two_factor: true, ...provider },
+        { id: 'link', client_id: 'postern-link', link_local_users: 'email', ...provider },
       ],
     },
   };
-  app = await startApp(config, {}, {
+  const users = { lena: { password: 'lena-password-123', email: 'lena@example.com', groups: ['family'], factors: lena.factors } };
+  app = await startApp(config, users, {
     store,
     extraDeps: (base) => {
       oidc = new OidcProviders(base.config.oidc!, { publicUrl: POSTERN, logger: base.logger });
@@ -236,5 +246,34 @@ describe('only the ID token says how the person signed in', () => {
     await expectOneFactor(browser, 'profile');
     expect(await idTokenAmr('profile')).toBeUndefined();
     expect(await methodOf('profile')).toEqual(['oidc:corp']);
+  });
+});
+
+describe('a provider sign-in linked to a local user who has an authenticator app', () => {
+  it('with one factor at the provider: /login/2fa asks for her code, and the session is then two-factor', async () => {
+    const browser = await signIn('link', 'lenapwd');
+    const step = await verify(browser, NVR);
+    expect(step.status).toBe(401);
+    const location = `${SECOND}?rd=${encodeURIComponent(NVR)}`;
+    expect(step.header('location')).toBe(location);
+    const page = await browser.get(location);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('to continue to <strong>nvr.example.com</strong>');
+    const done = await browser.postern.submitForm(location, { code: await lena.code(Date.now()) });
+    expect(done.status).toBe(303);
+    expect(done.header('location')).toBe(NVR);
+    const reply = await verify(browser, NVR);
+    expect(reply.status).toBe(200);
+    expect(reply.header('remote-user')).toBe('lena');
+    expect(await methodOf('lena')).toEqual(['oidc:link+otp']);
+  });
+
+  it('with two factors at the provider: allowed at once, her code not asked', async () => {
+    for (const { id } of await listSessions(store, 'lena')) await store.destroy(id);
+    const browser = await signIn('link', 'lenamfa');
+    const reply = await verify(browser, NVR);
+    expect(reply.status).toBe(200);
+    expect(reply.header('remote-user')).toBe('lena');
+    expect(await methodOf('lena')).toEqual(['oidc:link+mfa']);
   });
 });
