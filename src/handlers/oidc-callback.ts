@@ -100,7 +100,7 @@ export function createSsoCallback(deps: SsoCallbackDeps, parts: SsoCallbackParts
       admit(p.settings, identity);
       const account = chooseAccount(p.settings, identity, deps.users);
       if (account.kind === 'provider') await bindUsername(p, identity, now);
-      await signIn(ctx, p, identity, account, result.idToken, result.claims.amr, now);
+      await signIn(ctx, p, identity, account, result.idToken, result.amr, now);
       const user = account.kind === 'local' ? account.user.username : identity.user;
       metrics.signIn('oidc', 'success');
       logger.info({ event: 'oidc.login.success', provider: p.id, user, sub: identity.sub, linked: account.kind === 'local', client }, 'signed in through OIDC');

@@ -104,8 +104,8 @@ function emailAllowed(rules: readonly string[], email: string): boolean {
 
 /**
  * Who a provider admits, as a short fingerprint kept in the sessions it opens: when the admission
- * rules change (a group or an address taken off the lists), those sessions end, and each person is
- * checked against the new rules at their next sign-in.
+ * rules change (a group or an address taken off the lists, `two_factor` turned off or on), those
+ * sessions end, and each person is checked against the new rules at their next sign-in.
  */
 export function admissionFingerprint(settings: OidcProviderSettings): string {
   const rules = {
@@ -115,6 +115,9 @@ export function admissionFingerprint(settings: OidcProviderSettings): string {
     link: settings.link_local_users,
     // Only when set: sessions opened before the key existed keep their fingerprint.
     ...(settings.groups_prefix === '' ? {} : { prefix: settings.groups_prefix }),
+    // Only when set, likewise. A session opened while the provider was marked counts as two factors
+    // by that marking alone: it must not outlive the marking.
+    ...(settings.two_factor ? { two_factor: true } : {}),
   };
   return createHash('sha256').update(JSON.stringify(rules)).digest('base64url').slice(0, 16);
 }

@@ -42,6 +42,11 @@ export interface CallbackResult {
   readonly claims: Readonly<Record<string, unknown>>;
   /** Kept server-side for `id_token_hint` at logout. */
   readonly idToken: string;
+  /**
+   * The ID token's `amr` (untrusted shape), never UserInfo's: how this sign-in was checked is said
+   * by the signed token; a UserInfo `amr` may be a profile attribute.
+   */
+  readonly amr: unknown;
 }
 
 /**
@@ -75,7 +80,7 @@ export async function redeemCallback(provider: OidcProvider, configuration: clie
       throw refusalFor(provider, err, 'userinfo');
     }
   }
-  return { claims: { ...userInfo, ...idClaims }, idToken: tokens.id_token };
+  return { claims: { ...userInfo, ...idClaims }, idToken: tokens.id_token, amr: idClaims.amr };
 }
 
 function failedMessage(provider: OidcProvider): string {

@@ -679,6 +679,9 @@ describe('sessions and configuration', () => {
     // groups_prefix changes the groups a session carries; an empty one leaves older fingerprints as they were.
     expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, groups_prefix: 'kc-' }));
     expect(admissionFingerprint(oidc.get('other')!.settings)).not.toBe(admissionFingerprint({ ...oidc.get('other')!.settings, groups_prefix: '' }));
+    // two_factor: true makes every session two-factor; one opened under it must end when it is turned off. Left false, older fingerprints stay as they were.
+    expect(admissionFingerprint(settings)).not.toBe(admissionFingerprint({ ...settings, two_factor: true }));
+    expect(settings.two_factor).toBe(false);
   });
 });
 

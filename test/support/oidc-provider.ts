@@ -29,6 +29,11 @@ export interface TestIdpOptions {
   clients: TestClientRegistration[];
   /** RP-initiated logout (`end_session_endpoint`). Default true. */
   rpInitiatedLogout?: boolean;
+  /**
+   * The `amr` the provider records when each account signs in (as if it had checked those methods),
+   * sent in the ID token as given, whatever its shape. Accounts not named here sign in without one.
+   */
+  amr?: Record<string, unknown>;
 }
 
 export interface TestIdp {
@@ -40,6 +45,12 @@ export interface TestIdp {
 /** The small part of oidc-provider's API used here (the package ships no types). */
 interface ProviderInstance {
   callback(): Parameters<typeof createServer>[1];
+  interactionFinished(req: unknown, res: unknown, result: InteractionResult, options?: unknown): Promise<void>;
+}
+/** What an interaction ends with; `login.amr` becomes the session's, and the ID token's, `amr`. */
+interface InteractionResult {
+  login?: { accountId: string; amr?: unknown };
+  [other: string]: unknown;
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
 
@@ -75,7 +86,8 @@ export async function startIdp(opts: TestIdpOptions): Promise<TestIdp> {
       return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },
     claims: {
-      openid: ['sub'],
+      // `amr` is sent only when the sign-in recorded one (opts.amr), or in UserInfo when an account's claims hold one.
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username', 'postern_role'],
       groups: ['groups'],
@@ -92,6 +104,13 @@ export async function startIdp(opts: TestIdpOptions): Promise<TestIdp> {
       ctx.body = `provider error: ${JSON.stringify(out)}`;
     },
   });
+  const amr = opts.amr;
+  if (amr) {
+    // The development login page records only the account; the amr is added where its result is handed back.
+    const finished = provider.interactionFinished.bind(provider);
+    provider.interactionFinished = (req, res, result, options) =>
+      finished(req, res, result.login && Object.hasOwn(amr, result.login.accountId) ? { ...result, login: { ...result.login, amr: amr[result.login.accountId] } } : result, options);
+  }
   const server: Server = createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
