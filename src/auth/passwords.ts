@@ -2,7 +2,8 @@
  * Password hashing and verification. New hashes are argon2id; stored hashes may also be
  * PBKDF2-SHA256 in Frigate's form or bcrypt (`$2a$/$2b$/$2y$`), both for imported accounts, both
  * reported by needsRehash() so a sign-in can upgrade them. The schemes' formats live in
- * hash-schemes/; every computation goes through the optional HashLimiter.
+ * hash-schemes/; every computation goes through the optional HashLimiter. This module decides what
+ * is a refusal; refusal-timing.ts times the checks and holds the refusals.
  *
  * Refusals cost the same whatever the account. A refused check (verify() answering false, for a
  * wrong password or an unusable hash, and every verifyDummy()) is held until the refusal floor
