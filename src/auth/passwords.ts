@@ -2,7 +2,8 @@
  * Password hashing and verification. New hashes are argon2id; stored hashes may also be
  * PBKDF2-SHA256 in Frigate's form or bcrypt (`$2a$/$2b$/$2y$`), both for imported accounts, both
  * reported by needsRehash() so a sign-in can upgrade them. The schemes' formats live in
- * hash-schemes/; every computation goes through the optional HashLimiter.
+ * hash-schemes/; every computation goes through the optional HashLimiter. This module decides what
+ * is a refusal; refusal-timing.ts times the checks and holds the refusals.
  *
  * Refusals cost the same whatever the account. A refused check (verify() answering false, for a
  * wrong password or an unusable hash, and every verifyDummy()) is held until the refusal floor
@@ -26,7 +27,6 @@
  * attempt before it is hashed, bounds how many checks one username gets instead.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import type { HashLimiter } from './hash-limiter.js';
 import {
@@ -38,21 +38,17 @@ import {
 } from './hash-schemes/argon2id.js';
 import { bcryptCostKey, bcryptMatches, parseBcrypt } from './hash-schemes/bcrypt.js';
 import { parsePbkdf2, pbkdf2CostKey, pbkdf2Hash, pbkdf2Matches } from './hash-schemes/pbkdf2.js';
-import { RefusalFloor } from './refusal-floor.js';
+import type { RefusalFloor } from './refusal-floor.js';
+import { createRefusalTiming, type Calibration, type RefusalClock, type TimedCheck } from './refusal-timing.js';
 import type { User } from './user.js';
 
 export { type Argon2Params, DEFAULT_ARGON2 } from './hash-schemes/argon2id.js';
 export { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS } from './hash-schemes/pbkdf2.js';
 export { BCRYPT_MAX_COST, BCRYPT_MIN_COST } from './hash-schemes/bcrypt.js';
+export { type Calibration, CALIBRATION_RUNS, type RefusalClock } from './refusal-timing.js';
 
 /** The schemes new hashes can be written in (bcrypt is read, never written). */
 export type HashAlgorithm = 'argon2id' | 'pbkdf2-sha256';
-
-/** What calibrate() measured: the floor and each hash class's median time, in ms. */
-export interface Calibration {
-  readonly floorMs: number;
-  readonly classes: Readonly<Record<string, number>>;
-}
 
 export interface PasswordHasher {
   /** A new hash of `password`, argon2id unless asked otherwise. Throws PasswordTooLongError, HashBusyError. */
@@ -87,9 +83,6 @@ export interface PasswordHasher {
 /** Longest accepted password, in UTF-8 bytes: bounds the work an attacker can ask for per attempt. */
 export const MAX_PASSWORD_BYTES = 1024;
 
-/** Timings per hash class taken by calibrate(); the floor is over their median. */
-export const CALIBRATION_RUNS = 3;
-
 export class PasswordTooLongError extends Error {
   override readonly name = 'PasswordTooLongError';
   constructor() {
@@ -98,10 +91,7 @@ export class PasswordTooLongError extends Error {
 }
 
 /** A stored hash we accept, as its cost class and the computation that checks a password against it. */
-interface ParsedHash {
-  readonly costKey: string;
-  readonly matches: (password: string) => Promise<boolean>;
-}
+type ParsedHash = TimedCheck;
 
 function parseHash(hash: string): ParsedHash | undefined {
   if (hash.startsWith(ARGON2ID_PREFIX)) {
@@ -123,14 +113,6 @@ export function isSupportedHash(hash: string): boolean {
   return parseHash(hash) !== undefined;
 }
 
-/** Where the hasher reads the time and waits (performance.now() and a timer, unless a test passes its own). */
-export interface RefusalClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: RefusalClock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
-
 export interface PasswordHasherOptions {
   argon2: Argon2Params;
   limiter?: HashLimiter;
@@ -143,8 +125,7 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
   const params = checkArgon2Params(opts.argon2);
   const limiter = opts.limiter;
   const limited = <T>(fn: () => Promise<T>): Promise<T> => (limiter ? limiter.run(fn) : fn());
-  const clock = opts.clock ?? realClock;
-  const floor = opts.floor ?? new RefusalFloor();
+  const timing = createRefusalTiming({ limited, clock: opts.clock, floor: opts.floor });
   const dummyKey = argon2idCostKey(params);
 
   const hashArgon2 = (password: string): Promise<string> =>
@@ -170,32 +151,6 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
     return dummy;
   };
 
-  /**
-   * One timed computation in a limiter slot; returns its result, when it started and how long it
-   * took (clock.now()). Every computation, right or wrong password, may raise the floor.
-   */
-  const timed = async (parsed: ParsedHash, password: string): Promise<{ ok: boolean; started: number; ms: number }> => {
-    let started = 0;
-    let ms = 0;
-    const ok = await limited(async () => {
-      started = clock.now();
-      const result = await parsed.matches(password);
-      ms = clock.now() - started;
-      floor.observe(ms);
-      return result;
-    });
-    return { ok, started, ms };
-  };
-
-  /**
-   * The one way a refusal ends: waits, outside the limiter, until the floor has passed since
-   * `started`. After timed(), so a check that raised the floor is held to the raised value too.
-   */
-  const holdRefusal = async (started: number): Promise<void> => {
-    const wait = floor.holdMs(started, clock.now());
-    if (wait > 0) await clock.sleep(wait);
-  };
-
   return {
     async hash(password, algorithm = 'argon2id') {
       checkLength(password);
@@ -214,19 +169,19 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
       const parsed = parseHash(hash);
       if (parsed === undefined) {
         // Nothing to compute, but still a refusal: it waits like one.
-        await holdRefusal(clock.now());
+        await timing.holdFromNow();
         return false;
       }
-      const { ok, started } = await timed(parsed, password);
-      if (!ok) await holdRefusal(started);
+      const { ok, started } = await timing.timed(parsed, password);
+      if (!ok) await timing.hold(started);
       return ok;
     },
 
     async verifyDummy(password) {
       // Same length check as verify(): an over-long password must fail the same way for every username.
       checkLength(password);
-      const { started } = await timed(await dummyHash(), password);
-      await holdRefusal(started);
+      const { started } = await timing.timed(await dummyHash(), password);
+      await timing.hold(started);
       return false;
     },
 
@@ -242,25 +197,12 @@ export function createPasswordHasher(opts: PasswordHasherOptions): PasswordHashe
     },
 
     async calibrate(hashes) {
-      const classes = new Map<string, ParsedHash | undefined>([[dummyKey, undefined]]);
+      const classes = new Map<string, () => Promise<ParsedHash>>([[dummyKey, dummyHash]]);
       for (const hash of hashes) {
         const parsed = parseHash(hash);
-        if (parsed && !classes.has(parsed.costKey)) classes.set(parsed.costKey, parsed);
+        if (parsed && !classes.has(parsed.costKey)) classes.set(parsed.costKey, async () => parsed);
       }
-      const timings: Record<string, number[]> = {};
-      for (const [key, parsed] of classes) {
-        const runs: number[] = (timings[key] = []);
-        for (let run = 0; run < CALIBRATION_RUNS; run++) {
-          try {
-            // A random password: the answer is false, and only the time is kept.
-            runs.push((await timed(parsed ?? (await dummyHash()), generatePassword())).ms);
-          } catch {
-            break; // busy or failing now: the class keeps its last calibrated time
-          }
-        }
-      }
-      floor.calibrate(timings);
-      return { floorMs: floor.ms, classes: floor.perClass() };
+      return timing.calibrate(classes, generatePassword);
     },
   };
 }

@@ -17,7 +17,7 @@
  * Every refusal, the slowest class's own included, is held by holdMs() to `started + floor`: a
  * check that raised the floor is held to the raised one, like those after it.
  *
- * Pure bookkeeping, no clock and no timers: passwords.ts measures and waits.
+ * Pure bookkeeping, no clock and no timers: refusal-timing.ts measures and waits.
  */
 
 /** The floor over the slowest class's calibrated time: room for its own checks to slow down under load. */

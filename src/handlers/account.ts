@@ -5,17 +5,15 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
 import type { User } from '../auth/user.js';
-import { cannotWriteUsersFile } from '../auth/users-file-lock.js';
 import type { Csrf } from '../http/csrf.js';
-import { formField } from '../http/form-field.js';
 import { currentSession, currentSessionId } from '../http/session-data.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionData, SessionStore } from '../store/session-store.js';
 import type { TokenUseStore } from '../tokens/last-use.js';
 import { sessionsOf } from '../sessions/manage.js';
 import { listAppPasswords } from '../tokens/manage.js';
-import { accountPage, usersFileReadOnlyPage, type AccountPageModel } from '../views/account-page.js';
-import { messagePage } from '../views/message-page.js';
+import { accountPage, type AccountPageModel } from '../views/account-page.js';
+import { createAccountChange } from './account-change.js';
 
 export interface AccountDeps extends SubjectDeps {
   readonly csrf: Csrf;
@@ -50,13 +48,6 @@ export interface AccountVisitor {
 
 /** What a rendering of the page adds to the stored state: the outcome of an action. */
 export type PageExtras = Pick<AccountPageModel, 'flash'> & { readonly created?: { name: string; token: string }; readonly tokenForm?: NonNullable<AccountPageModel['appPasswords']>['form'] };
-
-/** A users-file write the page could not make: the log event, what it was in words, the command that makes it. */
-export interface ReadOnlyRefusal {
-  readonly event: string;
-  readonly what: string;
-  readonly command: () => string;
-}
 
 /** `?done=` after a POST that worked (Post/Redirect/Get): fixed texts, so the query can only pick one. */
 const DONE: Readonly<Record<string, string>> = {
@@ -114,60 +105,15 @@ export function createAccountPage(deps: AccountDeps) {
     });
   }
 
-  /** A form without this browser's CSRF token: refused before anything is read or written. */
-  function csrfRefused(ctx: Context): void {
-    ctx.status = 403;
-    ctx.type = 'html';
-    ctx.body = messagePage('Form expired', 'This form has expired or did not come from your account page. Nothing was changed. Open the page again and retry.', {
-      href: deps.urls.account,
-      text: 'Back to your account',
-    });
-  }
-
   return {
     visitor,
     render,
+    ...createAccountChange(deps, visitor),
 
     /** 303 back to the page, which says what was done. */
     done(ctx: Context, what: keyof typeof DONE): void {
       ctx.status = 303;
       ctx.redirect(`${deps.urls.account}?done=${what}`);
-    },
-
-    /**
-     * Runs a write of the users file. When the file cannot be written here (a read-only mount, no
-     * permission: nothing was written), logs `refused.event` and answers 503 with who can make the
-     * change and the command to run (built only then), and resolves `{ written: false }`. Any other
-     * error rejects.
-     */
-    async writing<T>(ctx: Context, who: AccountVisitor, refused: ReadOnlyRefusal, write: () => Promise<T>): Promise<{ readonly written: true; readonly value: T } | { readonly written: false }> {
-      try {
-        return { written: true, value: await write() };
-      } catch (err) {
-        if (!cannotWriteUsersFile(err)) throw err;
-        deps.logger.warn({ event: refused.event, user: who.identity.user, client: ctx.state.facts.clientIp, reason: (err as Error).message }, `${refused.what} not saved: the users file cannot be written here`);
-        ctx.status = 503;
-        ctx.type = 'html';
-        ctx.body = usersFileReadOnlyPage({ what: refused.what, command: refused.command(), back: deps.urls.account });
-        return { written: false };
-      }
-    },
-
-    /**
-     * A POST of one of the page's forms: from someone signed in (else to the sign-in page), with this
-     * browser's CSRF token (else 403). Only then does `handle` read the form.
-     */
-    form(handle: (ctx: Context, who: AccountVisitor, body: unknown) => Promise<void>) {
-      return async (ctx: Context): Promise<void> => {
-        const who = visitor(ctx);
-        if (!who) return;
-        const body: unknown = ctx.request.body;
-        if (!deps.csrf.verify(ctx, formField(body, 'csrf'))) {
-          deps.logger.info({ event: 'account.refused', user: who.identity.user, client: ctx.state.facts.clientIp, path: ctx.path, reason: 'csrf' }, 'account change refused: missing or stale form token');
-          return csrfRefused(ctx);
-        }
-        await handle(ctx, who, body);
-      };
     },
 
     /** GET /account */

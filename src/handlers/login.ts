@@ -1,50 +1,30 @@
 import type { Context } from 'koa';
 import type { LoginThrottle } from '../auth/login-throttle.js';
-import { verifyUserPassword, type PasswordHasher } from '../auth/passwords.js';
-import type { Rehasher } from '../auth/rehash.js';
-import { noMetrics, type Metrics } from '../metrics/metrics.js';
+import { verifyUserPassword } from '../auth/passwords.js';
+import { noMetrics } from '../metrics/metrics.js';
 import { validateRedirect, type RedirectPolicy } from '../auth/redirect.js';
-import { startSession } from '../http/session-data.js';
-import { sessionOrigin } from '../http/session-origin.js';
-import { currentIdentity, type SubjectDeps } from '../auth/session-subject.js';
-import type { User } from '../auth/user.js';
+import { currentIdentity } from '../auth/session-subject.js';
 import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
 import { readCredentials } from '../http/login-form.js';
-import type { Logger } from '../log/logger.js';
-import type { SessionData } from '../store/session-store.js';
 import { loginPage, type LoginPageModel } from '../views/login-page.js';
+import { createPasswordAccepted, type AcceptedDeps } from './login-accepted.js';
 import { createAddressGate } from './login-address-gate.js';
 import { createAdmission, type DeviceCookie } from './login-admission.js';
 import { countThrottled, retryInWords } from './throttle-refusal.js';
 
-export interface LoginDeps extends SubjectDeps {
-  readonly hasher: PasswordHasher;
+export interface LoginDeps extends AcceptedDeps {
   readonly throttle: LoginThrottle;
   readonly csrf: Csrf;
   readonly redirectPolicy: RedirectPolicy;
-  readonly logger: Logger;
   /** Absolute URLs of our own pages. */
   readonly urls: { readonly login: string; readonly home: string };
-  readonly ttl: number;
-  /** 0 hides the "remember me" checkbox. */
-  readonly rememberMe: number;
   /** The single sign-on buttons, when providers are configured, so a failed attempt shows them again. */
   readonly sso?: (rd: string | undefined) => LoginPageModel['sso'];
   /** Trusted devices; absent when login.device_ttl is 0. */
   readonly devices?: DeviceCookie;
-  /** Rewrites a hash that is not argon2id at the configured parameters after a successful sign-in. */
-  readonly rehasher?: Rehasher;
-  /** Sign-ins and throttle refusals are counted here (metrics.port); nothing when not given. */
-  readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
   /** "Sign in with a passkey" (handlers/passkey-login.ts): where its form gets its options and posts, when shown. */
   readonly passkey?: () => LoginPageModel['passkey'];
-  /** The second step (handlers/two-factor-step.ts): after a right password, a user with a factor is sent to `url` instead of signed in. */
-  readonly secondStep?: {
-    readonly url: string;
-    needed(user: User): boolean;
-    begin(ctx: Context, user: User, remember: boolean): Promise<void>;
-  };
 }
 
 const GENERIC_FAILURE = 'Invalid username or password.';
@@ -54,6 +34,7 @@ const field = formField;
 export function createLoginHandlers(deps: LoginDeps) {
   const admission = createAdmission(deps);
   const metrics = deps.metrics ?? noMetrics;
+  const accepted = createPasswordAccepted(deps, admission);
 
   function render(ctx: Context, status: number, opts: { rd: string | undefined; username?: string; error?: string }): void {
     ctx.status = status;
@@ -69,13 +50,6 @@ export function createLoginHandlers(deps: LoginDeps) {
       sso: deps.sso?.(opts.rd),
       passkey: deps.passkey?.(),
     });
-  }
-
-  async function signIn(ctx: Context, user: User, rememberMe: boolean): Promise<void> {
-    const now = deps.now();
-    const lifetime = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : deps.ttl;
-    const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user), amr: ['pwd'], ...sessionOrigin(ctx) };
-    await startSession(ctx, data, rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session');
   }
 
   function refuse(ctx: Context, gate: { retryAfterSec: number }, rd: string | undefined, username: string): void {
@@ -152,22 +126,7 @@ export function createLoginHandlers(deps: LoginDeps) {
         return render(ctx, 401, { rd, username, error: GENERIC_FAILURE });
       }
 
-      await admission.succeeded(ctx, clientIp, user, deviceId);
-      // Not awaited: the sign-in never waits for, or fails with, the users-file rewrite (it logs its own outcome).
-      if (deps.rehasher && deps.hasher.needsRehash(user.password)) void deps.rehasher.rehash(user.username, password, user.password);
-      // Not signed in yet: the session only holds the pending step, and verify still answers as for anyone.
-      if (deps.secondStep?.needed(user)) {
-        await deps.secondStep.begin(ctx, user, field(body, 'remember_me') !== undefined);
-        deps.logger.info({ event: 'login.second_step', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'password accepted; asking for the second factor');
-        ctx.status = 303;
-        ctx.redirect(rd ? `${deps.secondStep.url}?rd=${encodeURIComponent(rd)}` : deps.secondStep.url);
-        return;
-      }
-      await signIn(ctx, user, field(body, 'remember_me') !== undefined);
-      metrics.signIn('password', 'success');
-      deps.logger.info({ event: 'login.success', user: user.username, client: clientIp, ...(deviceId ? { device: true } : {}) }, 'signed in');
-      ctx.status = 303;
-      ctx.redirect(rd ?? deps.urls.home);
+      await accepted(ctx, user, password, { rd, remember: field(body, 'remember_me') !== undefined, clientIp, deviceId });
     },
   };
 }
