@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CONFIG_ENV } from './find-file.js';
-import { configKeys, type KeyKind } from './keys.js';
+import { CONFIG_KEYS, type KeyKind } from './keys.js';
 import { formatPath, nearest, show, stripIndices } from './messages.js';
 import { SECRET_KEYS } from './schema.js';
 
@@ -39,13 +39,7 @@ export class Problems {
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{/g;
 
-let kinds: Map<string, KeyKind> | undefined;
-
-/** How the key at `dotted` converts text; undefined for a list item or a key inside a list. */
-function kindAt(dotted: string): KeyKind | undefined {
-  kinds ??= new Map(configKeys().map((key) => [key.path, key.kind]));
-  return kinds.get(dotted);
-}
+const KINDS = new Map<string, KeyKind>(CONFIG_KEYS.map((key) => [key.path, key.kind]));
 
 /**
  * Replaces `${VAR}` in every string value (never in keys, never in the YAML source). `$${` is a
@@ -86,8 +80,8 @@ export function expandVariables(node: unknown, path: Path, env: NodeJS.ProcessEn
     });
     if (failed) continue;
     // Only a key's own value converts; a list item stays text.
-    const kind = referenced ? kindAt(dotted) : undefined;
-    (node as Record<string | number, unknown>)[key] = kind !== undefined ? fromText(expanded, kind) : expanded;
+    const kind = KINDS.get(dotted);
+    (node as Record<string | number, unknown>)[key] = referenced && kind !== undefined ? fromText(expanded, kind) : expanded;
   }
 }
 
@@ -105,28 +99,22 @@ function envName(path: string): string {
   return ENV_PREFIX + path.toUpperCase().replaceAll('.', '_');
 }
 
-let envTargets: Map<string, EnvTarget> | undefined;
-
-/**
- * Environment name → key, built from the schema because keys contain '_' and cannot be split back.
- * Built when a POSTERN_* variable is first looked up: most starts set none.
- */
-function envTargetsOf(): Map<string, EnvTarget> {
-  if (envTargets !== undefined) return envTargets;
+/** Environment name → key, built from the schema because keys contain '_' and cannot be split back. */
+const ENV_TARGETS = (() => {
   const targets = new Map<string, EnvTarget>();
   const add = (name: string, target: EnvTarget): void => {
     if (targets.has(name)) throw new Error(`two config keys map to the environment variable ${name}`);
     targets.set(name, target);
   };
-  for (const { path, kind } of configKeys()) {
+  for (const { path, kind } of CONFIG_KEYS) {
     const segments = path.split('.');
     const leaf = segments.at(-1)!;
     const secret = SECRET_KEYS.has(path);
     add(envName(path), { path: segments, kind, sibling: secret ? `${leaf}_file` : undefined });
     if (secret) add(envName(`${path}_file`), { path: [...segments.slice(0, -1), `${leaf}_file`], kind: 'text', sibling: leaf });
   }
-  return (envTargets = targets);
-}
+  return targets;
+})();
 
 /** Applies POSTERN_* variables over the file; returns dotted path → variable name, for messages. */
 export function applyEnvironment(
@@ -142,11 +130,10 @@ export function applyEnvironment(
   for (const name of names) {
     const value = env[name];
     if (value === undefined) continue;
-    const targets = envTargetsOf();
-    const target = targets.get(name);
+    const target = ENV_TARGETS.get(name);
     if (target === undefined) {
       // Compared without the prefix every candidate shares, so that only the part after it counts.
-      const known = [...targets.keys(), CONFIG_ENV].map((known) => known.slice(ENV_PREFIX.length));
+      const known = [...ENV_TARGETS.keys(), CONFIG_ENV].map((known) => known.slice(ENV_PREFIX.length));
       const guess = nearest(name.slice(ENV_PREFIX.length), known);
       warnings.push(`${name} is set but matches no config key${guess === undefined ? '' : ` (did you mean ${ENV_PREFIX}${guess}?)`}`);
       continue;

@@ -5,8 +5,8 @@
  *
  * The schema is walked through zod's definitions (`_zod.def`, what zod's own JSON Schema export
  * walks), on its input side: what people write, before defaults and transforms. Walking it here
- * takes well under a millisecond; z.toJSONSchema took about 10 of every start that sets a
- * POSTERN_* variable (`npm run bench` P13).
+ * takes well under a millisecond; z.toJSONSchema took about 10 of every start, a CLI command's
+ * included (`npm run bench` P13).
  */
 import type { z } from 'zod';
 import { SECRET_KEYS, configSchema } from './schema.js';
@@ -18,13 +18,6 @@ export interface ConfigKey {
   /** Dotted path, e.g. `session.redis.url`. */
   readonly path: string;
   readonly kind: KeyKind;
-}
-
-interface KeyTable {
-  /** Every leaf key outside lists, in schema order. */
-  readonly keys: readonly ConfigKey[];
-  /** Dotted path of each mapping → its known keys, `<key>_file` for secrets included. */
-  readonly mappingKeys: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The schema people write at `schema`: through optional, nullable, default and prefault wrappers, and the input side of transforms. */
@@ -65,58 +58,48 @@ function kindOf(node: z.core.$ZodTypes): KeyKind {
   }
 }
 
-function buildTable(): KeyTable {
-  const keys: ConfigKey[] = [];
-  const mappingKeys = new Map<string, readonly string[]>();
-  const walk = (schema: z.core.$ZodType, path: string, inList: boolean): void => {
-    const node = written(schema);
-    const def = node._zod.def;
-    if (def.type === 'object') {
-      const names: string[] = [];
-      for (const [name, child] of Object.entries(def.shape)) {
-        const childPath = path === '' ? name : `${path}.${name}`;
-        names.push(name);
-        if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
-        walk(child, childPath, inList);
-      }
-      mappingKeys.set(path, names);
-    } else if (def.type === 'array' && written(def.element)._zod.def.type === 'object') {
-      walk(def.element, path, true);
-    } else if (!inList) {
-      // Keys inside lists of mappings have no single environment name. A mapping of free names
-      // (`access.networks`) is one value.
-      keys.push({ path, kind: kindOf(node) });
-    }
-  };
-  walk(configSchema, '', false);
+const keys: ConfigKey[] = [];
+const mappingKeys = new Map<string, readonly string[]>();
 
-  for (const secret of SECRET_KEYS) {
-    const parent = secret.split('.').slice(0, -1).join('.');
-    if (!mappingKeys.get(parent)?.includes(secret.split('.').at(-1)!)) {
-      throw new Error(`SECRET_KEYS names '${secret}', which is not a key of the config schema`);
+function walk(schema: z.core.$ZodType, path: string, inList: boolean): void {
+  const node = written(schema);
+  const def = node._zod.def;
+  if (def.type === 'object') {
+    const names: string[] = [];
+    for (const [name, child] of Object.entries(def.shape)) {
+      const childPath = path === '' ? name : `${path}.${name}`;
+      names.push(name);
+      if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
+      walk(child, childPath, inList);
     }
+    mappingKeys.set(path, names);
+  } else if (def.type === 'array' && written(def.element)._zod.def.type === 'object') {
+    walk(def.element, path, true);
+  } else if (!inList) {
+    // Keys inside lists of mappings have no single environment name. A mapping of free names
+    // (`access.networks`) is one value.
+    keys.push({ path, kind: kindOf(node) });
   }
-  return { keys, mappingKeys };
 }
 
-let table: KeyTable | undefined;
+walk(configSchema, '', false);
 
-/** Built on first use: a config that sets nothing from the environment and has no mistake never needs it. */
-function keyTable(): KeyTable {
-  return (table ??= buildTable());
+for (const secret of SECRET_KEYS) {
+  const parent = secret.split('.').slice(0, -1).join('.');
+  if (!mappingKeys.get(parent)?.includes(secret.split('.').at(-1)!)) {
+    throw new Error(`SECRET_KEYS names '${secret}', which is not a key of the config schema`);
+  }
 }
 
 /** Every leaf key outside lists, in schema order. */
-export function configKeys(): readonly ConfigKey[] {
-  return keyTable().keys;
-}
+export const CONFIG_KEYS: readonly ConfigKey[] = keys;
 
 /**
  * Known keys of the mapping at `path` (dotted, list indices removed; '' for the top level),
  * including `<key>_file` for secrets; undefined when `path` is not a mapping.
  */
 export function knownKeysAt(path: string): readonly string[] | undefined {
-  return keyTable().mappingKeys.get(path);
+  return mappingKeys.get(path);
 }
 
 /** True when the value at `path` (dotted, list indices removed) must never be shown. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { configKeys, isSecretPath, knownKeysAt } from '../../src/config/keys.js';
+import { CONFIG_KEYS, isSecretPath, knownKeysAt } from '../../src/config/keys.js';
 
-describe('configKeys(): the keys the environment can set, read from the schema', () => {
+describe('CONFIG_KEYS: the keys the environment can set, read from the schema', () => {
   it('lists every leaf key outside lists, in schema order, with how its text is converted', () => {
-    expect(configKeys().map(({ path, kind }) => `${path}:${kind}`)).toEqual([
+    expect(CONFIG_KEYS.map(({ path, kind }) => `${path}:${kind}`)).toEqual([
       'server.address:text',
       'server.port:number',
       'server.public_url:text',
