@@ -33,7 +33,7 @@
  */
 
 import { domainToASCII } from 'node:url';
-import ipaddr from 'ipaddr.js';
+import ipaddr from '../net/ipaddr.js';
 
 export type CanonicalTarget =
   | { ok: true; host: string; path: string; method: string }
