@@ -151,6 +151,19 @@ export function createRedisClient(target: string | RedisTarget, opts: RedisClien
  */
 export async function waitUntilReachable(redis: Redis, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // A new client is still connecting: wait for it to be ready (or to fail) before the first PING,
+  // instead of a PING that fails at once and 50 ms of sleep on every CLI command.
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        redis.off('ready', settle).off('error', settle);
+        resolve();
+      };
+      const timer = setTimeout(settle, timeoutMs);
+      redis.once('ready', settle).once('error', settle);
+    });
+  }
   for (;;) {
     try {
       await redis.ping();
