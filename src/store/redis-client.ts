@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+// Required, not imported: importing a CommonJS package into an ES module makes Node 20 first scan
+// its source for export names (cjs-module-lexer), ioredis's index and its Redis.js, about 25 ms of
+// every CLI command that reads Redis (`npm run bench` P13). TypeScript emits this as createRequire.
+import ioredis = require('ioredis');
+import Redis = ioredis.Redis;
+type RedisOptions = ioredis.RedisOptions;
 import { ConfigError } from '../config/errors.js';
 import type { RedisSettings } from '../config/types.js';
 
