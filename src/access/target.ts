@@ -33,7 +33,7 @@
  */
 
 import { domainToASCII } from 'node:url';
-import ipaddr from 'ipaddr.js';
+import ipaddr from '../net/ipaddr.js';
 import { boundedMemo } from '../util/bounded-memo.js';
 
 export type CanonicalTarget =

@@ -2,12 +2,14 @@ import type { Redis } from 'ioredis';
 import { parseRateLimit, type RateWindow } from './rate-limit-spec.js';
 import { createCounterStore, type FixedWindow } from './throttle-counters.js';
 import { addressKey, countersConcerning, throttleEntries, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
+import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from './throttle-defaults.js';
 import { createRefusalMemory, type ThrottleCheck } from './throttle-refusals.js';
 import { createWindowGroup, type WindowGroup } from './throttle-windows.js';
 import { normaliseUsername } from './username.js';
 
 export { addressKey, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
 export { refusedFor, type ThrottleCheck } from './throttle-refusals.js';
+export { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from './throttle-defaults.js';
 
 /**
  * Failed-login throttling in three scopes, each with one or more fixed windows:
@@ -73,26 +75,6 @@ export interface LoginThrottleOptions {
   /** The clock of the refusal memory (see throttle-refusals.ts); Redis keeps its own time for the windows. */
   now?: () => number;
 }
-
-/**
- * Defaults, in the config notation.
- *
- * Per-user limits stop distributed guessing but hand an attacker a way to throttle the owner: whoever
- * fills the per-user window blocks that username from every browser without device trust (see
- * device-trust.ts) until it expires. So the defaults keep ONE attacking address from ever filling
- * it: that address can spend at most perUserIp on one username per window, and windows are fixed
- * (they start at the first failure), so at most twice that across a window boundary: 2 x 5 = 10 < 20
- * a minute, 2 x 20 = 40 < 100 an hour. perIp caps the same address across all usernames (10/minute,
- * 50/hour). Keep 2 x perUserIp below perUser, unit by unit, when changing these.
- */
-export const DEFAULT_THROTTLE_SPECS = Object.freeze({
-  perIp: '10/minute;50/hour',
-  perUser: '20/minute;100/hour',
-  perUserIp: '5/minute;20/hour',
-});
-
-/** A trusted device's own limit: its owner mistyping, or a thief who took the cookie without the password. */
-export const DEFAULT_DEVICE_SPEC = '5/minute;20/hour';
 
 export const DEFAULT_THROTTLE_CONFIG: Readonly<ThrottleConfig> = Object.freeze({
   perIp: windowsOf(DEFAULT_THROTTLE_SPECS.perIp),

@@ -38,6 +38,7 @@ import {
 } from './hash-schemes/argon2id.js';
 import { bcryptCostKey, bcryptMatches, parseBcrypt } from './hash-schemes/bcrypt.js';
 import { parsePbkdf2, pbkdf2CostKey, pbkdf2Hash, pbkdf2Matches } from './hash-schemes/pbkdf2.js';
+import { MAX_PASSWORD_BYTES } from './password-length.js';
 import type { RefusalFloor } from './refusal-floor.js';
 import { createRefusalTiming, type Calibration, type RefusalClock, type TimedCheck } from './refusal-timing.js';
 import type { User } from './user.js';
@@ -46,6 +47,7 @@ export { type Argon2Params, DEFAULT_ARGON2 } from './hash-schemes/argon2id.js';
 export { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS } from './hash-schemes/pbkdf2.js';
 export { BCRYPT_MAX_COST, BCRYPT_MIN_COST } from './hash-schemes/bcrypt.js';
 export { type Calibration, CALIBRATION_RUNS, type RefusalClock } from './refusal-timing.js';
+export { MAX_PASSWORD_BYTES } from './password-length.js';
 
 /** The schemes new hashes can be written in (bcrypt is read, never written). */
 export type HashAlgorithm = 'argon2id' | 'pbkdf2-sha256';
@@ -80,8 +82,6 @@ export interface PasswordHasher {
   calibrate(hashes: Iterable<string>): Promise<Calibration>;
 }
 
-/** Longest accepted password, in UTF-8 bytes: bounds the work an attacker can ask for per attempt. */
-export const MAX_PASSWORD_BYTES = 1024;
 
 export class PasswordTooLongError extends Error {
   override readonly name = 'PasswordTooLongError';

@@ -2,7 +2,7 @@
  * The login throttle's counters as `postern throttle list` and the admin page show them, and which
  * counters `postern throttle clear` picks (login-throttle.ts).
  */
-import ipaddr from 'ipaddr.js';
+import ipaddr from '../net/ipaddr.js';
 import { parseIp } from '../http/trusted-proxies.js';
 import type { Counter } from './throttle-counters.js';
 import { normaliseUsername } from './username.js';

@@ -2,7 +2,7 @@
  * The CLI's streams, passed in so that tests drive commands with in-memory streams, and the one
  * place that reads a password from a person or a pipe.
  */
-import { MAX_PASSWORD_BYTES } from '../auth/passwords.js';
+import { MAX_PASSWORD_BYTES } from '../auth/password-length.js';
 
 export interface CliIO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (b: boolean) => unknown };

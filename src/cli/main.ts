@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config/errors.js';
-import { loadConfig, parseConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { SERVE_USAGE, versionCommand } from './about.js';
 import type { CliIO } from './io.js';
 // Each command's module (and what it pulls in: argon2, ioredis, koa) is imported when that command
-// runs, so `postern sessions list` does not pay for loading the server (`npm run bench` P13).
+// runs, and the configuration loader (zod, yaml and the schema) when a command first needs the
+// configuration: `postern --version` and the usage texts load neither, and `postern sessions list`
+// does not pay for loading the server (`npm run bench` P13).
 
 const USAGE = `Usage: postern [--config FILE] <command>
 
@@ -71,8 +73,8 @@ function shutdownSignals(): { next(): Promise<NodeJS.Signals> } {
  */
 async function serve(global: string[], io: CliIO): Promise<number> {
   // Loaded here, not at the top: the other commands start faster without koa, ioredis and pino.
-  const { startServer } = await import('../main.js');
-  let loaded: ReturnType<typeof loadConfig>;
+  const [{ startServer }, { loadConfig }] = await Promise.all([import('../main.js'), import('../config/load.js')]);
+  let loaded: LoadedConfig;
   try {
     loaded = loadConfig({ argv: global });
   } catch (err) {
@@ -101,6 +103,7 @@ async function serve(global: string[], io: CliIO): Promise<number> {
 }
 
 async function configCheck(global: string[], io: CliIO): Promise<number> {
+  const { loadConfig } = await import('../config/load.js');
   const loaded = loadConfig({ argv: global });
   const { compileAccess } = await import('../access/schema.js');
   const { shadowWarnings } = compileAccess(loaded.config.access, loaded.config.session.domain);
@@ -112,7 +115,8 @@ async function configCheck(global: string[], io: CliIO): Promise<number> {
 }
 
 /** Help must work even when the configuration is broken: it then runs on the embedded defaults. */
-function configFor(global: string[], help: boolean): Config {
+async function configFor(global: string[], help: boolean): Promise<Config> {
+  const { loadConfig, parseConfig } = await import('../config/load.js');
   return help ? parseConfig({}).config : loadConfig({ argv: global }).config;
 }
 
@@ -133,12 +137,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         }
         return await serve(global, io);
       case 'hash-password': {
-        const config = configFor(global, asksForHelp(args));
+        const config = await configFor(global, asksForHelp(args));
         const [{ hashPasswordCommand }, { createPasswordHasher }] = await Promise.all([import('./hash-password.js'), import('../auth/passwords.js')]);
         return await hashPasswordCommand(args, io, { hasher: createPasswordHasher({ argon2: config.users.argon2 }) });
       }
       case 'user': {
-        const config = configFor(global, args.length === 0 || asksForHelp(args));
+        const config = await configFor(global, args.length === 0 || asksForHelp(args));
         const [{ userCommand }, { afterUserChange }, { createPasswordHasher }] = await Promise.all([
           import('./user-commands.js'),
           import('./user-effects.js'),
@@ -152,17 +156,17 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         });
       }
       case 'throttle':
-        return await (await import('./throttle-command.js')).throttleCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./throttle-command.js')).throttleCommand(args, io, await configFor(global, args.length === 0 || asksForHelp(args)));
       case 'sessions':
-        return await (await import('./sessions-command.js')).sessionsCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./sessions-command.js')).sessionsCommand(args, io, await configFor(global, args.length === 0 || asksForHelp(args)));
       case 'token': {
-        const config = configFor(global, args.length === 0 || asksForHelp(args));
+        const config = await configFor(global, args.length === 0 || asksForHelp(args));
         return await (await import('./token-command.js')).tokenCommand(args, io, { usersFile: config.users.file, domain: config.session.domain, redisUrl: config.session.redis.url, now: Date.now });
       }
       case 'access':
-        return await (await import('./access-command.js')).accessCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./access-command.js')).accessCommand(args, io, await configFor(global, args.length === 0 || asksForHelp(args)));
       case 'oidc':
-        return await (await import('./oidc-command.js')).oidcCommand(args, io, configFor(global, args.length === 0 || asksForHelp(args)));
+        return await (await import('./oidc-command.js')).oidcCommand(args, io, await configFor(global, args.length === 0 || asksForHelp(args)));
       case 'config':
         if (args[0] === 'check' && !args.includes('--help')) return await configCheck(global, io);
         io.stdout.write('Usage: postern [--config FILE] config check\n  Validates the configuration and prints every problem with its key.\n');

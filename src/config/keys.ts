@@ -1,10 +1,14 @@
 /**
- * The keys of the configuration, read from the schema through zod's JSON Schema export: the leaf
- * keys the environment can set (`POSTERN_SESSION_TTL`), and the known keys of each mapping (for
- * "did you mean"). Nothing here is written by hand, so a new key in schema.ts needs no other wiring.
+ * The keys of the configuration, read from the schema: the leaf keys the environment can set
+ * (`POSTERN_SESSION_TTL`), and the known keys of each mapping (for "did you mean"). Nothing here is
+ * written by hand, so a new key in schema.ts needs no other wiring.
+ *
+ * The schema is walked through zod's definitions (`_zod.def`, what zod's own JSON Schema export
+ * walks), on its input side: what people write, before defaults and transforms. Walking it here
+ * takes well under a millisecond; z.toJSONSchema took about 10 of every start, a CLI command's
+ * included (`npm run bench` P13).
  */
-import { z } from 'zod';
-import type { JSONSchema } from 'zod/v4/core';
+import type { z } from 'zod';
 import { SECRET_KEYS, configSchema } from './schema.js';
 
 /** How a value given as text (environment, `${VAR}`) is turned into the type the key expects. */
@@ -16,17 +20,33 @@ export interface ConfigKey {
   readonly kind: KeyKind;
 }
 
-const keys: ConfigKey[] = [];
-const mappingKeys = new Map<string, readonly string[]>();
-
-function isMapping(node: JSONSchema.JSONSchema): boolean {
-  return node.type === 'object' && node.properties !== undefined;
+/** The schema people write at `schema`: through optional, nullable, default and prefault wrappers, and the input side of transforms. */
+function written(schema: z.core.$ZodType): z.core.$ZodTypes {
+  let node = schema as z.core.$ZodTypes;
+  for (;;) {
+    const def = node._zod.def;
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'readonly':
+      case 'nonoptional':
+      case 'catch':
+        node = def.innerType as z.core.$ZodTypes;
+        break;
+      case 'pipe':
+        node = def.in as z.core.$ZodTypes;
+        break;
+      default:
+        return node;
+    }
+  }
 }
 
-function kindOf(node: JSONSchema.JSONSchema): KeyKind {
-  switch (node.type) {
+function kindOf(node: z.core.$ZodTypes): KeyKind {
+  switch (node._zod.def.type) {
     case 'number':
-    case 'integer':
       return 'number';
     case 'boolean':
       return 'boolean';
@@ -38,18 +58,23 @@ function kindOf(node: JSONSchema.JSONSchema): KeyKind {
   }
 }
 
-function walk(node: JSONSchema.JSONSchema, path: string, inList: boolean): void {
-  if (isMapping(node)) {
+const keys: ConfigKey[] = [];
+const mappingKeys = new Map<string, readonly string[]>();
+
+function walk(schema: z.core.$ZodType, path: string, inList: boolean): void {
+  const node = written(schema);
+  const def = node._zod.def;
+  if (def.type === 'object') {
     const names: string[] = [];
-    for (const [name, child] of Object.entries(node.properties ?? {})) {
+    for (const [name, child] of Object.entries(def.shape)) {
       const childPath = path === '' ? name : `${path}.${name}`;
       names.push(name);
       if (SECRET_KEYS.has(childPath)) names.push(`${name}_file`);
-      if (typeof child === 'object') walk(child, childPath, inList);
+      walk(child, childPath, inList);
     }
     mappingKeys.set(path, names);
-  } else if (node.type === 'array' && typeof node.items === 'object' && !Array.isArray(node.items) && isMapping(node.items)) {
-    walk(node.items, path, true);
+  } else if (def.type === 'array' && written(def.element)._zod.def.type === 'object') {
+    walk(def.element, path, true);
   } else if (!inList) {
     // Keys inside lists of mappings have no single environment name. A mapping of free names
     // (`access.networks`) is one value.
@@ -57,8 +82,7 @@ function walk(node: JSONSchema.JSONSchema, path: string, inList: boolean): void 
   }
 }
 
-// The input side: what people write, before defaults and transforms.
-walk(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), '', false);
+walk(configSchema, '', false);
 
 for (const secret of SECRET_KEYS) {
   const parent = secret.split('.').slice(0, -1).join('.');

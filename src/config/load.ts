@@ -71,7 +71,9 @@ function build(raw: unknown, env: NodeJS.ProcessEnv, baseDir: string, file: stri
   const fromEnv = applyEnvironment(input, env, problems, warnings);
   readSecretFiles(input, baseDir, problems, fromEnv);
 
-  const result = configSchema.safeParse(input, { error: () => 'has an invalid value' });
+  // jitless: the configuration is parsed once per process, so compiling zod's fast path for each
+  // mapping of the schema costs more than it saves (a CLI command's start-up, `npm run bench` P13).
+  const result = configSchema.safeParse(input, { error: () => 'has an invalid value', jitless: true });
   if (!result.success) {
     for (const message of describeIssues(result.error.issues, input, fromEnv, (path) => problems.covers(path))) problems.add(undefined, message);
   }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { isSubjectText, SUBJECT_SYNTAX } from '../access/rules.js';
-import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/login-throttle.js';
+import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from '../auth/throttle-defaults.js';
 import { MAPPING, duration, integer, rateLimit, text } from './schema-shared.js';
 
 /** Directory for state Postern writes (generated session secret, default users file). Default `./data`. */

@@ -8,7 +8,7 @@
  * and appends the value seen, so messages never repeat the key or the value.
  *
  * Every leaf key can also be set from the environment (`POSTERN_` + path upper-cased, `.` → `_`);
- * config/keys.ts reads them from this schema's JSON Schema, so a new key needs no other wiring.
+ * config/keys.ts reads them from this schema, so a new key needs no other wiring.
  *
  * Durations are written as '24h', '30m', '2h30m' or 0 and come out in milliseconds. Relative paths
  * are resolved by the loader against the directory of the config file.

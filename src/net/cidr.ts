@@ -14,7 +14,7 @@
  * IPv6 range wide enough to hold the whole mapped block (`::/0`, `::/80`) also holds every IPv4 address.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import ipaddr from './ipaddr.js';
 
 /** An address ready to match: IPv4 (including IPv4-mapped IPv6) as a uint32, IPv6 as its eight 16-bit parts. */
 export type Address = { readonly v4: true; readonly value: number } | { readonly v4: false; readonly parts: readonly number[] };

@@ -380,6 +380,18 @@ describe.concurrent('config check', () => {
     expect(result.stderr).toContain("'sesion'");
   });
 
+  // These commands import the config loader only when they run (cli/main.ts): the problems are still all named, before any Redis is tried.
+  it.for(['sessions list', 'throttle list', 'token list'])('%s with an invalid config exits 2 with the problems on stderr, without reaching Redis', async (command, { expect }) => {
+    const file = write(`${command.replace(' ', '-')}-bad.yml`, 'session: { ttl: 0s, redis: { url: "redis://127.0.0.1:1/0" } }\nsesion: {}\n');
+    const result = await runCli(['--config', file, ...command.split(' ')], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^The configuration has 2 problems:\n/);
+    expect(result.stderr).toContain('session.ttl');
+    expect(result.stderr).toContain("'sesion'");
+    expect(result.stderr).not.toContain('Redis');
+  });
+
   it('serve with an invalid users file exits 1 naming the problem, without listening', async ({ expect }) => {
     const users = write('broken-users.yml', 'users:\n  kim: { password: not-a-hash }\n');
     const file = write('serve-bad-users.yml', `server: { public_url: "http://auth.example.com" }\nusers: { file: ${JSON.stringify(users)} }\n`);
