@@ -10,7 +10,7 @@ import { codeState } from './lib/code-state.mjs';
 import { cpuPercent, cpuSnapshot, rssBytes } from './lib/cpu.mjs';
 import { measureCredentialRatios } from './lib/credentials.mjs';
 import { loginBody, loginForm, postLogin, request, COOKIE_NAME } from './lib/http.mjs';
-import { loadGeneratorName, rawGet, runAutocannon, runPaced, useWrk } from './lib/load.mjs';
+import { loadGeneratorName, rawGet, runAutocannon, runPaced, runWrkPaced, useWrk } from './lib/load.mjs';
 import { measureMetricsCost } from './lib/metrics-cost.mjs';
 import { startPostern } from './lib/postern.mjs';
 import { installHooks, stopAll } from './lib/proc.mjs';
@@ -244,6 +244,7 @@ async function main() {
     const paced = [];
     const floor = [];
     const ac = [];
+    const wrkPaced = { postern: [], floor: [] };
     for (let round = 1; round <= S.rounds; round++) {
       const order = round % 2 === 1 ? ['postern', 'floor'] : ['floor', 'postern'];
       for (const side of order) {
@@ -251,6 +252,13 @@ async function main() {
         const p = await withCpu(groups, () => runPaced({ port, requests: rawRequests, rate: halfRate, durationSec: S.seconds, maxConnections: S.connections }));
         warn(`${label} paced ${side} round ${round}`, check(`${label} paced ${side} round ${round}`, p));
         (side === 'postern' ? paced : floor).push(p);
+      }
+      for (const side of order) {
+        const w = await runWrkPaced({ ...targets.P2[side], rate: halfRate, duration: S.seconds });
+        if (w) {
+          warn(`${label} wrk paced ${side} round ${round}`, check(`${label} wrk paced ${side} round ${round}`, w));
+          wrkPaced[side].push(w);
+        }
       }
       const a = await withCpu(groups, () =>
         runAutocannon({ ...targets.P2.postern, connections: S.connections, duration: S.seconds, overallRate: halfRate, collectLatency: true }),
@@ -264,7 +272,7 @@ async function main() {
           `other processes ${pr.cpu.other}% CPU`,
       );
     }
-    return { paced, floor, autocannon: ac };
+    return { paced, floor, autocannon: ac, wrkPaced };
   };
 
   log(`P3a: verify at half of Postern's max rate (${fmtInt(halfRate)} of ${fmtInt(maxRate)} req/s), idle otherwise`);
@@ -296,6 +304,16 @@ async function main() {
         achievedRate: summarise(data.autocannon.map((r) => r.rps)),
       },
       cpuPercent: medianCpu(data.paced),
+      ...(data.wrkPaced.postern.length > 0
+        ? {
+            wrkPaced: {
+              p99: summarise(data.wrkPaced.postern.map((r) => r.latency.p99)),
+              p50: summarise(data.wrkPaced.postern.map((r) => r.latency.p50)),
+              achievedRate: summarise(data.wrkPaced.postern.map((r) => r.rps)),
+              floorP99: summarise(data.wrkPaced.floor.map((r) => r.latency.p99)),
+            },
+          }
+        : {}),
       ...(key === 'P3b' ? { signins: signinStats } : {}),
     };
     out.details[key] = data;

@@ -25,6 +25,23 @@ export function runLoad({ url, requests, connections = 50, duration }) {
   return runAutocannon({ url, requests, connections, duration });
 }
 
+/** The think time of the wrk-paced latency figure (wrk's delay() takes whole milliseconds). */
+const WRK_PACED_DELAY_MS = 2;
+
+/**
+ * Latency at about `rate` requests per second measured by wrk (a C client, so the figure is the
+ * server's more than the client's): each connection waits WRK_PACED_DELAY_MS after an answer
+ * before its next request, with enough connections for the rate. Closed-loop, so a stall delays
+ * the following requests instead of piling them up: a companion to runPaced, not a replacement.
+ * Undefined without wrk. Returns { rps, latency: { p50, p99 } (ms), connections, statusCodes, errors, timeouts }.
+ */
+export async function runWrkPaced({ url, requests, rate, duration }) {
+  if (!wrkBin) return undefined;
+  const connections = Math.max(1, Math.ceil((rate * (WRK_PACED_DELAY_MS + 0.1)) / 1000));
+  const r = await runWrk({ bin: wrkBin, url, requests, connections, duration, delayMs: WRK_PACED_DELAY_MS });
+  return { ...r, latency: { p50: r.latencyUs.p50 / 1000, p99: r.latencyUs.p99 / 1000 } };
+}
+
 /**
  * One autocannon run. `collectLatency`: record every response time exactly (autocannon's own
  * histogram keeps whole milliseconds only, too coarse for sub-millisecond targets).

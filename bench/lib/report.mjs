@@ -1,6 +1,14 @@
 // The table `npm run bench` prints: every figure with the median and the spread (min–max) of its rounds.
 import { REFUSAL_KINDS } from './refusals.mjs';
 
+
+/** The wrk-paced latency (bench/lib/load.mjs runWrkPaced) beside a paced figure, when wrk ran it. */
+function wrkPacedLine(fig, key) {
+  const w = fig.wrkPaced;
+  if (!w) return [];
+  return [['', `  wrk paced (C client, ${fmtInt(w.achievedRate.median)} req/s): p99 ${fmt(w.p99.median, 3)} ms (${fmt(w.p99.min, 3)}–${fmt(w.p99.max, 3)}) ${verdict(key, w.p99.median)}, p50 ${fmt(w.p50.median, 3)} ms; the floor: p99 ${fmt(w.floorP99.median, 3)} ms`]];
+}
+
 export const TARGETS = {
   P1: { op: '>=', value: 0.8, unit: '' },
   P2: { op: '>=', value: 0.5, unit: '' },
@@ -72,8 +80,10 @@ export function render(out) {
     ['P3a', `p99 ms of verify at half max rate (${fmtInt(f.P3a.rate)} req/s, paced)`, fmt(f.P3a.median, 3), `${fmt(f.P3a.min, 3)}–${fmt(f.P3a.max, 3)}`, t('P3a'), verdict('P3a', f.P3a.median)],
     ['', `  p50 ${fmt(f.P3a.p50.median, 3)} ms; the floor at the same rate: p99 ${fmt(f.P3a.floorP99.median, 3)} ms (${fmt(f.P3a.floorP99.min, 3)}–${fmt(f.P3a.floorP99.max, 3)})`],
     ['', `  autocannon overallRate (bursty, see README): p99 ${fmt(f.P3a.autocannonOverallRate.p99.median, 3)} ms (${fmt(f.P3a.autocannonOverallRate.p99.min, 3)}–${fmt(f.P3a.autocannonOverallRate.p99.max, 3)}) ${verdict('P3a', f.P3a.autocannonOverallRate.p99.median)}`],
+    ...wrkPacedLine(f.P3a, 'P3a'),
     ['P3b', `p99 ms of verify, same rate, ${f.P3b.signins.concurrency} sign-ins at once`, fmt(f.P3b.median, 3), `${fmt(f.P3b.min, 3)}–${fmt(f.P3b.max, 3)}`, t('P3b'), verdict('P3b', f.P3b.median)],
     ['', `  p50 ${fmt(f.P3b.p50.median, 3)} ms; the floor at the same rate and sign-in load: p99 ${fmt(f.P3b.floorP99.median, 3)} ms (${fmt(f.P3b.floorP99.min, 3)}–${fmt(f.P3b.floorP99.max, 3)})`],
+    ...wrkPacedLine(f.P3b, 'P3b'),
     ['', `  ${fmt(f.P3b.signins.signinsPerSec, 1)} sign-ins/s (p50 ${fmt(f.P3b.signins.latency.p50, 0)} ms each); autocannon overallRate p99 ${fmt(f.P3b.autocannonOverallRate.p99.median, 3)} ms ${verdict('P3b', f.P3b.autocannonOverallRate.p99.median)}`],
     ['P4', `Redis bytes per session (MEMORY USAGE, ${fmtInt(f.P4.sessions)} sessions*)`, fmt(f.P4.median, 1), `${fmtInt(f.P4.min)}–${fmtInt(f.P4.max)}`, t('P4'), verdict('P4', f.P4.median)],
     ['', `  value ${f.P4.valueBytes} B + key ${f.P4.keyBytes} B; used_memory grew ${fmt(f.P4.usedMemoryPerSession, 1)} B per session (incl. expiry bookkeeping)`],
