@@ -3,12 +3,12 @@ import { parseRateLimit, type RateWindow } from './rate-limit-spec.js';
 import { createCounterStore, type FixedWindow } from './throttle-counters.js';
 import { addressKey, countersConcerning, throttleEntries, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
 import { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from './throttle-defaults.js';
-import { createRefusalMemory, type ThrottleCheck } from './throttle-refusals.js';
+import { createRefusalMemory, type NOT_AT_HAND, type ThrottleCheck } from './throttle-refusals.js';
 import { createWindowGroup, type WindowGroup } from './throttle-windows.js';
 import { normaliseUsername } from './username.js';
 
 export { addressKey, type ThrottleEntry, type ThrottleScope } from './throttle-listing.js';
-export { refusedFor, type ThrottleCheck } from './throttle-refusals.js';
+export { NOT_AT_HAND, refusedFor, type ThrottleCheck } from './throttle-refusals.js';
 export { DEFAULT_DEVICE_SPEC, DEFAULT_THROTTLE_SPECS } from './throttle-defaults.js';
 
 /**
@@ -51,6 +51,8 @@ export interface LoginThrottle {
    * Undefined means "not known to be refused": take() still decides.
    */
   addressRefusal(ip: string): Promise<ThrottleCheck | undefined>;
+  /** The same answer without waiting, when it needs no counter read (with Redis); NOT_AT_HAND otherwise. */
+  addressRefusalNow(ip: string): ThrottleCheck | undefined | typeof NOT_AT_HAND;
   /**
    * After a right password: ends the username-and-address counters, and gives the address and
    * username windows back the point this attempt took (they count failures, including other people's).
@@ -121,6 +123,7 @@ export function createLoginThrottle(cfg: ThrottleConfig, opts: LoginThrottleOpti
     takeDevice: (deviceId) => device.take(everyWindow(device, deviceId)),
     check: (ip, username) => account.check(keysOf(ip, username)),
     addressRefusal: (ip) => address.knownRefusal(addressKey(ip)),
+    addressRefusalNow: (ip) => address.knownRefusalNow(addressKey(ip)),
 
     async deviceSuccess(deviceId) {
       await Promise.all(device.windows.map((l) => device.end(l, deviceId)));

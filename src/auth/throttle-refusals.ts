@@ -5,6 +5,9 @@
 import type { FixedWindow } from './throttle-counters.js';
 
 /** A refusal names the scope of the window that refused longest (`ip`, `user`, `user+ip`, `device`), when known. */
+/** What a throttle answers without waiting when only a counter read can tell (LoginThrottle.addressRefusalNow). */
+export const NOT_AT_HAND: unique symbol = Symbol('not at hand');
+
 export type ThrottleCheck = { allowed: true } | { allowed: false; retryAfterSec: number; scope?: string };
 
 /**

@@ -8,7 +8,7 @@
  *   what memory answered during an outage is not remembered.
  */
 import { isLive, type FixedWindow } from './throttle-counters.js';
-import { refusedFor, type RefusalMemory, type ThrottleCheck } from './throttle-refusals.js';
+import { NOT_AT_HAND, refusedFor, type RefusalMemory, type ThrottleCheck } from './throttle-refusals.js';
 
 /** What every group of one throttle shares. */
 export interface WindowMemory {
@@ -29,6 +29,11 @@ export interface WindowGroup {
    * less than a second ago; without Redis, the counters in memory). Undefined: not known to be refused.
    */
   knownRefusal(key: string): Promise<ThrottleCheck | undefined>;
+  /**
+   * The same answer without waiting, when it needs no counter read (with Redis: from the refusals
+   * remembered); NOT_AT_HAND without Redis, whose memory counters are read asynchronously.
+   */
+  knownRefusalNow(key: string): ThrottleCheck | undefined | typeof NOT_AT_HAND;
   /** Ends the counter of `key` in one of the windows, and forgets its remembered refusal. */
   end(window: FixedWindow, key: string): Promise<void>;
 }
@@ -76,17 +81,26 @@ export function createWindowGroup(windows: readonly FixedWindow[], memory: Windo
   }
 
   async function knownRefusal(key: string): Promise<ThrottleCheck | undefined> {
+    if (memory.shared) return rememberedRefusal(key);
     const at = now();
     let retryMs = 0;
     let scope: string | undefined;
     for (const l of windows) {
       let ms = 0;
-      if (memory.shared) {
-        ms = refusals.msLeft(l, key, at);
-      } else {
-        const count = await l.peek(key);
-        if (count !== null && isLive(count) && count.consumed >= l.points) ms = count.msLeft;
-      }
+      const count = await l.peek(key);
+      if (count !== null && isLive(count) && count.consumed >= l.points) ms = count.msLeft;
+      if (ms > retryMs) [retryMs, scope] = [ms, l.scope];
+    }
+    return retryMs > 0 ? refusedFor(retryMs, scope) : undefined;
+  }
+
+  /** With Redis: the longest refusal remembered for `key` in any window. */
+  function rememberedRefusal(key: string): ThrottleCheck | undefined {
+    const at = now();
+    let retryMs = 0;
+    let scope: string | undefined;
+    for (const l of windows) {
+      const ms = refusals.msLeft(l, key, at);
       if (ms > retryMs) [retryMs, scope] = [ms, l.scope];
     }
     return retryMs > 0 ? refusedFor(retryMs, scope) : undefined;
@@ -97,5 +111,7 @@ export function createWindowGroup(windows: readonly FixedWindow[], memory: Windo
     return window.clear(key);
   }
 
-  return { windows, take, check, knownRefusal, end };
+  const knownRefusalNow = (key: string): ThrottleCheck | undefined | typeof NOT_AT_HAND => (memory.shared ? rememberedRefusal(key) : NOT_AT_HAND);
+
+  return { windows, take, check, knownRefusal, knownRefusalNow, end };
 }

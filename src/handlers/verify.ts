@@ -40,6 +40,8 @@ export interface VerifyDeps extends SessionIdDeps {
   readonly credentials?: {
     readonly read: (headers: NodeJS.Dict<string | string[]>, rawHeaders: readonly string[]) => PresentedCredentials;
     readonly authenticate: (credential: Exclude<Credential, { kind: 'none' }>, ip: string) => Promise<CredentialOutcome>;
+    /** The same outcome when it is at hand without waiting (a credential verified in this window); undefined: ask authenticate. */
+    readonly authenticateNow?: (credential: Exclude<Credential, { kind: 'none' }>, ip: string) => CredentialOutcome | undefined;
   };
 }
 
@@ -193,6 +195,8 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     // An app password or a Basic pair: answered with a status, never a redirect to the sign-in page.
     if (presented.credential.kind !== 'none' && deps.credentials) {
       const credential = presented.credential;
+      const known = deps.credentials.authenticateNow?.(credential, clientIp);
+      if (known !== undefined) return afterCredential(asked, credential, known);
       return deps.credentials.authenticate(credential, clientIp).then((outcome) => afterCredential(asked, credential, outcome));
     }
     const sessionId = readSessionId(headers.cookie);

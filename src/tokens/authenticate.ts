@@ -19,6 +19,7 @@ import { hasSecondFactor } from '../factors/factors.js';
 import { createHmac } from 'node:crypto';
 import { localIdentity, type Identity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
+import { NOT_AT_HAND } from '../auth/throttle-refusals.js';
 import { verifyUserPassword, type PasswordHasher } from '../auth/passwords.js';
 import type { User, UserDirectory } from '../auth/user.js';
 import { normaliseUsername } from '../auth/username.js';
@@ -125,7 +126,7 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
   }
 
   /** The outcome for a presented credential (never `none`). */
-  return async function authenticate(credential: Exclude<Credential, { kind: 'none' }>, ip: string): Promise<CredentialOutcome> {
+  async function authenticate(credential: Exclude<Credential, { kind: 'none' }>, ip: string): Promise<CredentialOutcome> {
     const known = await deps.throttle.addressRefusal(ip);
     if (known && !known.allowed) return { kind: 'refused', retryAfterSec: known.retryAfterSec };
     if (credential.kind === 'malformed') return outcomeOf(credential, ip);
@@ -134,5 +135,19 @@ export function createCredentialAuthenticator(deps: CredentialAuthDeps) {
     const outcome = await outcomeOf(credential, ip);
     if (outcome.kind === 'authenticated') verified.set(credential.source, outcome);
     return outcome;
-  };
+  }
+
+  /**
+   * The same outcome without waiting, when it is at hand: the address's refusal is known without a
+   * counter read (with Redis), and the credential was verified in this window (or the address is
+   * refused). Undefined: only authenticate() can tell. Same checks, in the same order.
+   */
+  function authenticateNow(credential: Exclude<Credential, { kind: 'none' }>, ip: string): CredentialOutcome | undefined {
+    const known = deps.throttle.addressRefusalNow(ip);
+    if (known === NOT_AT_HAND) return undefined;
+    if (known && !known.allowed) return { kind: 'refused', retryAfterSec: known.retryAfterSec };
+    return credential.kind === 'malformed' ? undefined : recentlyVerified(credential);
+  }
+
+  return { authenticate, authenticateNow };
 }

@@ -23,7 +23,7 @@ export function createVerifyCredentials(opts: VerifyCredentialOptions) {
   const { tokens } = opts;
   return {
     read: createCredentialReader({ tokenHeader: tokens.header, accountPasswords: tokens.basic_account_password }),
-    authenticate: createCredentialAuthenticator({
+    ...createCredentialAuthenticator({
       lookup: createTokenLookup(opts.users),
       throttle: opts.throttle,
       now: opts.now,

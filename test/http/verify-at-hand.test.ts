@@ -5,7 +5,11 @@ import { buildApp } from '../../src/app.js';
 import { CachedSessionStore } from '../../src/store/cached-store.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
 import { type SessionStore, StoreUnavailableError } from '../../src/store/session-store.js';
+import { createLoginThrottle } from '../../src/auth/login-throttle.js';
+import { createRedisClient } from '../../src/store/redis-client.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { addAppPassword, basic } from '../support/app-passwords.js';
+import { startRedis } from '../support/redis-server.js';
 import { TestClient } from '../support/http-client.js';
 import { askVerify } from '../support/verify-client.js';
 
@@ -132,5 +136,36 @@ describe('verify with the session read at hand', () => {
     const anonymous = await askVerify(postern, new TestClient(port), 'traefik', 'https://photos.example.com/');
     expect(anonymous.status).toBe(302);
     expect(endedWithinCall).toEqual([true, true]);
+  });
+
+  it('answers an app password or a Basic pair verified in this window within the call, when the throttle is in Redis', async () => {
+    const redisServer = await startRedis();
+    const redis = createRedisClient(redisServer.url, { commandTimeoutMs: 1_000 });
+    try {
+      app = await startApp({ ...CONFIG, tokens: { basic_account_password: true } }, USERS, {
+        extraDeps: (base) => ({ throttle: createLoginThrottle(base.config.login.throttle, { redis, keyPrefix: 'at-hand' }) }),
+      });
+      const { port, endedWithinCall } = await recordingServer(app);
+      const postern = new TestClient(port);
+      const phone = await addAppPassword(app, 'alice', { name: 'phone' });
+      const anonymous = new TestClient(port);
+      const asked = (authorization: string) => askVerify(postern, anonymous, 'nginx', 'https://photos.example.com/api', { accept: 'application/json', headers: { authorization: authorization } });
+
+      for (const authorization of [`Bearer ${phone.token}`, basic('alice', 'correct horse battery')]) {
+        const first = await asked(authorization);
+        const second = await asked(authorization);
+        for (const reply of [first, second]) {
+          expect(reply.status).toBe(200);
+          expect(reply.header('remote-user')).toBe('alice');
+        }
+      }
+      // A wrong one is never at hand: it always takes the full path, and the throttle counts it.
+      expect((await asked(`Bearer ${phone.token}x`)).status).toBe(401);
+      // First use of each: verified, then remembered for the window.
+      expect(endedWithinCall).toEqual([false, true, false, true, false]);
+    } finally {
+      redis.disconnect();
+      await redisServer.stop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   DEFAULT_THROTTLE_CONFIG,
   DEFAULT_THROTTLE_SPECS,
   type LoginThrottle,
+  NOT_AT_HAND,
   type ThrottleConfig,
 } from '../../src/auth/login-throttle.js';
 import { parseRateLimit, type RateWindow } from '../../src/auth/rate-limit-spec.js';
@@ -327,6 +328,12 @@ describe('memory', () => {
     expect(await throttle.addressRefusal(ALICE_IP)).toEqual(await throttle.check(ALICE_IP, 'anyone'));
     expect(await throttle.addressRefusal(OTHER_IP)).toBeUndefined();
   });
+
+  it('cannot say without waiting: its counters are read asynchronously', async () => {
+    const throttle = createLoginThrottle(config('2/minute', 'off', 'off'), {});
+    await fail(throttle, 2, ALICE_IP, 'alice');
+    expect(throttle.addressRefusalNow(ALICE_IP)).toBe(NOT_AT_HAND);
+  });
 });
 
 describe('redis', () => {
@@ -434,8 +441,12 @@ describe('redis', () => {
     expect(refused.allowed).toBe(false);
     expect(await throttle.addressRefusal(ALICE_IP)).toEqual(refused);
     expect(await throttle.addressRefusal(OTHER_IP)).toBeUndefined();
+    // The same answers without waiting: with Redis they need no counter read.
+    expect(throttle.addressRefusalNow(ALICE_IP)).toEqual(refused);
+    expect(throttle.addressRefusalNow(OTHER_IP)).toBeUndefined();
     clock += 1_000;
     expect(await throttle.addressRefusal(ALICE_IP)).toBeUndefined();
+    expect(throttle.addressRefusalNow(ALICE_IP)).toBeUndefined();
   });
 
   it('sees `postern throttle clear` run elsewhere within a second', async () => {
