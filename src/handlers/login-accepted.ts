@@ -51,7 +51,7 @@ export function createPasswordAccepted(deps: AcceptedDeps, admission: Admission)
     const now = deps.now();
     const lifetime = rememberMe && deps.rememberMe > 0 ? deps.rememberMe : deps.ttl;
     const data: SessionData = { user: user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: deps.rules.passwordFingerprint(user), amr: ['pwd'], ...sessionOrigin(ctx) };
-    await startSession(ctx, data, rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session');
+    await startSession(ctx, data, rememberMe && deps.rememberMe > 0 ? deps.rememberMe : 'session', now);
   }
 
   return async function accepted(ctx: Context, user: User, password: string, attempt: Attempt): Promise<void> {

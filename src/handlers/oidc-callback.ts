@@ -18,7 +18,7 @@ import { checkBinding, type BindingStore, type Subject } from '../oidc/bindings.
 import { admissionFingerprint, admit, chooseAccount, mapClaims, sessionGroups, shownEmail, type Account, type ProviderIdentity } from '../oidc/claims.js';
 import { SignInRefused } from '../oidc/errors.js';
 import { redeemCallback, unreachableMessage } from '../oidc/flow.js';
-import { isEmptyHolder, livePendingLogins, takePendingLogin } from '../oidc/pending.js';
+import { isEmptyHolder, takePendingLogin } from '../oidc/pending.js';
 import { describeError, type OidcProvider } from '../oidc/providers.js';
 import type { SessionData } from '../store/session-store.js';
 
@@ -45,7 +45,6 @@ export function createSsoCallback(deps: SsoCallbackDeps, parts: SsoCallbackParts
 
   /** Replaces the session with the signed-in one, under a fresh id (as handlers/login.ts does). */
   async function signIn(ctx: Context, p: OidcProvider, identity: ProviderIdentity, account: Account, idToken: string, amrClaim: unknown, now: number): Promise<void> {
-    const keep = livePendingLogins(pendingLogins(ctx), now);
     const amr = providerMethods(p.settings.two_factor, amrClaim);
     const base = { created: now, expires: now + p.settings.session_ttl, seen: now, idp: p.id, adm: admissionFingerprint(p.settings), iss: identity.iss, sub: identity.sub, id_token: idToken, amr };
     const data: SessionData =
@@ -60,8 +59,8 @@ export function createSsoCallback(deps: SsoCallbackDeps, parts: SsoCallbackParts
             email: shownEmail(p.settings, identity),
             name: identity.name,
           };
-    // Other tabs' sign-ins in flight stay valid: they belong to this same browser.
-    await startSession(ctx, { ...data, ...sessionOrigin(ctx) }, 'session', keep);
+    // Other tabs' sign-ins in flight stay valid (startSession keeps them): they belong to this same browser.
+    await startSession(ctx, { ...data, ...sessionOrigin(ctx) }, 'session', now);
   }
 
   /** A provider identity signs in only as a username that is free or already its own; the first sign-in binds it. */

@@ -21,7 +21,7 @@ import { findCredential } from '../factors/passkey-directory.js';
 import type { AuthenticationResult, Passkeys } from '../factors/passkeys.js';
 import type { Csrf } from '../http/csrf.js';
 import { formField } from '../http/form-field.js';
-import { currentSession, pendingLogins, setPasskeyCeremony, startSession, takePasskeyCeremony } from '../http/session-data.js';
+import { currentSession, setPasskeyCeremony, startSession, takePasskeyCeremony } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { Logger } from '../log/logger.js';
 import { noMetrics, type Metrics } from '../metrics/metrics.js';
@@ -118,7 +118,7 @@ export function createPasskeyLoginHandlers(deps: PasskeyLoginDeps) {
         return deps.renderLogin(ctx, 401, { rd, error: UNVERIFIED });
       }
       const amr = userVerified ? ['hwk', 'mfa'] : ['hwk'];
-      await startSession(ctx, { user: user.username, via: 'local', created: now, expires: now + deps.ttl, seen: now, pwv: deps.rules.passwordFingerprint(user), amr, ...sessionOrigin(ctx) }, 'session', pendingLogins(ctx));
+      await startSession(ctx, { user: user.username, via: 'local', created: now, expires: now + deps.ttl, seen: now, pwv: deps.rules.passwordFingerprint(user), amr, ...sessionOrigin(ctx) }, 'session', now);
       metrics.signIn('passkey', 'success');
       deps.logger.info({ event: 'login.success', method: 'passkey', user: user.username, client: clientIp, passkey: passkey.name, amr }, 'signed in with a passkey');
       ctx.status = 303;

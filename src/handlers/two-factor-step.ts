@@ -16,7 +16,7 @@ import { hasSecondFactor } from '../factors/factors.js';
 import { parsePendingSecondStep, secondStepHolder, SECOND_STEP_KEY, type PendingSecondStep } from '../factors/second-step.js';
 import { withMethod } from '../factors/session-methods.js';
 import type { Csrf } from '../http/csrf.js';
-import { currentSession, pendingLogins, restartSession, sessionField, startSession } from '../http/session-data.js';
+import { currentSession, restartSession, sessionField, startSession } from '../http/session-data.js';
 import { sessionOrigin } from '../http/session-origin.js';
 import type { SessionData } from '../store/session-store.js';
 import { messagePage } from '../views/message-page.js';
@@ -100,12 +100,11 @@ export function createSecondStep(deps: SecondStepDeps) {
 
   async function complete(ctx: Context, who: Extract<Asker, { kind: 'pending' | 'step-up' }>, method: 'otp' | 'recovery' | 'hwk'): Promise<void> {
     const now = deps.now();
-    const keep = pendingLogins(ctx);
     if (who.kind === 'pending') {
       const remember = who.pending.rem && deps.rememberMe > 0;
       const lifetime = remember ? deps.rememberMe : deps.ttl;
       const data: SessionData = { user: who.user.username, via: 'local', created: now, expires: now + lifetime, seen: now, pwv: who.pending.pwv, amr: ['pwd', method], ...sessionOrigin(ctx) };
-      await startSession(ctx, data, remember ? deps.rememberMe : 'session', keep);
+      await startSession(ctx, data, remember ? deps.rememberMe : 'session', now);
       return;
     }
     const { session } = who;
@@ -130,8 +129,9 @@ export function createSecondStep(deps: SecondStepDeps) {
 
     /** Makes this browser's session an anonymous holder of the pending step, under a fresh id. */
     async begin(ctx: Context, user: User, remember: boolean): Promise<void> {
-      const pending: PendingSecondStep = { user: user.username, pwv: deps.rules.passwordFingerprint(user), rem: remember, created: deps.now() };
-      await startSession(ctx, secondStepHolder(pending), 'session', pendingLogins(ctx));
+      const now = deps.now();
+      const pending: PendingSecondStep = { user: user.username, pwv: deps.rules.passwordFingerprint(user), rem: remember, created: now };
+      await startSession(ctx, secondStepHolder(pending), 'session', now);
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { Context } from 'koa';
 import { CEREMONY_KEY, parseCeremony, type Ceremony } from '../factors/passkey-ceremony.js';
-import { parsePendingLogins, PENDING_KEY, type PendingLogin } from '../oidc/pending.js';
+import { livePendingLogins, parsePendingLogins, PENDING_KEY, type PendingLogin } from '../oidc/pending.js';
 import type { SessionData } from '../store/session-store.js';
 import { sessionForKoa } from './session.js';
 
@@ -36,12 +36,16 @@ export function currentSession(ctx: Context): SessionData | undefined {
 }
 
 /**
- * Replaces whatever the session held with `data` under a fresh id, and keeps `pending` (sign-ins
- * in flight in other tabs of this same browser). `maxAge` shapes the cookie: a number for
- * "remember me", 'session' for a browser-session cookie.
+ * Replaces whatever the session held with `data` under a fresh id. `maxAge` shapes the cookie: a
+ * number for "remember me", 'session' for a browser-session cookie.
+ *
+ * Every way a session starts (password, second step, passkey, provider callback, a restart) keeps
+ * the sign-ins in flight at `now` (oidc/pending.ts livePendingLogins): they belong to this same
+ * browser, started in other tabs, and their callbacks must still find them. Only the id is new.
  */
-export async function startSession(ctx: Context, data: SessionData, maxAge: number | 'session', pending: readonly PendingLogin[] = []): Promise<void> {
+export async function startSession(ctx: Context, data: SessionData, maxAge: number | 'session', now: number): Promise<void> {
   const fresh = session(ctx);
+  const pending = livePendingLogins(pendingLogins(ctx), now);
   for (const key of Object.keys(fresh.toJSON())) delete fresh[key];
   Object.assign(fresh, data);
   if (pending.length > 0) fresh[PENDING_KEY] = pending;
@@ -72,7 +76,7 @@ export async function restartSession(ctx: Context, changes: Partial<SessionData>
   if (!data) throw new Error('restartSession needs a current session');
   const { _expire, _maxAge, ...kept } = data;
   const maxAge = data.rem === 1 ? Math.max(1, data.expires - now) : 'session';
-  await startSession(ctx, { ...kept, ...changes } as SessionData, maxAge, pendingLogins(ctx));
+  await startSession(ctx, { ...kept, ...changes } as SessionData, maxAge, now);
 }
 
 /** Records activity (the inactivity timeout counts from `seen`). */
