@@ -17,9 +17,13 @@ import { BINDINGS_FILE, FileBindingStore } from './oidc/file-bindings.js';
 import { MemoryDeviceStore } from './store/device-store-memory.js';
 import { MemoryPasskeyCounterStore } from './store/passkey-counter-store.js';
 import { MemorySingleUseGuard } from './store/single-use-guard-memory.js';
+import type { LoginPageModel } from './views/login-page.js';
 
-/** Single sign-on's pages; undefined when no provider is configured. */
-export function ssoHandlers(deps: AppDeps, shared: AppShared) {
+/**
+ * Single sign-on's pages; undefined when no provider is configured. `passkey`: the passkey sign-in
+ * button, which its sign-in page shows as the password form's does.
+ */
+export function ssoHandlers(deps: AppDeps, shared: AppShared, passkey: () => LoginPageModel['passkey']) {
   const { config, oidc } = deps;
   if (!oidc) return undefined;
   return createSsoHandlers({
@@ -34,6 +38,7 @@ export function ssoHandlers(deps: AppDeps, shared: AppShared) {
     rememberMe: config.session.remember_me,
     metrics: shared.metrics,
     startLimit: deps.oidcStartLimit ?? createRequestLimit(config.oidc?.start_rate_limit ?? [], { keyPrefix: OIDC_START_LIMIT_PREFIX }),
+    passkey,
   });
 }
 

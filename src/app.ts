@@ -41,7 +41,8 @@ export function buildApp(deps: AppDeps): Koa {
   // The handlers, built from deps (app-*.ts).
   const logout = createLogoutHandlers({ csrf: shared.csrf, redirectPolicy: shared.redirectPolicy, logger: deps.logger, loginUrl: shared.urls.login, ...(oidc ? { oidc } : {}) });
   const { verifyDeps, forbidden } = verifyAndForbidden(deps, shared, logout);
-  const sso = ssoHandlers(deps, shared);
+  // Single sign-on's page shows the passkey button too; the passkey handlers come with the sign-in handlers below.
+  const sso = ssoHandlers(deps, shared, () => passkey.signInButton());
   const devices = trustedDevices(deps, shared);
   const { login, passkey, factors } = signInHandlers(deps, shared, sso, devices);
   const mine = accountHandlers(deps, shared, devices, (user) => [...factors.accountLinks(user), passkey.accountLink(user)]);

@@ -28,6 +28,8 @@ export interface SsoDeps extends SsoCallbackDeps {
   readonly startLimit: RequestLimit;
   /** Sign-ins and start refusals are counted here (metrics.port); nothing when not given. */
   readonly metrics?: Pick<Metrics, 'signIn' | 'throttleRefusal'>;
+  /** "Sign in with a passkey", as the password form shows it (handlers/passkeys.ts signInButton). */
+  readonly passkey?: () => LoginPageModel['passkey'];
 }
 
 /**
@@ -64,6 +66,7 @@ export function createSsoHandlers(deps: SsoDeps) {
       showRememberMe: deps.rememberMe > 0,
       action: deps.urls.login,
       sso: pageModel(rd),
+      passkey: deps.passkey?.(),
     });
   }
 

@@ -4,7 +4,9 @@ import { startApp, type AppFixture } from '../support/app-fixture.js';
 import { testAuthenticator } from '../support/factors.js';
 import type { Reply } from '../support/http-client.js';
 import { Browser, signInAtProvider, startIdp, type TestIdp } from '../support/oidc-provider.js';
+import { passkeyFormOf, passkeySignIn, registerPasskey } from '../support/passkey-flows.js';
 import { askVerify } from '../support/verify-client.js';
+import { SoftAuthenticator } from '../support/webauthn.js';
 
 /**
  * A single sign-on sign-in started in one tab (GET /oidc/<id>/start, the browser now away at the
@@ -22,6 +24,8 @@ const SECRET = 'provider-client-secret-0123456789';
 const PASSWORD = 'correct horse battery';
 
 const carolApp = testAuthenticator('carol');
+/** Dave's passkey verifies him (PIN or biometrics): two factors on its own. */
+const daveKey = new SoftAuthenticator({ userVerified: true });
 
 let idp: TestIdp;
 let app: AppFixture;
@@ -37,7 +41,7 @@ beforeAll(async () => {
     session: { domain: 'example.com' },
     oidc: { providers: [{ id: 'corp', issuer_url: idp.issuer, client_id: 'postern', client_secret: SECRET, scope: 'openid email profile groups' }] },
   };
-  const users = { bob: { password: PASSWORD }, carol: { password: PASSWORD, factors: carolApp.factors } };
+  const users = { bob: { password: PASSWORD }, carol: { password: PASSWORD, factors: carolApp.factors }, dave: { password: PASSWORD } };
   app = await startApp(config, users, {
     extraDeps: (base) => {
       oidc = new OidcProviders(base.config.oidc!, { publicUrl: POSTERN, logger: base.logger });
@@ -45,6 +49,11 @@ beforeAll(async () => {
     },
   });
   await oidc.start();
+  // Nobody has a passkey yet: the single sign-on page offers none.
+  expect((await new Browser(app.port).get(LOGIN)).body).not.toContain('data-passkey=');
+  const dave = new Browser(app.port);
+  expect((await dave.postern.submitForm(LOGIN, { username: 'dave', password: PASSWORD })).status).toBe(303);
+  expect((await registerPasskey(dave.postern, `${POSTERN}/account/2fa/passkeys`, daveKey, "dave's key")).reply.status).toBe(303);
 });
 afterAll(async () => {
   oidc?.close();
@@ -83,7 +92,19 @@ const waysIn: Array<[string, string, (browser: Browser) => Promise<Reply>]> = [
       return browser.postern.submitForm(first.header('location')!, { code: await carolApp.code(Date.now()) });
     },
   ],
+  ['a passkey', 'dave', async (browser) => (await passkeySignIn(browser.postern, loginWithRd, daveKey, 'example.com')).reply],
 ];
+
+describe('the single sign-on sign-in page', () => {
+  it('offers "Sign in with a passkey" once someone has one, as the password form does, with the destination', async () => {
+    const page = await new Browser(app.port).get(loginWithRd);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`${POSTERN}/oidc/corp/start`);
+    const form = passkeyFormOf(page.body);
+    expect(form).toMatchObject({ mode: 'get', action: `${LOGIN}/passkey`, options: `${LOGIN}/passkey/options` });
+    expect(form.fields.rd).toBe(RD);
+  });
+});
 
 describe('a sign-in through a provider in flight in another tab', () => {
   it.each(waysIn)('survives a sign-in with %s in the same browser, and its callback then succeeds', async (_way, user, signIn) => {
