@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { compileAccess } from './access/schema.js';
-import { endAccessOnReload } from './auth/end-access-on-reload.js';
+import { endAccessAtStart, endAccessOnReload } from './auth/end-access-on-reload.js';
 import { HashLimiter } from './auth/hash-limiter.js';
 import { createPasswordFingerprint } from './auth/identity.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
@@ -110,7 +110,8 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   const deviceStore = redis ? new RedisDeviceStore(redis) : new MemoryDeviceStore(now);
   // A user disabled, removed or given another password in the users file loses their sessions and device trusts,
   // as through the CLI. Defined before any await: the file's first reload (a timer, then a read) comes after it.
-  const endAccess = endAccessOnReload({ sessions: store, devices: { revokeUser: (user) => deviceStore.removeUser(user) }, passwordFingerprint: createPasswordFingerprint(secret), logger });
+  const endAccessDeps = { sessions: store, devices: { revokeUser: (user: string) => deviceStore.removeUser(user) }, passwordFingerprint: createPasswordFingerprint(secret), logger, users };
+  const endAccess = endAccessOnReload(endAccessDeps);
 
   const throttle = createLoginThrottle(config.login.throttle, {
     redis,
@@ -124,6 +125,8 @@ async function start(loaded: LoadedConfig, opts: StartOptions, opened: OpenResou
   // Before listening: the first refusals must already wait as long as the slowest hash (this also builds the dummy hash).
   await calibrated;
   if (redis) await waitUntilReady(store, 2000);
+  // The file may have been edited while no server ran: users it marks disabled lose what they still have, before the first request.
+  await endAccessAtStart(endAccessDeps, users.all());
   const oidc = config.oidc ? new OidcProviders(config.oidc, { publicUrl: config.server.public_url, logger }) : undefined;
   if (oidc) opened.add(() => oidc.close());
   if (oidc) metrics.readAtScrape({ oidcProviders: () => oidc.list() });

@@ -51,3 +51,34 @@ export function accessEndedFor(previous: ReadonlyMap<string, User>, next: Readon
   }
   return ended;
 }
+
+/**
+ * The users a version of the users file marks disabled, as if each had just been disabled: at
+ * start-up, so that a user disabled by hand while no server ran loses their sessions and device
+ * trusts as a reload would have ended them. Pure: no I/O, no clock.
+ */
+export function disabledUsers(users: Iterable<User>): AccessEnded[] {
+  const ended: AccessEnded[] = [];
+  for (const user of users) if (user.disabled) ended.push({ username: user.username, change: 'disabled' });
+  return ended;
+}
+
+/**
+ * Of the users one version of the file removed, what ends once the file has settled: each is
+ * compared again, from the version before the removal (`previous`) to the users in force now
+ * (`now`). Still absent: removed. Back, but disabled or with another password: that. Back as they
+ * were: nothing (the removal was a save read half-way, cut at an entry boundary). Pure.
+ */
+export function confirmRemovals(
+  removed: readonly AccessEnded[],
+  previous: ReadonlyMap<string, User>,
+  now: (username: string) => User | undefined,
+  passwordFingerprint: (user: User) => string,
+): AccessEnded[] {
+  const ended: AccessEnded[] = [];
+  for (const { username } of removed) {
+    const change = changeOf(previous.get(username), now(username), passwordFingerprint);
+    if (change !== undefined && endsAccess(change)) ended.push({ username, change });
+  }
+  return ended;
+}

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { REMOVAL_SETTLE_MS } from '../../src/auth/end-access-on-reload.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { PORTAL, postAccountForm, signedIn } from '../support/account.js';
 import { FAST_ARGON2, fastHasher } from '../support/app-fixture.js';
@@ -159,6 +160,21 @@ describe.each(['memory', 'redis'] as const)('sessions in %s', (kind) => {
     expectRefused(await verify(postern, before));
   });
 
+  it('a save read half-way, cut exactly at an entry boundary, then read whole within the settle delay: nobody is signed out', async () => {
+    const bob = await browserOf('bob');
+    expectAllowed(await verify(postern, bob), 'bob');
+
+    // What an in-place save of the file can look like when read mid-write: valid YAML, bob not there yet.
+    const mark = await editByHand({ alice: { hash: hashes.alice } });
+    await writeFile(usersFile, usersYaml({ alice: { hash: hashes.alice }, bob: { hash: hashes.bob } }));
+    await postern.logged(mark, { event: 'users.reload', count: 2 });
+    await new Promise((resolve) => setTimeout(resolve, REMOVAL_SETTLE_MS + 300));
+
+    // Before the fix bob's sessions ended at the first reload, for good.
+    expectAllowed(await verify(postern, bob), 'bob');
+    expect(postern.logs.slice(mark).filter((l) => l.event === 'users.access_ended')).toEqual([]);
+  });
+
   it('a password hash replaced by hand and put back: the old session stays refused', async () => {
     const before = await browserOf('alice');
     expectAllowed(await verify(postern, before), 'alice');
@@ -222,5 +238,55 @@ describe('two replicas sharing Redis and the users file', () => {
     expectAllowed(await verify(b, changer), 'alice');
     expectAllowed(await verify(a, changer), 'alice');
     expectRefused(await verify(b, other));
+  });
+});
+
+describe('a users file edited while no server ran', () => {
+  let redis: RedisProcess;
+  let dir: string;
+  let postern: Replica | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'postern-hand-edits-offline-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'users.yml'), usersYaml({ alice: { hash: hashes.alice }, bob: { hash: hashes.bob } }), { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await postern?.server.close({ drainMs: 0 });
+    await redis?.stop();
+  });
+
+  it('a user disabled by hand while the server was down loses their sessions at the next start; enabling them again brings none back', async () => {
+    const first = await startReplica(dir, redis.url);
+    const before = await signedIn(first.server.port, 'alice', PASSWORDS.alice, '198.51.100.100');
+    const bob = await signedIn(first.server.port, 'bob', PASSWORDS.bob, '198.51.100.101');
+    expectAllowed(await verify(first, before), 'alice');
+    await first.server.close({ drainMs: 0 });
+
+    // carol was disabled from the start and never signed in: nothing of hers to end, nothing said.
+    await writeFile(
+      join(dir, 'users.yml'),
+      usersYaml({ alice: { hash: hashes.alice, disabled: true }, bob: { hash: hashes.bob }, carol: { hash: hashes.bob, disabled: true } }),
+    );
+    postern = await startReplica(dir, redis.url);
+    const running = postern;
+    // Before the server listens: the line is already there.
+    expect(running.logs.filter((l) => l.event === 'users.access_ended')).toEqual([
+      expect.objectContaining({ level: 30, user: 'alice', change: 'disabled', endedSessions: 1 }),
+    ]);
+    expectRefused(await verify(running, before));
+    expectAllowed(await verify(running, bob), 'bob');
+
+    const mark = running.logs.length;
+    await writeFile(join(dir, 'users.yml'), usersYaml({ alice: { hash: hashes.alice }, bob: { hash: hashes.bob }, carol: { hash: hashes.bob, disabled: true } }));
+    await running.logged(mark, { event: 'users.reload', count: 3 });
+    // Before the fix the old session stood again here: the reload saw only "enabled".
+    expectRefused(await verify(running, before));
+    const after = await signedIn(running.server.port, 'alice', PASSWORDS.alice, '198.51.100.102');
+    expectAllowed(await verify(running, after), 'alice');
+    const cookies = (await before.jar.getCookies(`${PORTAL}/`)).map((c) => c.value).filter((v) => v.length > 16);
+    expect(cookies.length).toBeGreaterThan(0);
+    for (const value of cookies) expect(JSON.stringify(running.logs)).not.toContain(value);
   });
 });

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { endAccessOnReload } from '../../src/auth/end-access-on-reload.js';
+import { endAccessAtStart, endAccessOnReload } from '../../src/auth/end-access-on-reload.js';
 import { createPasswordFingerprint } from '../../src/auth/identity.js';
 import type { User } from '../../src/auth/user.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -32,7 +32,26 @@ const logger = createLogger(
     },
   }),
 );
-const deps = () => ({ sessions, devices: { revokeUser: (u: string) => devices.removeUser(u) }, passwordFingerprint: fingerprint, logger });
+/** Alice's sessions as they stood each time the users file was read again. */
+let atReread: string[][];
+/**
+ * The deps, with `inForce` the users file as it reads after the settle delay (removals are checked
+ * against it); the delay is 0 here, the integration test runs the real one.
+ */
+const deps = (inForce: ReadonlyMap<string, User> = keyed()) => ({
+  sessions,
+  devices: { revokeUser: (u: string) => devices.removeUser(u) },
+  passwordFingerprint: fingerprint,
+  logger,
+  users: {
+    find: (u: string) => inForce.get(u),
+    reload: async () => {
+      atReread.push(await idsOf('alice'));
+      return true;
+    },
+  },
+  settleMs: 0,
+});
 /** What a log line says, without its time, pid and host. */
 const said = () => lines.map(({ level, event, user, change, endedSessions, endedDevices, reason, msg }) => ({ level, event, user, change, endedSessions, endedDevices, reason, msg }));
 
@@ -40,6 +59,7 @@ beforeEach(async () => {
   sessions = new MemorySessionStore();
   devices = new MemoryDeviceStore();
   lines = [];
+  atReread = [];
   for (const id of ['alice-laptop', 'alice-phone']) await sessions.set(id, session(user('alice')), HOUR);
   await sessions.set('bob-laptop', session(user('bob')), HOUR);
   await devices.add('alice-device', { user: 'alice', expires: NOW + HOUR });
@@ -64,8 +84,10 @@ describe('endAccessOnReload: what a reload of the users file ends', () => {
   });
 
   it('ends a removed user the same way', async () => {
-    await endAccessOnReload(deps())({ previous: keyed(user('alice'), user('bob')), next: keyed(user('bob')) });
+    await endAccessOnReload(deps(keyed(user('bob'))))({ previous: keyed(user('alice'), user('bob')), next: keyed(user('bob')) });
 
+    // Only once the file, read again, still leaves alice out.
+    expect(atReread).toEqual([['alice-laptop', 'alice-phone']]);
     expect(await idsOf('alice')).toEqual([]);
     expect(await devices.get('alice-device')).toBeUndefined();
     expect(said()).toEqual([{ level: 30, event: 'users.access_ended', user: 'alice', change: 'removed', endedSessions: 2, endedDevices: 1, msg: 'alice is no longer in the users file: their sessions and device trusts ended' }]);
@@ -115,5 +137,55 @@ describe('endAccessOnReload: what a reload of the users file ends', () => {
       },
       { level: 30, event: 'users.access_ended', user: 'bob', change: 'removed', endedSessions: 1, endedDevices: 1, msg: 'bob is no longer in the users file: their sessions and device trusts ended' },
     ]);
+  });
+
+  it('a removal the file no longer shows when read again (a save read half-way, cut at an entry boundary) ends nothing', async () => {
+    await endAccessOnReload(deps(keyed(user('alice'), user('bob'))))({ previous: keyed(user('alice'), user('bob')), next: keyed(user('bob')) });
+
+    expect(atReread).toHaveLength(1);
+    expect(await idsOf('alice')).toEqual(['alice-laptop', 'alice-phone']);
+    expect(await devices.get('alice-device')).toBeDefined();
+    expect(lines).toEqual([]);
+  });
+
+  it('a removed user back in the file read again, but disabled, ends as disabled', async () => {
+    await endAccessOnReload(deps(keyed(user('alice', { disabled: true }), user('bob'))))({ previous: keyed(user('alice'), user('bob')), next: keyed(user('bob')) });
+
+    expect(await idsOf('alice')).toEqual([]);
+    expect(said()).toEqual([{ level: 30, event: 'users.access_ended', user: 'alice', change: 'disabled', endedSessions: 2, endedDevices: 1, msg: 'alice is disabled in the users file: their sessions and device trusts ended' }]);
+  });
+
+  it('a disabled user and a new password in the same edit as a removal end at once, without reading the file again', async () => {
+    await endAccessOnReload(deps(keyed()))({ previous: keyed(user('alice'), user('bob')), next: keyed(user('alice', { disabled: true })) });
+
+    expect(atReread).toEqual([[]]);
+    expect(said().map(({ user, change }) => ({ user, change }))).toEqual([
+      { user: 'alice', change: 'disabled' },
+      { user: 'bob', change: 'removed' },
+    ]);
+  });
+});
+
+describe('endAccessAtStart: a users file edited while no server ran', () => {
+  it('ends the sessions and device trusts of the users it marks disabled, and logs only those who had any', async () => {
+    await endAccessAtStart(deps(), [user('alice', { disabled: true }), user('bob'), user('carol', { disabled: true })]);
+
+    expect(await idsOf('alice')).toEqual([]);
+    expect(await devices.get('alice-device')).toBeUndefined();
+    expect(await idsOf('bob')).toEqual(['bob-laptop']);
+    expect(await devices.get('bob-device')).toBeDefined();
+    expect(said()).toEqual([
+      { level: 30, event: 'users.access_ended', user: 'alice', change: 'disabled', endedSessions: 2, endedDevices: 1, msg: 'alice is disabled in the users file: their sessions and device trusts ended' },
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/alice-laptop|alice-phone|alice-device/);
+  });
+
+  it('a second start (or a replica starting beside it) ends nothing more and says nothing', async () => {
+    const disabled = [user('alice', { disabled: true })];
+    await endAccessAtStart(deps(), disabled);
+    lines.length = 0;
+    await endAccessAtStart(deps(), disabled);
+
+    expect(lines).toEqual([]);
   });
 });

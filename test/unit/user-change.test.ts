@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPasswordFingerprint } from '../../src/auth/identity.js';
 import type { User } from '../../src/auth/user.js';
-import { accessEndedFor, type AccessEnded } from '../../src/auth/user-change.js';
+import { accessEndedFor, confirmRemovals, disabledUsers, type AccessEnded } from '../../src/auth/user-change.js';
 
 const fingerprint = createPasswordFingerprint('test-secret-test-secret-test-secret-0123');
 // Hash-shaped strings: the decision only fingerprints them, it never verifies a password.
@@ -42,5 +42,32 @@ describe('accessEndedFor: whose sessions a new version of the users file ends', 
   ])('%s', (_case, before, after, ended) => {
     expect(accessEndedFor(keyed(...before), keyed(...after), fingerprint)).toEqual(ended);
   });
+});
 
+describe('confirmRemovals: what a removal ends once the users file, read again, has settled', () => {
+  const bobRemoved: AccessEnded[] = [{ username: 'bob', change: 'removed' }];
+  const before = keyed(alice, user('bob'));
+  it.each<[string, User[], AccessEnded[]]>([
+    ['still absent: removed', [alice], [{ username: 'bob', change: 'removed' }]],
+    ['back as before (the removal was a save read half-way, cut at an entry boundary): nothing', [alice, user('bob')], []],
+    ['back with another role: nothing', [alice, user('bob', { role: 'admin' })], []],
+    ['back, but disabled: disabled', [alice, user('bob', { disabled: true })], [{ username: 'bob', change: 'disabled' }]],
+    ['back with another password: password', [alice, user('bob', { password: NEW_HASH })], [{ username: 'bob', change: 'password' }]],
+  ])('%s', (_case, now, ended) => {
+    const inForce = keyed(...now);
+    expect(confirmRemovals(bobRemoved, before, (name) => inForce.get(name), fingerprint)).toEqual(ended);
+  });
+});
+
+describe('disabledUsers: whose access start-up ends', () => {
+  it('every user the file marks disabled, as if just disabled; nobody else', () => {
+    expect(disabledUsers([user('alice', { disabled: true }), user('bob'), user('carol', { disabled: true })])).toEqual([
+      { username: 'alice', change: 'disabled' },
+      { username: 'carol', change: 'disabled' },
+    ]);
+  });
+
+  it('nobody when nobody is disabled', () => {
+    expect(disabledUsers([alice, user('bob')])).toEqual([]);
+  });
 });
