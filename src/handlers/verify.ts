@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { constantEquals } from '../auth/constant-equals.js';
-import { decideFor, type Match, matchTarget } from '../access/decide.js';
+import { type Decision, decideFor, type Match, matchTarget } from '../access/decide.js';
 import type { CompiledAccess } from '../access/rules.js';
 import { type CanonicalTarget, canonicaliseTarget } from '../access/target.js';
 import { type AuthKind, createIdentityHeaderBlock, type IdentityHeaderNames } from '../auth/identity-headers.js';
@@ -107,6 +107,8 @@ interface Asked {
   readonly original: OriginalRequest;
   readonly target: CanonicalTarget;
   readonly match: Match;
+  /** What the rules say to nobody: the decision when no one is signed in, taken once. */
+  readonly anonymous: Decision;
   /** The Authorization the app should see (the client's own, never one of ours). */
   readonly forwardAuthorization: string | undefined;
 }
@@ -188,9 +190,9 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const match = matchTarget(target, clientIp, deps.access);
     // What the client presented besides a cookie; the Authorization the app should see (never one of ours).
     const presented = deps.credentials ? deps.credentials.read(headers, req.rawHeaders) : NO_CREDENTIALS;
-    const asked: Asked = { res, headers, clientIp, original, target, match, forwardAuthorization: presented.forwardAuthorization };
+    const asked: Asked = { res, headers, clientIp, original, target, match, anonymous: decideFor(match, undefined), forwardAuthorization: presented.forwardAuthorization };
     // A bypass rule answers the same for everyone: no session lookup for public share links.
-    if (decideFor(match, undefined).kind === 'allow') return conclude(asked, undefined);
+    if (asked.anonymous.kind === 'allow') return conclude(asked, undefined);
 
     // An app password or a Basic pair: answered with a status, never a redirect to the sign-in page.
     if (presented.credential.kind !== 'none' && deps.credentials) {
@@ -226,7 +228,7 @@ export function createVerifyHandler(flavour: ProxyFlavour, deps: VerifyDeps) {
     const { res, headers, clientIp, original, target, match } = asked;
     const identity = who?.identity;
     const viaCredential = who?.viaCredential;
-    let decision = decideFor(match, identity);
+    let decision = identity ? decideFor(match, identity) : asked.anonymous;
     // An app password narrows what its owner may do (its hosts, read_only), never widens it.
     if (decision.kind === 'allow' && viaCredential?.token && target.ok) {
       const scope = decideTokenScope(viaCredential.token, target, deps.now());
