@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { CachedSessionStore } from '../../src/store/cached-store.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
-import { type SessionStore, StoreUnavailableError } from '../../src/store/session-store.js';
+import { StoreUnavailableError } from '../../src/store/session-store.js';
 import { createLoginThrottle } from '../../src/auth/login-throttle.js';
 import { createRedisClient } from '../../src/store/redis-client.js';
 import { startApp, type AppFixture } from '../support/app-fixture.js';
+import { askedStore } from '../support/asked-store.js';
 import { addAppPassword, basic } from '../support/app-passwords.js';
 import { startRedis } from '../support/redis-server.js';
 import { TestClient } from '../support/http-client.js';
@@ -22,20 +23,6 @@ const CONFIG = {
   session: { domain: 'example.com' },
 };
 const USERS = { alice: { password: 'correct horse battery', role: 'admin', groups: ['family'], email: 'alice@example.com', name: 'Alice' } };
-
-/** A store that must always be asked: the memory store without its readNow, as a Redis store is. */
-function askedOnly(inner: MemorySessionStore): SessionStore {
-  return {
-    get: (id) => inner.get(id),
-    set: (id, data, ttl) => inner.set(id, data, ttl),
-    setIfExists: (id, data, ttl) => inner.setIfExists(id, data, ttl),
-    destroy: (id) => inner.destroy(id),
-    listByUser: (user) => inner.listByUser(user),
-    listAll: () => inner.listAll(),
-    ping: () => inner.ping(),
-    close: () => inner.close(),
-  };
-}
 
 let app: AppFixture | undefined;
 let server: Server | undefined;
@@ -71,7 +58,7 @@ async function signIn(port: number): Promise<TestClient> {
 describe('verify with the session read at hand', () => {
   it('answers a cached session within the call, with the same 200 and identity headers as a read from the store', async () => {
     const inner = new MemorySessionStore();
-    app = await startApp(CONFIG, USERS, { store: new CachedSessionStore(askedOnly(inner), { backendUp: () => true }) });
+    app = await startApp(CONFIG, USERS, { store: new CachedSessionStore(askedStore(inner), { backendUp: () => true }) });
     const { port, endedWithinCall } = await recordingServer(app);
     const postern = new TestClient(port);
     const browser = await signIn(app.port);
@@ -90,7 +77,7 @@ describe('verify with the session read at hand', () => {
 
   it('sees a sign-out at once: the cache entry goes with it, and the store is asked again', async () => {
     const inner = new MemorySessionStore();
-    app = await startApp(CONFIG, USERS, { store: new CachedSessionStore(askedOnly(inner), { backendUp: () => true }) });
+    app = await startApp(CONFIG, USERS, { store: new CachedSessionStore(askedStore(inner), { backendUp: () => true }) });
     const { port, endedWithinCall } = await recordingServer(app);
     const postern = new TestClient(port);
     const browser = await signIn(app.port);
@@ -110,8 +97,7 @@ describe('verify with the session read at hand', () => {
   it('never answers from the cache while the backend is down: the store is asked, and its failure is a 503', async () => {
     let up = true;
     const inner = new MemorySessionStore();
-    const flaky = askedOnly(inner);
-    const store: SessionStore = { ...flaky, get: (id) => (up ? inner.get(id) : Promise.reject(new StoreUnavailableError('redis is down'))) };
+    const store = askedStore(inner, (id) => (up ? inner.get(id) : Promise.reject(new StoreUnavailableError('redis is down'))));
     app = await startApp(CONFIG, USERS, { store: new CachedSessionStore(store, { backendUp: () => up }) });
     const { port, endedWithinCall } = await recordingServer(app);
     const postern = new TestClient(port);

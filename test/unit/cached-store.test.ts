@@ -1,26 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { CachedSessionStore } from '../../src/store/cached-store.js';
 import { MemorySessionStore } from '../../src/store/memory-store.js';
-import { ASK_STORE, type SessionData, type SessionStore } from '../../src/store/session-store.js';
+import { ASK_STORE, type SessionData } from '../../src/store/session-store.js';
+import { askedStore } from '../support/asked-store.js';
 
 /** The real memory store, counting the reads that reach it. */
 function countingStore(now: () => number) {
   const inner = new MemorySessionStore({ now });
   let reads = 0;
   let fail = false;
-  const store: SessionStore = {
-    get: (id) => {
-      reads++;
-      return fail ? Promise.reject(new Error('down')) : inner.get(id);
-    },
-    set: (id, data, ttl) => inner.set(id, data, ttl),
-    setIfExists: (id, data, ttl) => inner.setIfExists(id, data, ttl),
-    destroy: (id) => inner.destroy(id),
-    listByUser: (user) => inner.listByUser(user),
-    listAll: () => inner.listAll(),
-    ping: () => inner.ping(),
-    close: () => inner.close(),
-  };
+  const store = askedStore(inner, (id) => {
+    reads++;
+    return fail ? Promise.reject(new Error('down')) : inner.get(id);
+  });
   return { store, inner, reads: () => reads, failReads: (v: boolean) => (fail = v) };
 }
 
